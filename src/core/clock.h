@@ -1,0 +1,46 @@
+#pragma once
+// Time comes from an injected Clock, never from now() deep in logic (STYLE.md), so tests control
+// it instead of sleeping.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace unity {
+
+using TimePoint = std::chrono::sys_time<std::chrono::microseconds>;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+  int64_t now_ms() const;  // milliseconds since the Unix epoch
+};
+
+// The wall clock. Thread-safe. system_clock() returns a process-wide instance.
+class SystemClock final : public Clock {
+ public:
+  TimePoint now() const override;
+};
+Clock& system_clock();
+
+// A clock tests set and advance by hand. Thread-safe.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(TimePoint start);
+  TimePoint now() const override;
+  void set(TimePoint t);
+  void advance(std::chrono::microseconds d);
+
+ private:
+  std::atomic<int64_t> us_;  // microseconds since the epoch
+};
+
+// "2026-11-28T02:27:32.123456Z" (UTC, microseconds). The format stored in every timestamp column.
+std::string format_iso8601(TimePoint t);
+// Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.ffffff]]" with optional "Z" or "+HH:MM"/"-HH:MM"
+// offset (a space may replace "T"). Throws Error(kInvalidArgument) naming the text otherwise.
+TimePoint parse_iso8601(const std::string& text);
+
+}  // namespace unity
