@@ -1,0 +1,80 @@
+#include "cli/context.h"
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "db/migrate.h"
+#include "db/tenancy.h"
+
+namespace unity::cli {
+
+const Config& Context::config() {
+  if (!config_) config_ = std::make_unique<Config>(Config::load("."));
+  return *config_;
+}
+
+db::Connection& Context::owner() {
+  if (!owner_) owner_ = db::open_connection(config(), db::Role::kOwner);
+  return *owner_;
+}
+
+db::Connection& Context::app() {
+  if (app_) return *app_;
+  auto conn = db::open_connection(config(), db::Role::kApp);
+  db::Migrator migrator(*conn, config().db_app_role);
+  size_t pending = 0;
+  for (const auto& s : migrator.status()) pending += s.applied ? 0 : 1;
+  if (pending > 0) {
+    throw failed_precondition("the database schema is not up to date (" +
+                              std::to_string(pending) +
+                              " pending migrations): run `unity migrate` first");
+  }
+  app_ = std::move(conn);
+  return *app_;
+}
+
+db::Connection& Context::tenant_app(int64_t tenant_id) {
+  db::Connection& conn = app();
+  db::find_tenant(conn, tenant_id);
+  conn.set_tenant(tenant_id);
+  return conn;
+}
+
+void Context::emit(const nlohmann::json& value, const std::string& human) const {
+  if (json) {
+    std::cout << value.dump() << '\n';
+  } else {
+    std::cout << human;
+    if (!human.empty() && human.back() != '\n') std::cout << '\n';
+  }
+}
+
+std::string render_table(const std::vector<std::string>& headers,
+                         const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(headers.size());
+  for (size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
+  for (const auto& r : rows) {
+    for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < width.size(); ++c) {
+      std::string cell = c < cells.size() ? cells[c] : "";
+      out += cell;
+      if (c + 1 < width.size()) out += std::string(width[c] - cell.size() + 2, ' ');
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line(headers);
+  std::vector<std::string> rule;
+  for (size_t w : width) rule.emplace_back(w, '-');
+  out += line(rule);
+  for (const auto& r : rows) out += line(r);
+  if (rows.empty()) out += "(none)\n";
+  return out;
+}
+
+}  // namespace unity::cli

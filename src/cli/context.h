@@ -1,0 +1,62 @@
+#pragma once
+// What every command shares: the loaded configuration, the database connections (opened on first
+// use), and how to print (table or --json).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/config.h"
+#include "db/connection.h"
+
+namespace CLI {
+class App;
+}
+
+namespace unity::cli {
+
+class Context {
+ public:
+  bool json = false;  // --json: machine output on stdout
+
+  // Loaded on first use from .env + environment (bad values throw kInvalidArgument).
+  const Config& config();
+  // The restricted app connection; throws kFailedPrecondition when the schema is behind
+  // ("run `unity migrate`").
+  db::Connection& app();
+  // The schema owner's connection (migrations).
+  db::Connection& owner();
+  // Opens the app connection in the given tenant (checks the tenant exists: kNotFound).
+  db::Connection& tenant_app(int64_t tenant_id);
+
+  // Prints `value` as JSON when --json, else `human` (a line or a table already rendered).
+  void emit(const nlohmann::json& value, const std::string& human) const;
+
+ private:
+  std::unique_ptr<Config> config_;
+  std::unique_ptr<db::Connection> app_;
+  std::unique_ptr<db::Connection> owner_;
+};
+
+// A readable table: headers, a rule, rows; columns padded to their widest cell.
+std::string render_table(const std::vector<std::string>& headers,
+                         const std::vector<std::vector<std::string>>& rows);
+
+// A command of the `unity` binary. `define` adds its options and its callback to the CLI::App that
+// main() makes for it (named "unity <name>", with --json and --help already there). CLI11 does
+// not allow ':' in subcommand names, so main() dispatches on the first argument itself.
+struct Command {
+  std::string name;
+  std::string summary;
+  std::function<void(CLI::App&)> define;
+};
+using Commands = std::vector<Command>;
+
+// Each file of commands adds its own.
+void add_migrate_commands(Commands& commands, Context& ctx);
+void add_tenant_commands(Commands& commands, Context& ctx);
+
+}  // namespace unity::cli

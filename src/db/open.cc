@@ -1,0 +1,35 @@
+#include <filesystem>
+#include <system_error>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "db/connection.h"
+#include "db/postgres/pg_connection.h"
+#include "db/sqlite/sqlite_connection.h"
+
+namespace unity::db {
+
+std::unique_ptr<Connection> open_connection(const Config& config, Role role) {
+  if (config.db_connection == DbConnection::kPgsql) {
+    PostgresOptions o;
+    o.conninfo = config.postgres_conninfo();
+    if (role == Role::kApp) o.role = config.db_app_role;
+    return open_postgres(o);
+  }
+  SqliteOptions o;
+  o.path = config.sqlite_path();
+  // The embedded database lives under storage/ by default: make its folder on first use.
+  const auto folder = std::filesystem::path(o.path).parent_path();
+  std::error_code ec;
+  if (!folder.empty() && !std::filesystem::exists(folder, ec)) {
+    std::filesystem::create_directories(folder, ec);
+    if (ec) {
+      throw unavailable("cannot create folder '" + folder.string() + "' for the SQLite database: " +
+                        ec.message() + " (set DB_DATABASE to a writable path)");
+    }
+  }
+  o.busy_timeout_ms = config.db_busy_timeout_ms;
+  return open_sqlite(o);
+}
+
+}  // namespace unity::db

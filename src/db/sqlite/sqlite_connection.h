@@ -1,0 +1,23 @@
+#pragma once
+// The SQLite driver: one file, WAL journal, foreign keys on, a busy timeout, BEGIN IMMEDIATE for
+// write transactions (so two writers queue on the lock instead of failing on upgrade). Safe with
+// one connection per thread and any number of processes on the same file. No row-level security:
+// tenant isolation is enforced by the data layer (Connection::require_tenant).
+
+#include <memory>
+#include <string>
+
+#include "db/connection.h"
+
+namespace unity::db {
+
+struct SqliteOptions {
+  std::string path;              // the database file; its folder must exist and be writable
+  int busy_timeout_ms = 5000;    // how long a statement waits for another writer's lock
+  bool synchronous_full = false; // synchronous=FULL instead of NORMAL (WAL: NORMAL is crash-safe)
+};
+
+// Throws Error(kUnavailable) naming the path when the file cannot be opened or written.
+std::unique_ptr<Connection> open_sqlite(const SqliteOptions& options);
+
+}  // namespace unity::db
