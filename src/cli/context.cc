@@ -24,8 +24,7 @@ db::Connection& Context::app() {
   if (app_) return *app_;
   auto conn = db::open_connection(config(), db::Role::kApp);
   db::Migrator migrator(*conn, config().db_app_role);
-  size_t pending = 0;
-  for (const auto& s : migrator.status()) pending += s.applied ? 0 : 1;
+  const size_t pending = migrator.pending_count();
   if (pending > 0) {
     throw failed_precondition("the database schema is not up to date (" +
                               std::to_string(pending) +

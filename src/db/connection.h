@@ -24,12 +24,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/embedded_file.h"
 #include "db/row.h"
 #include "db/value.h"
 
 namespace unity {
 struct Config;
-struct EmbeddedFile;
+
 }
 
 namespace unity::db {

@@ -39,10 +39,14 @@ Migrator::Migrator(Connection& conn, std::string app_role)
     : conn_(conn), app_role_(std::move(app_role)) {}
 
 void Migrator::ensure_table() {
+  // Under the migration lock: two first runs would otherwise race on CREATE TABLE IF NOT EXISTS.
+  Transaction tx(conn_);
+  conn_.lock_for_migration();
   conn_.execute_script(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
       " applied_at TEXT NOT NULL)");
+  tx.commit();
 }
 
 void Migrator::verify_checksums() {
@@ -88,6 +92,19 @@ std::vector<std::string> Migrator::migrate() {
 std::vector<std::string> Migrator::fresh() {
   conn_.drop_all();
   return migrate();
+}
+
+size_t Migrator::pending_count() {
+  std::map<std::string, bool> applied;
+  try {
+    conn_.query_each("SELECT version FROM schema_migrations", {},
+                     [&](const Row& r) { applied[r.get<std::string>(0)] = true; });
+  } catch (const Error&) {
+    // No schema_migrations table: nothing applied.
+  }
+  size_t pending = 0;
+  for (const auto& file : conn_.migration_files()) pending += applied.count(version_of(file.name)) ? 0 : 1;
+  return pending;
 }
 
 std::vector<MigrationStatus> Migrator::status() {

@@ -34,6 +34,9 @@ class Migrator {
   std::vector<std::string> migrate();
   // Drops every table, then migrate().
   std::vector<std::string> fresh();
+  // How many of this binary's migrations are not applied yet. Read-only, so the app role may ask;
+  // a database never migrated counts every file.
+  size_t pending_count();
   // Every known migration, applied or pending, plus applied ones this binary does not know.
   std::vector<MigrationStatus> status();
 

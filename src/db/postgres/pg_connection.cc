@@ -173,25 +173,17 @@ class PgConnection final : public Connection {
   }
 
   void prepare_app_role(const std::string& role) override {
-    const std::string q = pg_quote_identifier(role);
-    auto exists = query_one("SELECT 1 FROM pg_roles WHERE rolname = $1", {role});
-    if (!exists) {
+    // Several `migrate` runs against databases of one cluster may race on the cluster-wide role
+    // catalog ("tuple concurrently updated"); a short retry settles it.
+    for (int attempt = 1;; ++attempt) {
       try {
-        execute_script("CREATE ROLE " + q + " NOLOGIN NOBYPASSRLS");
+        grant_app_role(role);
+        return;
       } catch (const Error& e) {
-        throw permission_denied("cannot create the app role " + q + " (" + e.what() +
-                                "); create it yourself and name it in DB_APP_ROLE");
+        if (e.code() == ErrorCode::kPermissionDenied || attempt == 5) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
       }
     }
-    // The owner must be able to SET ROLE to it; a superuser always can.
-    execute_script("DO $$ BEGIN IF NOT pg_has_role(current_user, " + literal(role) +
-                   ", 'MEMBER') THEN EXECUTE 'GRANT ' || quote_ident(" + literal(role) +
-                   ") || ' TO ' || quote_ident(current_user); END IF; END $$;");
-    execute_script("GRANT USAGE ON SCHEMA public TO " + q +
-                   "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + q +
-                   "; GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + q +
-                   "; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO " + q +
-                   "; REVOKE UPDATE, DELETE ON domain_events FROM " + q + ";");
   }
 
   void listen(std::string_view channel) override {
@@ -268,6 +260,30 @@ class PgConnection final : public Connection {
     std::vector<std::string> strings_;
     std::vector<const char*> ptrs_;
   };
+
+  void grant_app_role(const std::string& role) {
+    const std::string q = pg_quote_identifier(role);
+    if (!query_one("SELECT 1 FROM pg_roles WHERE rolname = $1", {role})) {
+      try {
+        execute_script("CREATE ROLE " + q + " NOLOGIN NOBYPASSRLS");
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kAlreadyExists && e.code() != ErrorCode::kInternal) {
+          throw permission_denied("cannot create the app role " + q + " (" + e.what() +
+                                  "); create it yourself and name it in DB_APP_ROLE");
+        }
+        if (e.code() == ErrorCode::kInternal) throw;
+      }
+    }
+    // The owner must be able to SET ROLE to it; a superuser always can.
+    execute_script("DO $$ BEGIN IF NOT pg_has_role(current_user, " + literal(role) +
+                   ", 'MEMBER') THEN EXECUTE 'GRANT ' || quote_ident(" + literal(role) +
+                   ") || ' TO ' || quote_ident(current_user); END IF; END $$;");
+    execute_script("GRANT USAGE ON SCHEMA public TO " + q +
+                   "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + q +
+                   "; GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + q +
+                   "; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO " + q +
+                   "; REVOKE UPDATE, DELETE ON domain_events FROM " + q + ";");
+  }
 
   static std::string literal(std::string_view s) {
     std::string out = "'";

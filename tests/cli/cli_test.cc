@@ -1,0 +1,248 @@
+// End-to-end tests of the `unity` binary: real processes, real databases, exit codes and the one
+// line on stderr that bad input gets (DESIGN.md Guarantee 10).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "support/test_db.h"
+
+namespace unity::cli {
+namespace {
+
+using testing::Driver;
+using testing::TestDatabase;
+
+struct CliRun {
+  int exit = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string unity_bin() {
+  const char* bin = std::getenv("UNITY_BIN");
+  return bin ? bin : UNITY_BIN_DEFAULT;
+}
+
+// Runs `unity ARGS` in `dir` with the extra environment `env` (shell syntax).
+CliRun run_cli(const std::string& dir, const std::string& env, const std::string& args,
+            const std::string& prefix = "") {
+  const std::string out = dir + "/.out", err = dir + "/.err";
+  std::string cmd = "cd '" + dir + "' && env " + env + " " + prefix + " '" + unity_bin() + "' " +
+                    args + " >'" + out + "' 2>'" + err + "'";
+  int status = std::system(cmd.c_str());
+  CliRun r;
+  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+class CliTest : public ::testing::TestWithParam<Driver> {
+ protected:
+  void SetUp() override {
+    UNITY_REQUIRE_DRIVER(GetParam());
+    db_ = TestDatabase::create(GetParam(), /*migrate=*/false);
+  }
+  CliRun unity(const std::string& args) { return run_cli(db_->dir(), db_->env_for_cli(), args); }
+  std::unique_ptr<TestDatabase> db_;
+};
+
+TEST_P(CliTest, MigrateThenCreateTenantAndUserAsJson) {
+  CliRun m = unity("migrate --json");
+  ASSERT_EQ(m.exit, 0) << m.err;
+  EXPECT_EQ(nlohmann::json::parse(m.out)["applied"][0], "0001_foundation");
+  EXPECT_EQ(nlohmann::json::parse(unity("migrate --json").out)["applied"].size(), 0u);
+
+  CliRun t = unity("tenant:create 'Acme Ltd' --json");
+  ASSERT_EQ(t.exit, 0) << t.err;
+  const int64_t tenant = nlohmann::json::parse(t.out)["id"];
+  CliRun u = unity("user:create --tenant " + std::to_string(tenant) +
+                " --email ann@acme.test --name Ann --role manager --json");
+  ASSERT_EQ(u.exit, 0) << u.err;
+  auto user = nlohmann::json::parse(u.out);
+  EXPECT_GT(user["id"].get<int64_t>(), 0);
+  EXPECT_EQ(user["role"], "manager");
+
+  CliRun list = unity("user:list --tenant " + std::to_string(tenant));
+  EXPECT_EQ(list.exit, 0);
+  EXPECT_NE(list.out.find("ann@acme.test"), std::string::npos);
+
+  CliRun status = unity("migrate:status");
+  EXPECT_NE(status.out.find("0001_foundation  applied"), std::string::npos) << status.out;
+}
+
+TEST_P(CliTest, CommandsBeforeMigrateSayToMigrate) {
+  if (GetParam() == Driver::kPostgres) unity("migrate");  // the app role exists after a migrate
+  if (GetParam() == Driver::kPostgres) {
+    auto owner = db_->owner();
+    owner->execute("DELETE FROM schema_migrations");
+  }
+  CliRun r = unity("tenant:create Acme");
+  EXPECT_EQ(r.exit, 5);
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("run `unity migrate`"), std::string::npos) << r.err;
+}
+
+TEST_P(CliTest, BadInputGetsOneLineAndNonZeroExit) {
+  ASSERT_EQ(unity("migrate").exit, 0);
+  struct Case {
+    std::string args;
+    int exit;
+    std::string says;
+  } cases[] = {
+      {"user:create --tenant 999 --email a@b.test --name A --role admin", 3, "tenant 999 not found"},
+      {"user:create --tenant 1 --email nope --name A --role admin", 3, "not found"},
+      {"tenant:create ''", 2, "1 to 200 characters"},
+      {"no:such-command", 2, "unknown command"},
+      {"user:create --tenant 1", 2, "--email is required"},
+      {"user:create --tenant x --email a@b.test --name A --role admin", 2, "--tenant"},
+  };
+  for (const auto& c : cases) {
+    CliRun r = unity(c.args);
+    EXPECT_EQ(r.exit, c.exit) << c.args << ": " << r.err;
+    EXPECT_EQ(lines(r.err), 1u) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
+  }
+  ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  CliRun role = unity("user:create --tenant 1 --email a@b.test --name A --role boss");
+  EXPECT_EQ(role.exit, 2);
+  EXPECT_NE(role.err.find("unknown role 'boss'"), std::string::npos);
+  CliRun email = unity("user:create --tenant 1 --email not-an-email --name A --role admin");
+  EXPECT_EQ(email.exit, 2);
+  ASSERT_EQ(unity("user:create --tenant 1 --email a@b.test --name A --role admin").exit, 0);
+  CliRun dup = unity("user:create --tenant 1 --email a@b.test --name A --role admin");
+  EXPECT_EQ(dup.exit, 4);
+  // Nothing half-written: exactly one user.
+  auto app = db_->app();
+  app->set_tenant(1);
+  EXPECT_EQ(app->query_int("SELECT count(*) FROM users WHERE tenant_id = 1"), 1);
+}
+
+TEST_P(CliTest, ChangedMigrationStopsMigrateNamingIt) {
+  ASSERT_EQ(unity("migrate").exit, 0);
+  auto owner = db_->owner();
+  owner->execute("UPDATE schema_migrations SET checksum = '0' WHERE version = '0001'");
+  CliRun r = unity("migrate");
+  EXPECT_EQ(r.exit, 5);
+  EXPECT_EQ(lines(r.err), 1u);
+  EXPECT_NE(r.err.find("0001_foundation changed after it was applied"), std::string::npos) << r.err;
+  EXPECT_NE(unity("migrate:status").out.find("changed"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, CliTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
+                         [](const auto& info) { return testing::driver_name(info.param); });
+
+// --- configuration and environment failures (no database needed) -------------------------------
+
+class CliConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("unity-cli-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void write_env(const std::string& text) { std::ofstream(dir_ / ".env") << text; }
+  CliRun unity(const std::string& args, const std::string& env = "", const std::string& prefix = "") {
+    return run_cli(dir_.string(), env, args, prefix);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliConfigTest, DefaultsToSqliteUnderStorage) {
+  CliRun r = unity("migrate");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "storage" / "unity.sqlite"));
+}
+
+TEST_F(CliConfigTest, DotEnvIsReadAndTheEnvironmentWins) {
+  write_env("# comment\nDB_DATABASE=\"from-dotenv.sqlite\"\n");
+  ASSERT_EQ(unity("migrate").exit, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "from-dotenv.sqlite"));
+  ASSERT_EQ(unity("migrate", "DB_DATABASE=from-env.sqlite").exit, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "from-env.sqlite"));
+}
+
+TEST_F(CliConfigTest, BadValuesAreRejectedNamingTheVariable) {
+  struct Case {
+    std::string env, says;
+  } cases[] = {
+      {"DB_CONNECTION=mysql", "DB_CONNECTION"},
+      {"QUEUE_CONNECTION=redis", "QUEUE_CONNECTION"},
+      {"DB_QUEUE_RETRY_AFTER=soon", "DB_QUEUE_RETRY_AFTER"},
+      {"DB_PORT=99999 DB_CONNECTION=pgsql", "DB_PORT"},
+      {"DB_QUEUE_TABLE='jobs;drop'", "DB_QUEUE_TABLE"},
+  };
+  for (const auto& c : cases) {
+    CliRun r = unity("migrate", c.env);
+    EXPECT_EQ(r.exit, 2) << c.env << ": " << r.err;
+    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "storage")) << c.env;
+  }
+}
+
+TEST_F(CliConfigTest, MalformedDotEnvNamesTheLine) {
+  write_env("DB_CONNECTION=sqlite\nTHIS LINE IS BROKEN\n");
+  CliRun r = unity("migrate");
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(":2"), std::string::npos) << r.err;
+}
+
+TEST_F(CliConfigTest, UnreadableDotEnvIsAnError) {
+  std::filesystem::create_directories(dir_ / ".env");  // a folder cannot be read as a file
+  CliRun r = unity("migrate");
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_NE(r.err.find(".env"), std::string::npos) << r.err;
+}
+
+TEST_F(CliConfigTest, UnreachablePostgresIsUnavailable) {
+  CliRun r = unity("migrate", "DB_CONNECTION=pgsql DB_URL=postgresql://postgres@127.0.0.1:1/x");
+  EXPECT_EQ(r.exit, 7);
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("cannot connect to PostgreSQL"), std::string::npos) << r.err;
+}
+
+TEST_F(CliConfigTest, DatabaseInAReadOnlyFolderIsAClearError) {
+  std::filesystem::create_directories(dir_ / "ro");
+  std::filesystem::permissions(dir_ / "ro", std::filesystem::perms::owner_read |
+                                                std::filesystem::perms::owner_exec |
+                                                std::filesystem::perms::others_read |
+                                                std::filesystem::perms::others_exec);
+  std::filesystem::permissions(dir_, std::filesystem::perms::all);
+  // root ignores folder permissions, so run as an unprivileged user where we are root.
+  const std::string prefix = getuid() == 0 ? "runuser -u nobody --" : "";
+  CliRun r = unity("migrate", "DB_DATABASE=ro/unity.sqlite", prefix);
+  EXPECT_EQ(r.exit, 7) << r.err;
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("cannot open SQLite database 'ro/unity.sqlite'"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(CliConfigTest, HelpListsEveryCommandAndEachCommandHasHelp) {
+  CliRun r = unity("--help");
+  EXPECT_EQ(r.exit, 0);
+  for (const char* c : {"migrate", "migrate:status", "tenant:create", "user:create", "db:show"}) {
+    EXPECT_NE(r.out.find(c), std::string::npos) << c;
+    CliRun h = unity(std::string(c) + " --help");
+    EXPECT_EQ(h.exit, 0) << c;
+    EXPECT_NE(h.out.find("--json"), std::string::npos) << c;
+  }
+}
+
+}  // namespace
+}  // namespace unity::cli
