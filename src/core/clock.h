@@ -38,9 +38,15 @@ class ManualClock final : public Clock {
 };
 
 // "2026-11-28T02:27:32.123456Z" (UTC, microseconds). The format stored in every timestamp column.
+// Years 0000..9999 round-trip through parse_iso8601; the fraction always has 6 digits, so the text
+// sorts like the time.
 std::string format_iso8601(TimePoint t);
 // Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.ffffff]]" with optional "Z" or "+HH:MM"/"-HH:MM"
 // offset (a space may replace "T"). Throws Error(kInvalidArgument) naming the text otherwise.
+// Details: a date alone is midnight UTC; no offset means UTC; "t"/"z" are accepted like "T"/"Z";
+// "+HH" (PostgreSQL's output) is accepted like "+HH:00"; the fraction has 1 to 9 digits, digits
+// past microseconds are dropped. Out-of-range fields are rejected with the field named (month
+// 01..12, a day that exists in that month, hour 00..23, minute and second 00..59, no leap second).
 TimePoint parse_iso8601(const std::string& text);
 
 }  // namespace unity

@@ -7,6 +7,15 @@
 //   DB_CONNECTION must be "sqlite" or "pgsql", got "mysql"
 // An unreadable or malformed `.env` throws kInvalidArgument naming the file and line.
 // A missing `.env` is fine (defaults + environment).
+//
+// Validation (from_vars): DB_CONNECTION sqlite|pgsql; QUEUE_CONNECTION database|sync; DB_PORT
+// 1..65535; DB_BUSY_TIMEOUT_MS 0..600000; DB_QUEUE_RETRY_AFTER 1..86400 (decimal integers);
+// DB_QUEUE_TABLE and DB_APP_ROLE SQL identifiers [A-Za-z_][A-Za-z0-9_]* of at most 63 characters;
+// DB_QUEUE non-empty. These are checked whenever the variable is present, even empty. For the free
+// text variables (DB_DATABASE, DB_URL, DB_HOST, DB_USERNAME, DB_PASSWORD, STORAGE_PATH,
+// SYNC_TOKEN) an empty value counts as unset. Messages never contain DB_PASSWORD or SYNC_TOKEN.
+// Thread-safety: Config is a value; load() reads the environment, so do not call it while another
+// thread runs setenv().
 
 #include <cstdint>
 #include <map>
@@ -48,9 +57,12 @@ struct Config {
   // Builds a Config from already-merged variables (tests use this; load() calls it).
   static Config from_vars(const std::map<std::string, std::string>& vars);
 
-  // The libpq connection string for DB_URL or the DB_HOST... parts.
+  // The libpq connection string: DB_URL as is when set, else
+  // "host='127.0.0.1' port='5432' dbname='unity' user='...' password='...'" with every value
+  // quoted per libpq (\' and \\ escaped); user and password are left out when empty.
   std::string postgres_conninfo() const;
-  // The SQLite file path (db_database or the default).
+  // The SQLite file path: DB_DATABASE when DB_CONNECTION=sqlite and it is set, else
+  // "storage/unity.sqlite" (with pgsql, DB_DATABASE names the PostgreSQL database instead).
   std::string sqlite_path() const;
 };
 
@@ -59,6 +71,12 @@ struct Config {
 // \n \t \" \\ escapes, may span lines) and ${OTHER} expansion in unquoted and double-quoted values
 // (from earlier keys in the file, then the environment). Throws kInvalidArgument with
 // "<source>:<line>: <reason>" for a malformed line.
+// Details: keys are [A-Za-z_][A-Za-z0-9_]*; blanks around '=' are allowed; a later key wins; an
+// unquoted value ends at the line end or at a '#' that begins it or follows a blank, and loses its
+// trailing blanks; `\$` in double quotes is a literal '$', other backslashes stay as written; an
+// unknown ${VAR} expands to ""; $VAR without braces is literal; a quoted value may be followed only
+// by blanks and a comment; CRLF line ends and a UTF-8 byte order mark are accepted. Defined in
+// dotenv.cc.
 std::map<std::string, std::string> parse_dotenv(const std::string& text,
                                                 const std::string& source = ".env");
 

@@ -37,4 +37,13 @@ Error::Error(ErrorCode code, std::string message)
 
 void throw_error(ErrorCode code, std::string message) { throw Error(code, std::move(message)); }
 
+std::string quote_for_message(std::string_view text) {
+  constexpr size_t kMaxChars = 64;
+  // Appended piecewise: `"\"" + std::string(...)` trips GCC 12's -Wrestrict false positive at -O3.
+  std::string out = "\"";
+  out.append(text.substr(0, kMaxChars));
+  if (text.size() > kMaxChars) out += "...";
+  return out += '"';
+}
+
 }  // namespace unity

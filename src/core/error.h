@@ -57,4 +57,8 @@ inline Error deadline_exceeded(std::string m) {
 }
 inline Error internal_error(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
 
+// Quotes input for a message: quote_for_message("abc") is "\"abc\"". Text past 64 characters
+// is cut and "..." marks the cut, so a huge input cannot flood a log. No escaping.
+std::string quote_for_message(std::string_view text);
+
 }  // namespace unity

@@ -1,0 +1,180 @@
+#include "core/config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+#include "core/error.h"
+
+extern char** environ;  // POSIX: the process environment
+
+namespace unity {
+namespace {
+
+constexpr size_t kMaxIdentifierLength = 63;  // PostgreSQL's NAMEDATALEN - 1
+constexpr const char* kDefaultSqlitePath = "storage/unity.sqlite";
+constexpr const char* kDefaultPgDatabase = "unity";
+
+bool is_identifier(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const std::string* find(const std::map<std::string, std::string>& vars, const char* name) {
+  const auto it = vars.find(name);
+  return it == vars.end() ? nullptr : &it->second;
+}
+
+// A plain string; an empty value counts as unset (keeps the default in `out`).
+void read_string(const std::map<std::string, std::string>& vars, const char* name,
+                 std::string& out) {
+  if (const std::string* value = find(vars, name); value && !value->empty()) out = *value;
+}
+
+// One of two words; anything else (empty too) is an error naming the variable.
+template <typename Enum>
+void read_choice(const std::map<std::string, std::string>& vars, const char* name,
+                 const char* first, Enum first_value, const char* second, Enum second_value,
+                 Enum& out) {
+  const std::string* value = find(vars, name);
+  if (!value) return;
+  if (*value == first) {
+    out = first_value;
+  } else if (*value == second) {
+    out = second_value;
+  } else {
+    throw invalid_argument(std::string(name) + " must be \"" + first + "\" or \"" + second +
+                           "\", got " + quote_for_message(*value));
+  }
+}
+
+void read_int(const std::map<std::string, std::string>& vars, const char* name, int low, int high,
+              int& out) {
+  const std::string* value = find(vars, name);
+  if (!value) return;
+  int64_t parsed = 0;
+  const char* end = value->data() + value->size();
+  const auto [ptr, ec] = std::from_chars(value->data(), end, parsed);
+  if (value->empty() || ec != std::errc() || ptr != end || parsed < low || parsed > high) {
+    throw invalid_argument(std::string(name) + " must be an integer from " + std::to_string(low) +
+                           " to " + std::to_string(high) + ", got " + quote_for_message(*value));
+  }
+  out = static_cast<int>(parsed);
+}
+
+void read_identifier(const std::map<std::string, std::string>& vars, const char* name,
+                     std::string& out) {
+  const std::string* value = find(vars, name);
+  if (!value) return;
+  if (!is_identifier(*value) || value->size() > kMaxIdentifierLength) {
+    throw invalid_argument(std::string(name) +
+                           " must be an SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 "
+                           "characters), got " +
+                           quote_for_message(*value));
+  }
+  out = *value;
+}
+
+// libpq key=value quoting: '...' with backslash and single quote escaped.
+std::string libpq_quote(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+// The file's contents, or nullopt if it does not exist. Throws if it exists but cannot be read.
+std::optional<std::string> read_file_if_exists(const std::string& path) {
+  const auto fail = [&path] {
+    return invalid_argument("cannot read " + path + ": " +
+                            std::error_code(errno, std::generic_category()).message());
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw fail();
+  }
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const Error error = fail();
+      ::close(fd);
+      throw error;
+    }
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
+Config Config::from_vars(const std::map<std::string, std::string>& vars) {
+  Config c;
+  read_choice(vars, "DB_CONNECTION", "sqlite", DbConnection::kSqlite, "pgsql", DbConnection::kPgsql,
+              c.db_connection);
+  read_string(vars, "DB_DATABASE", c.db_database);
+  read_string(vars, "DB_URL", c.db_url);
+  read_string(vars, "DB_HOST", c.db_host);
+  read_int(vars, "DB_PORT", 1, 65535, c.db_port);
+  read_string(vars, "DB_USERNAME", c.db_username);
+  read_string(vars, "DB_PASSWORD", c.db_password);
+  read_identifier(vars, "DB_APP_ROLE", c.db_app_role);
+  read_int(vars, "DB_BUSY_TIMEOUT_MS", 0, 600000, c.db_busy_timeout_ms);
+  read_choice(vars, "QUEUE_CONNECTION", "database", QueueConnection::kDatabase, "sync",
+              QueueConnection::kSync, c.queue_connection);
+  read_identifier(vars, "DB_QUEUE_TABLE", c.queue_table);
+  if (const std::string* queue = find(vars, "DB_QUEUE")) {
+    if (queue->empty()) throw invalid_argument("DB_QUEUE must not be empty");
+    c.queue_default = *queue;
+  }
+  read_int(vars, "DB_QUEUE_RETRY_AFTER", 1, 86400, c.queue_retry_after_s);
+  read_string(vars, "STORAGE_PATH", c.storage_path);
+  read_string(vars, "SYNC_TOKEN", c.sync_token);
+  c.raw = vars;
+  return c;
+}
+
+Config Config::load(const std::string& dir) {
+  std::map<std::string, std::string> vars;
+  const std::string path = dir + "/.env";
+  if (const auto text = read_file_if_exists(path)) vars = parse_dotenv(*text, path);
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const std::string_view pair(*entry);
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    vars[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+  }
+  return from_vars(vars);
+}
+
+std::string Config::postgres_conninfo() const {
+  if (!db_url.empty()) return db_url;
+  std::string out =
+      "host=" + libpq_quote(db_host) + " port=" + libpq_quote(std::to_string(db_port));
+  out += " dbname=" + libpq_quote(db_database.empty() ? kDefaultPgDatabase : db_database);
+  if (!db_username.empty()) out += " user=" + libpq_quote(db_username);
+  if (!db_password.empty()) out += " password=" + libpq_quote(db_password);
+  return out;
+}
+
+std::string Config::sqlite_path() const {
+  if (db_connection == DbConnection::kSqlite && !db_database.empty()) return db_database;
+  return kDefaultSqlitePath;
+}
+
+}  // namespace unity

@@ -1,0 +1,252 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/error.h"
+
+namespace unity {
+namespace {
+
+namespace fs = std::filesystem;
+using Vars = std::map<std::string, std::string>;
+
+// Sets (or unsets) an environment variable for one scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    set(value);
+  }
+  ~ScopedEnv() { set(old_ ? old_->c_str() : nullptr); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  void set(const char* value) {
+    if (value) {
+      ::setenv(name_, value, 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// A fresh directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "unity-config-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ / name) << text;
+  }
+
+ private:
+  fs::path path_;
+};
+
+void expect_invalid_vars(const Vars& vars, const std::string& expected_message) {
+  try {
+    Config::from_vars(vars);
+    ADD_FAILURE() << "no error; expected: " << expected_message;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(std::string(e.what()), expected_message);
+  }
+}
+
+TEST(Config, DefaultsWhenNothingIsSet) {
+  const Config c = Config::from_vars({});
+  EXPECT_EQ(c.db_connection, DbConnection::kSqlite);
+  EXPECT_EQ(c.queue_connection, QueueConnection::kDatabase);
+  EXPECT_EQ(c.queue_table, "jobs");
+  EXPECT_EQ(c.queue_default, "default");
+  EXPECT_EQ(c.queue_retry_after_s, 90);
+  EXPECT_EQ(c.db_port, 5432);
+  EXPECT_EQ(c.db_busy_timeout_ms, 5000);
+  EXPECT_EQ(c.db_app_role, "unity_app");
+  EXPECT_EQ(c.storage_path, "storage");
+  EXPECT_EQ(c.sqlite_path(), "storage/unity.sqlite");
+}
+
+TEST(Config, ReadsEveryVariable) {
+  const Vars vars{{"DB_CONNECTION", "pgsql"},
+                  {"DB_DATABASE", "erp"},
+                  {"DB_HOST", "db.internal"},
+                  {"DB_PORT", "6543"},
+                  {"DB_USERNAME", "app"},
+                  {"DB_PASSWORD", "pw"},
+                  {"DB_APP_ROLE", "erp_app"},
+                  {"DB_BUSY_TIMEOUT_MS", "0"},
+                  {"QUEUE_CONNECTION", "sync"},
+                  {"DB_QUEUE_TABLE", "queue_jobs"},
+                  {"DB_QUEUE", "high"},
+                  {"DB_QUEUE_RETRY_AFTER", "86400"},
+                  {"STORAGE_PATH", "/var/unity"},
+                  {"SYNC_TOKEN", "t0k"},
+                  {"MAIL_FROM", "ops@example.com"}};
+  const Config c = Config::from_vars(vars);
+  EXPECT_EQ(c.db_connection, DbConnection::kPgsql);
+  EXPECT_EQ(c.db_database, "erp");
+  EXPECT_EQ(c.db_host, "db.internal");
+  EXPECT_EQ(c.db_port, 6543);
+  EXPECT_EQ(c.db_username, "app");
+  EXPECT_EQ(c.db_password, "pw");
+  EXPECT_EQ(c.db_app_role, "erp_app");
+  EXPECT_EQ(c.db_busy_timeout_ms, 0);
+  EXPECT_EQ(c.queue_connection, QueueConnection::kSync);
+  EXPECT_EQ(c.queue_table, "queue_jobs");
+  EXPECT_EQ(c.queue_default, "high");
+  EXPECT_EQ(c.queue_retry_after_s, 86400);
+  EXPECT_EQ(c.storage_path, "/var/unity");
+  EXPECT_EQ(c.sync_token, "t0k");
+  EXPECT_EQ(c.raw, vars);
+}
+
+TEST(Config, EmptyFreeTextValuesKeepTheirDefaults) {
+  const Config c = Config::from_vars({{"DB_HOST", ""}, {"STORAGE_PATH", ""}, {"DB_DATABASE", ""}});
+  EXPECT_EQ(c.db_host, "127.0.0.1");
+  EXPECT_EQ(c.storage_path, "storage");
+  EXPECT_EQ(c.sqlite_path(), "storage/unity.sqlite");
+}
+
+TEST(Config, EveryValidationErrorNamesItsVariable) {
+  expect_invalid_vars({{"DB_CONNECTION", "mysql"}},
+                      "DB_CONNECTION must be \"sqlite\" or \"pgsql\", got \"mysql\"");
+  expect_invalid_vars({{"DB_CONNECTION", ""}},
+                      "DB_CONNECTION must be \"sqlite\" or \"pgsql\", got \"\"");
+  expect_invalid_vars({{"QUEUE_CONNECTION", "redis"}},
+                      "QUEUE_CONNECTION must be \"database\" or \"sync\", got \"redis\"");
+  expect_invalid_vars({{"DB_QUEUE_RETRY_AFTER", "0"}},
+                      "DB_QUEUE_RETRY_AFTER must be an integer from 1 to 86400, got \"0\"");
+  expect_invalid_vars({{"DB_QUEUE_RETRY_AFTER", "86401"}},
+                      "DB_QUEUE_RETRY_AFTER must be an integer from 1 to 86400, got \"86401\"");
+  expect_invalid_vars({{"DB_QUEUE_RETRY_AFTER", "90s"}},
+                      "DB_QUEUE_RETRY_AFTER must be an integer from 1 to 86400, got \"90s\"");
+  expect_invalid_vars({{"DB_PORT", "0"}}, "DB_PORT must be an integer from 1 to 65535, got \"0\"");
+  expect_invalid_vars({{"DB_PORT", "65536"}},
+                      "DB_PORT must be an integer from 1 to 65535, got \"65536\"");
+  expect_invalid_vars({{"DB_PORT", ""}}, "DB_PORT must be an integer from 1 to 65535, got \"\"");
+  expect_invalid_vars({{"DB_PORT", " 5432"}},
+                      "DB_PORT must be an integer from 1 to 65535, got \" 5432\"");
+  expect_invalid_vars({{"DB_PORT", "99999999999999999999"}},
+                      "DB_PORT must be an integer from 1 to 65535, got \"99999999999999999999\"");
+  expect_invalid_vars({{"DB_BUSY_TIMEOUT_MS", "-1"}},
+                      "DB_BUSY_TIMEOUT_MS must be an integer from 0 to 600000, got \"-1\"");
+  expect_invalid_vars({{"DB_BUSY_TIMEOUT_MS", "600001"}},
+                      "DB_BUSY_TIMEOUT_MS must be an integer from 0 to 600000, got \"600001\"");
+  expect_invalid_vars({{"DB_QUEUE", ""}}, "DB_QUEUE must not be empty");
+}
+
+TEST(Config, QueueTableAndAppRoleMustBeSqlIdentifiers) {
+  const std::string kRule =
+      " must be an SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters), got ";
+  expect_invalid_vars({{"DB_QUEUE_TABLE", "jobs; DROP TABLE x"}},
+                      "DB_QUEUE_TABLE" + kRule + "\"jobs; DROP TABLE x\"");
+  expect_invalid_vars({{"DB_QUEUE_TABLE", "1jobs"}}, "DB_QUEUE_TABLE" + kRule + "\"1jobs\"");
+  expect_invalid_vars({{"DB_QUEUE_TABLE", ""}}, "DB_QUEUE_TABLE" + kRule + "\"\"");
+  expect_invalid_vars({{"DB_APP_ROLE", "app-role"}}, "DB_APP_ROLE" + kRule + "\"app-role\"");
+  const std::string long_name(64, 'a');
+  expect_invalid_vars({{"DB_APP_ROLE", long_name}},
+                      "DB_APP_ROLE" + kRule + "\"" + long_name + "\"");
+  EXPECT_EQ(Config::from_vars({{"DB_APP_ROLE", std::string(63, 'a')}}).db_app_role,
+            std::string(63, 'a'));
+  EXPECT_EQ(Config::from_vars({{"DB_QUEUE_TABLE", "_Jobs2"}}).queue_table, "_Jobs2");
+}
+
+TEST(Config, SqlitePathIsDbDatabaseOnlyForSqlite) {
+  EXPECT_EQ(Config::from_vars({{"DB_DATABASE", "/data/erp.sqlite"}}).sqlite_path(),
+            "/data/erp.sqlite");
+  EXPECT_EQ(Config::from_vars({{"DB_CONNECTION", "pgsql"}, {"DB_DATABASE", "erp"}}).sqlite_path(),
+            "storage/unity.sqlite");
+}
+
+TEST(Config, PostgresConninfoQuotesEveryValue) {
+  const Config c = Config::from_vars({{"DB_CONNECTION", "pgsql"},
+                                      {"DB_HOST", "db host"},
+                                      {"DB_PORT", "6543"},
+                                      {"DB_DATABASE", "erp"},
+                                      {"DB_USERNAME", "o'brien"},
+                                      {"DB_PASSWORD", "p\\w 'x'"}});
+  EXPECT_EQ(c.postgres_conninfo(),
+            "host='db host' port='6543' dbname='erp' user='o\\'brien' password='p\\\\w \\'x\\''");
+}
+
+TEST(Config, PostgresConninfoDefaultsAndOmitsEmptyCredentials) {
+  EXPECT_EQ(Config::from_vars({{"DB_CONNECTION", "pgsql"}}).postgres_conninfo(),
+            "host='127.0.0.1' port='5432' dbname='unity'");
+}
+
+TEST(Config, PostgresConninfoIsDbUrlWhenSet) {
+  const Config c = Config::from_vars(
+      {{"DB_URL", "postgresql://u@h/erp?sslmode=require"}, {"DB_HOST", "ignored"}});
+  EXPECT_EQ(c.postgres_conninfo(), "postgresql://u@h/erp?sslmode=require");
+}
+
+TEST(Config, LoadWithoutDotenvUsesDefaultsAndEnvironment) {
+  TempDir dir;
+  ScopedEnv queue("DB_QUEUE", "from-env");
+  const Config c = Config::load(dir.path().string());
+  EXPECT_EQ(c.queue_default, "from-env");
+  EXPECT_EQ(c.raw.at("DB_QUEUE"), "from-env");
+}
+
+TEST(Config, EnvironmentOverridesDotenv) {
+  TempDir dir;
+  dir.write(".env", "DB_QUEUE=from-file\nDB_QUEUE_TABLE=file_jobs\nUNITY_CONFIG_TEST_ONLY=1\n");
+  ScopedEnv queue("DB_QUEUE", "from-env");
+  ScopedEnv table("DB_QUEUE_TABLE", nullptr);
+  const Config c = Config::load(dir.path().string());
+  EXPECT_EQ(c.queue_default, "from-env");
+  EXPECT_EQ(c.queue_table, "file_jobs");
+  EXPECT_EQ(c.raw.at("UNITY_CONFIG_TEST_ONLY"), "1");
+}
+
+TEST(Config, LoadValidatesTheMergedValues) {
+  TempDir dir;
+  dir.write(".env", "DB_CONNECTION=sqlite\n");
+  ScopedEnv connection("DB_CONNECTION", "mysql");
+  EXPECT_THROW(Config::load(dir.path().string()), Error);
+}
+
+TEST(Config, MalformedDotenvNamesTheFileAndLine) {
+  TempDir dir;
+  dir.write(".env", "A=1\nNOEQUALS\n");
+  const std::string path = (dir.path() / ".env").string();
+  try {
+    Config::load(dir.path().string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":2: expected \"=\" after \"NOEQUALS\"");
+  }
+}
+
+TEST(Config, UnreadableDotenvIsAnError) {
+  // chmod 000 does not stop root, so a directory named .env stands in for an unreadable file.
+  TempDir dir;
+  fs::create_directory(dir.path() / ".env");
+  const std::string path = (dir.path() / ".env").string();
+  try {
+    Config::load(dir.path().string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(std::string(e.what()), "cannot read " + path + ": Is a directory");
+  }
+}
+
+}  // namespace
+}  // namespace unity

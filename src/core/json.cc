@@ -1,0 +1,139 @@
+#include "core/json.h"
+
+#include <limits>
+
+#include "core/error.h"
+
+namespace unity {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+// nlohmann messages start with "[json.exception.parse_error.101] "; people need only the rest.
+std::string reason_of(const json::exception& e) {
+  const std::string_view text = e.what();
+  const size_t end = text.find("] ");
+  return std::string(end == std::string_view::npos ? text : text.substr(end + 2));
+}
+
+std::string field_name(std::string_view field) { return "field \"" + std::string(field) + "\""; }
+
+// `name` is what messages call the value: field_name(field), or "JSON decimal" for from_json.
+[[noreturn]] void throw_wrong_type(const std::string& name, std::string_view expected,
+                                   const json& got) {
+  throw invalid_argument(name + " must be " + std::string(expected) + ", got " + got.type_name());
+}
+
+// The field's value, or nullptr when missing.
+const json* find_field(const json& object, std::string_view field) {
+  if (!object.is_object()) {
+    throw invalid_argument(std::string("expected a JSON object, got ") + object.type_name());
+  }
+  const auto it = object.find(std::string(field));
+  return it == object.end() ? nullptr : &*it;
+}
+
+const json& require_field(const json& object, std::string_view field) {
+  const json* value = find_field(object, field);
+  if (!value) throw invalid_argument(field_name(field) + " is missing");
+  return *value;
+}
+
+// Missing and null both read as absent.
+const json* optional_field(const json& object, std::string_view field) {
+  const json* value = find_field(object, field);
+  return value && !value->is_null() ? value : nullptr;
+}
+
+std::string string_value(const json& value, const std::string& name) {
+  if (!value.is_string()) throw_wrong_type(name, "a string", value);
+  return value.get<std::string>();
+}
+
+int64_t int_value(const json& value, const std::string& name) {
+  if (value.is_number_integer() && !value.is_number_unsigned()) return value.get<int64_t>();
+  if (value.is_number_unsigned() && value.get<uint64_t>() <= kInt64Max) {
+    return static_cast<int64_t>(value.get<uint64_t>());
+  }
+  if (value.is_number_unsigned()) {
+    throw invalid_argument(name + " is out of range: " + value.dump());
+  }
+  throw_wrong_type(name, "an integer", value);
+}
+
+Decimal decimal_value(const json& value, const std::string& name) {
+  if (value.is_number_float()) {
+    throw invalid_argument(name + " must be a decimal string like \"12.50\", got " + value.dump() +
+                           " (decimals are strings, never floating point)");
+  }
+  if (!value.is_number() && !value.is_string()) {
+    throw_wrong_type(name, "a decimal string like \"12.50\"", value);
+  }
+  const int64_t units = value.is_number() ? int_value(value, name) : 0;
+  try {
+    if (value.is_number()) return Decimal::from_units(units);
+    return Decimal::parse(value.get_ref<const std::string&>());
+  } catch (const Error& e) {  // Decimal's messages quote the text but cannot name the field
+    throw Error(e.code(), name + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+json parse_json(std::string_view text, std::string_view what) {
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    throw invalid_argument(std::string(what) + " is not valid JSON: " + reason_of(e));
+  }
+}
+
+json parse_json_object(std::string_view text, std::string_view what) {
+  json value = parse_json(text, what);
+  if (!value.is_object()) {
+    throw invalid_argument(std::string(what) + " must be a JSON object, got " + value.type_name());
+  }
+  return value;
+}
+
+std::string require_string(const json& object, std::string_view field) {
+  return string_value(require_field(object, field), field_name(field));
+}
+
+std::optional<std::string> optional_string(const json& object, std::string_view field) {
+  const json* value = optional_field(object, field);
+  if (!value) return std::nullopt;
+  return string_value(*value, field_name(field));
+}
+
+int64_t require_int(const json& object, std::string_view field) {
+  return int_value(require_field(object, field), field_name(field));
+}
+
+std::optional<int64_t> optional_int(const json& object, std::string_view field) {
+  const json* value = optional_field(object, field);
+  if (!value) return std::nullopt;
+  return int_value(*value, field_name(field));
+}
+
+Decimal require_decimal(const json& object, std::string_view field) {
+  return decimal_value(require_field(object, field), field_name(field));
+}
+
+std::optional<Decimal> optional_decimal(const json& object, std::string_view field) {
+  const json* value = optional_field(object, field);
+  if (!value) return std::nullopt;
+  return decimal_value(*value, field_name(field));
+}
+
+std::string dump_json(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void to_json(json& out, const Decimal& value) { out = value.to_string(); }
+
+void from_json(const json& in, Decimal& value) { value = decimal_value(in, "JSON decimal"); }
+
+}  // namespace unity
