@@ -25,7 +25,7 @@ std::string version_of(std::string_view file) {
 }  // namespace
 
 std::string checksum_of(std::string_view text) {
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = 14695981039346656037ULL;  // FNV-1a 64 offset basis
   for (unsigned char c : text) {
     h ^= c;
     h *= 1099511628211ULL;
