@@ -144,7 +144,7 @@ TEST_P(CliTest, ChangedMigrationStopsMigrateNamingIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, CliTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
-                         [](const auto& info) { return testing::driver_name(info.param); });
+                         [](const auto& p) { return testing::driver_name(p.param); });
 
 // --- configuration and environment failures (no database needed) -------------------------------
 

@@ -421,7 +421,7 @@ TEST_P(ConformanceTest, TenantContextSurvivesARolledBackTransaction) {
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ConformanceTest,
                          ::testing::Values(Driver::kSqlite, Driver::kPostgres),
-                         [](const auto& info) { return testing::driver_name(info.param); });
+                         [](const auto& p) { return testing::driver_name(p.param); });
 
 }  // namespace
 }  // namespace unity::db
