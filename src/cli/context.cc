@@ -7,8 +7,13 @@
 #include "core/error.h"
 #include "db/migrate.h"
 #include "db/tenancy.h"
+#include "queue/audit_log.h"
+#include "queue/registry.h"
 
 namespace unity::cli {
+
+Context::Context() = default;
+Context::~Context() = default;
 
 const Config& Context::config() {
   if (!config_) config_ = std::make_unique<Config>(Config::load("."));
@@ -23,7 +28,7 @@ db::Connection& Context::owner() {
 db::Connection& Context::app() {
   if (app_) return *app_;
   auto conn = db::open_connection(config(), db::Role::kApp);
-  db::Migrator migrator(*conn, config().db_app_role);
+  db::Migrator migrator(*conn, config().db_app_role, config().queue_table);
   const size_t pending = migrator.pending_count();
   if (pending > 0) {
     throw failed_precondition("the database schema is not up to date (" +
@@ -39,6 +44,22 @@ db::Connection& Context::tenant_app(int64_t tenant_id) {
   db::find_tenant(conn, tenant_id);
   conn.set_tenant(tenant_id);
   return conn;
+}
+
+const queue::JobRegistry& Context::registry() {
+  if (!registry_) {
+    registry_ = std::make_unique<queue::JobRegistry>();
+    queue::register_diag_jobs(*registry_);
+  }
+  return *registry_;
+}
+
+queue::AuditLog& Context::audit_log(const std::string& worker_name) {
+  if (!audit_log_) {
+    audit_log_ = std::make_unique<queue::AuditLog>(config().storage_path + "/logs/worker.log",
+                                                   worker_name);
+  }
+  return *audit_log_;
 }
 
 void Context::emit(const nlohmann::json& value, const std::string& human) const {

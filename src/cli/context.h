@@ -16,10 +16,17 @@ namespace CLI {
 class App;
 }
 
+namespace unity::queue {
+class JobRegistry;
+class AuditLog;
+}
+
 namespace unity::cli {
 
 class Context {
  public:
+  Context();
+  ~Context();
   bool json = false;  // --json: machine output on stdout
 
   // Loaded on first use from .env + environment (bad values throw kInvalidArgument).
@@ -32,6 +39,11 @@ class Context {
   // Opens the app connection in the given tenant (checks the tenant exists: kNotFound).
   db::Connection& tenant_app(int64_t tenant_id);
 
+  // Every job type this binary knows (the diag.* types, then each layer's). Built once.
+  const queue::JobRegistry& registry();
+  // The worker audit log, STORAGE_PATH/logs/worker.log.
+  queue::AuditLog& audit_log(const std::string& worker_name);
+
   // Prints `value` as JSON when --json, else `human` (a line or a table already rendered).
   void emit(const nlohmann::json& value, const std::string& human) const;
 
@@ -39,6 +51,8 @@ class Context {
   std::unique_ptr<Config> config_;
   std::unique_ptr<db::Connection> app_;
   std::unique_ptr<db::Connection> owner_;
+  std::unique_ptr<queue::JobRegistry> registry_;
+  std::unique_ptr<queue::AuditLog> audit_log_;
 };
 
 // A readable table: headers, a rule, rows; columns padded to their widest cell.
@@ -58,5 +72,6 @@ using Commands = std::vector<Command>;
 // Each file of commands adds its own.
 void add_migrate_commands(Commands& commands, Context& ctx);
 void add_tenant_commands(Commands& commands, Context& ctx);
+void add_queue_commands(Commands& commands, Context& ctx);
 
 }  // namespace unity::cli

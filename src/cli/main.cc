@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   unity::cli::Commands commands;
   unity::cli::add_migrate_commands(commands, ctx);
   unity::cli::add_tenant_commands(commands, ctx);
+  unity::cli::add_queue_commands(commands, ctx);
 
   const std::string_view name = argc > 1 ? argv[1] : "";
   if (name.empty() || name == "--help" || name == "-h" || name == "list") {

@@ -10,7 +10,7 @@ namespace unity::cli {
 namespace {
 
 void run_migrate(Context& ctx, bool fresh) {
-  db::Migrator migrator(ctx.owner(), ctx.config().db_app_role);
+  db::Migrator migrator(ctx.owner(), ctx.config().db_app_role, ctx.config().queue_table);
   auto applied = fresh ? migrator.fresh() : migrator.migrate();
   std::string human;
   if (fresh) human += "Dropped all tables.\n";
@@ -20,7 +20,7 @@ void run_migrate(Context& ctx, bool fresh) {
 }
 
 void run_status(Context& ctx) {
-  db::Migrator migrator(ctx.owner(), ctx.config().db_app_role);
+  db::Migrator migrator(ctx.owner(), ctx.config().db_app_role, ctx.config().queue_table);
   nlohmann::json out = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : migrator.status()) {
@@ -38,13 +38,13 @@ void run_status(Context& ctx) {
 // Lists the tables of the schema with their row counts: a quick look at what migrate built.
 void run_show(Context& ctx) {
   db::Connection& conn = ctx.owner();
-  static const char* kTables[] = {"tenants",       "users",       "jobs",
-                                  "failed_jobs",   "notifications", "import_logs",
-                                  "reports",       "sync_logs",   "domain_events"};
+  const std::string tables_shown[] = {"tenants",     "users",       ctx.config().queue_table,
+                                      "failed_jobs", "notifications", "import_logs",
+                                      "reports",     "sync_logs",   "domain_events"};
   nlohmann::json tables = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
-  for (const char* t : kTables) {
-    const int64_t n = conn.query_int(std::string("SELECT count(*) FROM ") + t);
+  for (const std::string& t : tables_shown) {
+    const int64_t n = conn.query_int("SELECT count(*) FROM " + t);
     tables.push_back({{"table", t}, {"rows", n}});
     rows.push_back({t, std::to_string(n)});
   }

@@ -49,6 +49,10 @@ std::optional<Notification> Connection::wait_notification(std::chrono::milliseco
   throw failed_precondition(describe() + " does not support LISTEN/NOTIFY");
 }
 
+int64_t Connection::data_version() {
+  throw failed_precondition(describe() + " has no data_version");
+}
+
 void Connection::tx_begin(bool write) {
   if (depth_ == 0) {
     begin_outermost(write);

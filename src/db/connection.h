@@ -43,6 +43,7 @@ struct Capabilities {
   bool listen_notify = false;        // listen()/notify()/wait_notification()
   bool row_level_security = false;   // tenant isolation enforced by the server (Guarantee 5)
   bool concurrent_writers = false;   // more than one write transaction at a time
+  bool data_version = false;         // data_version() tells when another connection committed
 };
 
 // Which database identity a connection acts as (Guarantee 5). kOwner owns the schema and runs
@@ -93,6 +94,16 @@ class Connection {
   virtual void notify(std::string_view channel, std::string_view payload);
   // Waits up to `timeout` for one notification on a channel this connection listens to.
   virtual std::optional<Notification> wait_notification(std::chrono::milliseconds timeout);
+
+  // A set of integer ids as ONE parameter, for `WHERE id IN <id_set_sql(n)>` (batched
+  // acknowledgements without one statement per id): id_set_sql(2) is the SQL that expands
+  // parameter $2, id_set_param(ids) its value.
+  virtual std::string id_set_sql(int param) const = 0;
+  virtual std::string id_set_param(const std::vector<int64_t>& ids) const = 0;
+  // Changes whenever another connection commits to the database (capabilities().data_version);
+  // a cheap way to wake up when work arrives without LISTEN/NOTIFY. Throws kFailedPrecondition
+  // where unsupported.
+  virtual int64_t data_version();
 
   // Schema management, used by db/migrate.h. The driver supplies its dialect's numbered
   // migration files (embedded at build time), drops everything for `migrate --fresh`, takes the

@@ -35,8 +35,21 @@ std::string checksum_of(std::string_view text) {
   return buf;
 }
 
-Migrator::Migrator(Connection& conn, std::string app_role)
-    : conn_(conn), app_role_(std::move(app_role)) {}
+Migrator::Migrator(Connection& conn, std::string app_role, std::string queue_table)
+    : conn_(conn), app_role_(std::move(app_role)), queue_table_(std::move(queue_table)) {}
+
+std::string Migrator::render(std::string_view contents) const {
+  static constexpr std::string_view kMark = "{{queue_table}}";
+  std::string out;
+  out.reserve(contents.size());
+  size_t pos = 0;
+  for (size_t hit; (hit = contents.find(kMark, pos)) != std::string_view::npos; pos = hit + kMark.size()) {
+    out.append(contents.substr(pos, hit - pos));
+    out.append(queue_table_);
+  }
+  out.append(contents.substr(pos));
+  return out;
+}
 
 void Migrator::ensure_table() {
   // Under the migration lock: two first runs would otherwise race on CREATE TABLE IF NOT EXISTS.
@@ -74,7 +87,7 @@ std::vector<std::string> Migrator::migrate() {
     conn_.lock_for_migration();
     if (conn_.query_one("SELECT 1 FROM schema_migrations WHERE version = $1", {version})) continue;
     try {
-      conn_.execute_script(file.contents);
+      conn_.execute_script(render(file.contents));
     } catch (const Error& e) {
       throw Error(e.code(), "migration " + stem(file.name) + " failed: " + e.what());
     }

@@ -26,8 +26,9 @@ struct MigrationStatus {
 
 class Migrator {
  public:
-  // `conn` must act as Role::kOwner. `app_role` is DB_APP_ROLE.
-  Migrator(Connection& conn, std::string app_role);
+  // `conn` must act as Role::kOwner. `app_role` is DB_APP_ROLE; `queue_table` is DB_QUEUE_TABLE,
+  // written {{queue_table}} in the migration files (the checksum covers the file as written).
+  Migrator(Connection& conn, std::string app_role, std::string queue_table = "jobs");
 
   // Applies every pending migration in order; returns the names applied (empty: up to date).
   // Then prepares the app role (drivers with row-level security).
@@ -44,8 +45,11 @@ class Migrator {
   void ensure_table();
   void verify_checksums();
 
+  std::string render(std::string_view contents) const;
+
   Connection& conn_;
   std::string app_role_;
+  std::string queue_table_;
 };
 
 // FNV-1a 64-bit of `text`, as 16 hex digits.

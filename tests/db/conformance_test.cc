@@ -222,10 +222,11 @@ TEST_P(ConformanceTest, UniqueViolationIsAlreadyExists) {
 }
 
 TEST_P(ConformanceTest, ForeignKeyViolationIsNotFound) {
+  auto owner = db_->owner();
   try {
-    conn_->execute(
-        "INSERT INTO jobs (uuid, tenant_id, queue, payload, available_at, created_at) "
-        "VALUES ('u1', 4242, 'default', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
+    owner->execute(
+        "INSERT INTO users (tenant_id, email, name, role, created_at, updated_at) "
+        "VALUES (4242, 'a@b.test', 'A', 'admin', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kNotFound) << e.what();

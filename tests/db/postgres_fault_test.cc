@@ -1,4 +1,5 @@
-// PostgreSQL-only behaviours: reconnect after a real server restart, LISTEN/NOTIFY.
+// Reconnect after a real PostgreSQL restart. These restart the shared test cluster, so ctest runs
+// them alone (RUN_SERIAL).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -68,49 +69,6 @@ TEST_F(PostgresFaultTest, ConnectionLostInsideATransactionIsUnavailable) {
   }
   // The next transaction reconnects; the lost one left nothing.
   EXPECT_EQ(conn->query_int("SELECT count(*) FROM tenants"), 1);
-}
-
-TEST_F(PostgresFaultTest, ListenReceivesNotifyFromAnotherSession) {
-  auto listener = db_->app();
-  auto sender = db_->app();
-  listener->listen("unity_jobs");
-  EXPECT_FALSE(listener->wait_notification(std::chrono::milliseconds(10)));
-  sender->notify("unity_jobs", "default");
-  auto n = listener->wait_notification(std::chrono::seconds(5));
-  ASSERT_TRUE(n);
-  EXPECT_EQ(n->channel, "unity_jobs");
-  EXPECT_EQ(n->payload, "default");
-}
-
-TEST_F(PostgresFaultTest, NotifyInsideARolledBackTransactionIsNeverDelivered) {
-  auto listener = db_->app();
-  auto sender = db_->app();
-  listener->listen("unity_jobs");
-  {
-    Transaction tx(*sender);
-    sender->notify("unity_jobs", "rolled-back");
-  }
-  {
-    Transaction tx(*sender);
-    sender->notify("unity_jobs", "committed");
-    tx.commit();
-  }
-  auto n = listener->wait_notification(std::chrono::seconds(5));
-  ASSERT_TRUE(n);
-  EXPECT_EQ(n->payload, "committed");
-  EXPECT_FALSE(listener->wait_notification(std::chrono::milliseconds(100)));
-}
-
-TEST_F(PostgresFaultTest, UnreachableServerIsUnavailableWithAClearMessage) {
-  Config c = Config::from_vars({{"DB_CONNECTION", "pgsql"},
-                                {"DB_URL", "postgresql://postgres@127.0.0.1:1/none"}});
-  try {
-    open_connection(c);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
-    EXPECT_NE(std::string(e.what()).find("cannot connect to PostgreSQL"), std::string::npos);
-  }
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ std::unique_ptr<TestDatabase> TestDatabase::create(Driver driver, bool migrate) 
   t->config_ = Config::from_vars(vars);
   if (migrate) {
     auto owner = t->owner();
-    db::Migrator(*owner, t->config_.db_app_role).migrate();
+    db::Migrator(*owner, t->config_.db_app_role, t->config_.queue_table).migrate();
   }
   return t;
 }

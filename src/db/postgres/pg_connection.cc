@@ -163,6 +163,15 @@ class PgConnection final : public Connection {
     return postgres_migration_files();
   }
 
+  std::string id_set_sql(int param) const override {
+    return "(SELECT unnest($" + std::to_string(param) + "::bigint[]))";
+  }
+  std::string id_set_param(const std::vector<int64_t>& ids) const override {
+    std::string out = "{";
+    for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+    return out + "}";
+  }
+
   void drop_all() override {
     prepared_.clear();
     execute_script("DEALLOCATE ALL; DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;");

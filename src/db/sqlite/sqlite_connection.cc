@@ -109,6 +109,7 @@ class SqliteConnection final : public Connection {
     caps_.listen_notify = false;
     caps_.row_level_security = false;
     caps_.concurrent_writers = false;
+    caps_.data_version = true;
   }
 
   ~SqliteConnection() override {
@@ -143,6 +144,16 @@ class SqliteConnection final : public Connection {
   const std::vector<EmbeddedFile>& migration_files() const override {
     return sqlite_migration_files();
   }
+
+  std::string id_set_sql(int param) const override {
+    return "(SELECT value FROM json_each($" + std::to_string(param) + "))";
+  }
+  std::string id_set_param(const std::vector<int64_t>& ids) const override {
+    std::string out = "[";
+    for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+    return out + "]";
+  }
+  int64_t data_version() override { return query_int("PRAGMA data_version"); }
 
   void drop_all() override {
     std::vector<std::string> names;

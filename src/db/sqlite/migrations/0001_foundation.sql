@@ -6,6 +6,7 @@ CREATE TABLE tenants (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
   weight INTEGER NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000),
+  max_concurrency INTEGER CHECK (max_concurrency IS NULL OR max_concurrency >= 1),
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -21,31 +22,89 @@ CREATE TABLE users (
   UNIQUE (tenant_id, email)
 );
 
--- The queue (Laravel's `jobs` shape plus tenant_id and uuid; the queue layer extends it).
-CREATE TABLE jobs (
+-- The queue. The table is named by DB_QUEUE_TABLE ({{queue_table}} is replaced when migrating;
+-- set it before the first migrate). Times the queue compares on every claim are integer
+-- microseconds since the Unix epoch. tenant_id 0 is a system job of no tenant; the queue is
+-- claimed across tenants by workers, so it has no foreign key and no row-level security.
+-- A row is ready when reserved_at IS NULL and available_at has passed; reserved while a worker
+-- holds its lease (lease_token fences a worker whose lease was taken over).
+CREATE TABLE {{queue_table}} (
   id INTEGER PRIMARY KEY,
   uuid TEXT NOT NULL UNIQUE,
-  tenant_id INTEGER REFERENCES tenants (id),
+  tenant_id INTEGER NOT NULL DEFAULT 0,
   queue TEXT NOT NULL,
+  type TEXT NOT NULL,
   payload TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
-  reserved_at TEXT,
-  available_at TEXT NOT NULL,
-  created_at TEXT NOT NULL
+  max_tries INTEGER,
+  timeout_s INTEGER,
+  backoff TEXT,
+  retry_until INTEGER,
+  unique_key TEXT,
+  available_at INTEGER NOT NULL,
+  reserved_at INTEGER,
+  lease_expires_at INTEGER,
+  lease_token INTEGER,
+  worker TEXT,
+  last_error TEXT,
+  progress INTEGER,
+  created_at INTEGER NOT NULL
 );
-CREATE INDEX jobs_queue_available ON jobs (queue, reserved_at, available_at);
+CREATE INDEX {{queue_table}}_ready ON {{queue_table}} (queue, tenant_id, available_at, id)
+  WHERE reserved_at IS NULL;
+CREATE INDEX {{queue_table}}_reserved ON {{queue_table}} (lease_expires_at) WHERE reserved_at IS NOT NULL;
+CREATE UNIQUE INDEX {{queue_table}}_unique_key ON {{queue_table}} (tenant_id, unique_key)
+  WHERE unique_key IS NOT NULL;
 
 CREATE TABLE failed_jobs (
   id INTEGER PRIMARY KEY,
   uuid TEXT NOT NULL UNIQUE,
-  tenant_id INTEGER REFERENCES tenants (id),
+  tenant_id INTEGER NOT NULL DEFAULT 0,
   connection TEXT NOT NULL,
   queue TEXT NOT NULL,
+  type TEXT NOT NULL,
   payload TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  max_tries INTEGER,
+  timeout_s INTEGER,
+  backoff TEXT,
   exception TEXT NOT NULL,
   failed_at TEXT NOT NULL
 );
 CREATE INDEX failed_jobs_tenant ON failed_jobs (tenant_id, failed_at);
+CREATE INDEX failed_jobs_failed_at ON failed_jobs (failed_at);
+
+-- queue:pause / queue:resume per tenant (queue '*' = every queue).
+CREATE TABLE queue_pauses (
+  tenant_id INTEGER NOT NULL,
+  queue TEXT NOT NULL,
+  paused_at TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, queue)
+);
+
+-- Signals to every worker: 'restart' = microseconds of the last queue:restart.
+CREATE TABLE queue_signals (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+
+-- Jobs finished per minute (minute = microseconds / 60e6), for queue:stats throughput.
+CREATE TABLE queue_metrics (
+  minute INTEGER NOT NULL,
+  queue TEXT NOT NULL,
+  completed INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (minute, queue)
+);
+
+-- Rows written by the diag.write job type (operators' and tests' check of exactly-once effects).
+CREATE TABLE diag_marks (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL,
+  mark TEXT NOT NULL,
+  job_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL
+);
 
 CREATE TABLE notifications (
   id TEXT PRIMARY KEY,

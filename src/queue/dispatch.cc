@@ -1,0 +1,91 @@
+#include "queue/dispatch.h"
+
+#include "core/error.h"
+#include "core/json.h"
+#include "core/uuid.h"
+#include "db/tenancy.h"
+#include "db/transaction.h"
+#include "queue/running_job.h"
+
+namespace unity::queue {
+
+Dispatcher::Dispatcher(const Config& config, const JobRegistry& registry, const Clock& clock)
+    : config_(config), registry_(registry), clock_(clock) {}
+
+NewJob Dispatcher::prepare(const JobType& type, int64_t tenant_id, const std::string& payload,
+                           const DispatchOptions& options) const {
+  parse_json_object(payload, "the job payload");
+  if (options.delay.count() < 0) throw invalid_argument("--delay must not be negative");
+  if (options.tries && (*options.tries < 1 || *options.tries > 1000)) {
+    throw invalid_argument("tries must be between 1 and 1000");
+  }
+  if (options.timeout_s && (*options.timeout_s < 1 || *options.timeout_s > 86400)) {
+    throw invalid_argument("timeout must be between 1 and 86400 seconds");
+  }
+  NewJob j;
+  j.tenant_id = tenant_id;
+  j.queue = options.queue.value_or(type.options.queue.empty() ? config_.queue_default
+                                                              : type.options.queue);
+  if (j.queue.empty() || j.queue.size() > 100) throw invalid_argument("invalid queue name");
+  j.type = type.name;
+  j.payload = payload;
+  const int64_t now = clock_.now().time_since_epoch().count();
+  j.available_at_us = now + std::chrono::duration_cast<std::chrono::microseconds>(options.delay).count();
+  j.max_tries = options.tries ? options.tries : type.options.tries;
+  j.timeout_s = options.timeout_s ? options.timeout_s : type.options.timeout_s;
+  if (type.options.backoff) j.backoff = type.options.backoff->to_string();
+  if (type.options.retry_for) {
+    j.retry_until_us = now + std::chrono::duration_cast<std::chrono::microseconds>(
+                                 *type.options.retry_for).count();
+  }
+  j.unique_key = options.unique_key;
+  return j;
+}
+
+InsertedJob Dispatcher::dispatch(db::Connection& conn, int64_t tenant_id, const std::string& type,
+                                 const std::string& payload_json, const DispatchOptions& options) {
+  return dispatch_many(conn, tenant_id, type, {payload_json}, options).at(0);
+}
+
+std::vector<InsertedJob> Dispatcher::dispatch_many(db::Connection& conn, int64_t tenant_id,
+                                                   const std::string& type_name,
+                                                   const std::vector<std::string>& payloads,
+                                                   const DispatchOptions& options) {
+  const JobType& type = registry_.get(type_name);
+  if (tenant_id < 0) throw invalid_argument("tenant id must not be negative");
+  if (tenant_id != 0) db::find_tenant(conn, tenant_id);
+  std::vector<NewJob> jobs;
+  jobs.reserve(payloads.size());
+  for (const auto& p : payloads) jobs.push_back(prepare(type, tenant_id, p, options));
+
+  if (config_.queue_connection == QueueConnection::kSync) {
+    std::vector<InsertedJob> out;
+    for (const auto& j : jobs) {
+      run_inline(conn, type, j);
+      out.push_back({0, new_uuid().to_string(), j.queue});
+    }
+    return out;
+  }
+  JobStore store(conn, config_.queue_table, clock_);
+  return store.job_insert_many(jobs);
+}
+
+void Dispatcher::run_inline(db::Connection& conn, const JobType& type, const NewJob& job) {
+  ClaimedJob claimed;
+  claimed.uuid = new_uuid().to_string();
+  claimed.tenant_id = job.tenant_id;
+  claimed.queue = job.queue;
+  claimed.type = job.type;
+  claimed.payload = job.payload;
+  claimed.attempts = 1;
+  claimed.max_tries = 1;
+  std::optional<db::TenantScope> scope;
+  if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
+  db::Transaction tx(conn);
+  RunningJob ctx(claimed, conn, nullptr);
+  auto instance = type.make();
+  instance->handle(ctx);
+  tx.commit();
+}
+
+}  // namespace unity::queue

@@ -1,0 +1,58 @@
+#pragma once
+// Dispatching jobs (Guarantee 1): a job dispatched on a connection inside a transaction exists if
+// and only if that transaction commits; the queue lives in the same database as the data.
+//
+// With QUEUE_CONNECTION=sync the job runs at once, inline, on the caller's connection (in a
+// savepoint), and a failure is thrown to the caller: as Laravel's sync driver, for tests and
+// one-off scripts.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "queue/registry.h"
+#include "queue/store.h"
+
+namespace unity::queue {
+
+struct DispatchOptions {
+  std::optional<std::string> queue;         // default: the type's queue, else DB_QUEUE
+  std::chrono::milliseconds delay{0};       // run no earlier than now + delay
+  std::optional<std::string> unique_key;    // refuse a duplicate while one waits or runs
+  std::optional<int> tries;                 // override the type's
+  std::optional<int> timeout_s;
+};
+
+class Dispatcher {
+ public:
+  // `registry` must outlive the dispatcher.
+  Dispatcher(const Config& config, const JobRegistry& registry,
+             const Clock& clock = system_clock());
+
+  // Validates (registered type: kInvalidArgument; payload a JSON object: kInvalidArgument;
+  // tenant exists unless 0: kNotFound; options in range: kInvalidArgument) and enqueues.
+  InsertedJob dispatch(db::Connection& conn, int64_t tenant_id, const std::string& type,
+                       const std::string& payload_json, const DispatchOptions& options = {});
+  // Many jobs of one type in one statement batch (all or none).
+  std::vector<InsertedJob> dispatch_many(db::Connection& conn, int64_t tenant_id,
+                                         const std::string& type,
+                                         const std::vector<std::string>& payloads,
+                                         const DispatchOptions& options = {});
+
+  const JobRegistry& registry() const { return registry_; }
+
+ private:
+  NewJob prepare(const JobType& type, int64_t tenant_id, const std::string& payload,
+                 const DispatchOptions& options) const;
+  void run_inline(db::Connection& conn, const JobType& type, const NewJob& job);
+
+  const Config& config_;
+  const JobRegistry& registry_;
+  const Clock& clock_;
+};
+
+}  // namespace unity::queue

@@ -1,0 +1,51 @@
+#pragma once
+// The JobContext a handler sees, for one attempt (used by the worker and the sync driver).
+
+#include <atomic>
+#include <optional>
+#include <stdexcept>
+
+#include "queue/job.h"
+#include "queue/store.h"
+
+namespace unity::queue {
+
+// Thrown by JobContext::fail(): give the job up without further retries.
+class GiveUp : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class RunningJob final : public JobContext {
+ public:
+  // `store` may be null (sync driver: no job row); `cancel` may be null (never cancelled).
+  RunningJob(const ClaimedJob& job, db::Connection& conn, JobStore* store,
+             const std::atomic<bool>* cancel = nullptr, int max_tries = 1);
+
+  int64_t job_id() const override { return job_.id; }
+  const std::string& uuid() const override { return job_.uuid; }
+  const std::string& type() const override { return job_.type; }
+  const std::string& queue() const override { return job_.queue; }
+  int64_t tenant_id() const override { return job_.tenant_id; }
+  int attempt() const override { return job_.attempts; }
+  int max_tries() const override { return max_tries_; }
+  const std::string& payload() const override { return job_.payload; }
+  db::Connection& db() override { return conn_; }
+  bool cancelled() const override { return cancel_ && cancel_->load(std::memory_order_relaxed); }
+  void progress(int percent) override;
+  void release(std::chrono::milliseconds delay) override;
+  [[noreturn]] void fail(const std::string& reason) override;
+
+  // Set when the handler called release().
+  std::optional<std::chrono::milliseconds> released() const { return released_; }
+
+ private:
+  const ClaimedJob& job_;
+  db::Connection& conn_;
+  JobStore* store_;
+  const std::atomic<bool>* cancel_;
+  int max_tries_;
+  std::optional<std::chrono::milliseconds> released_;
+};
+
+}  // namespace unity::queue

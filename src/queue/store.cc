@@ -1,0 +1,427 @@
+#include "queue/store.h"
+
+#include <map>
+#include <random>
+
+#include "core/error.h"
+#include "core/uuid.h"
+#include "db/transaction.h"
+
+namespace unity::queue {
+
+namespace {
+
+constexpr const char* kClaimedColumns =
+    "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
+    "retry_until, lease_token";
+
+std::optional<int> opt_int(const db::Row& r, const char* c) {
+  auto v = r.get<std::optional<int64_t>>(c);
+  if (!v) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+db::Value opt(const std::optional<int>& v) { return v ? db::Value{int64_t{*v}} : db::kNull; }
+db::Value opt(const std::optional<int64_t>& v) { return v ? db::Value{*v} : db::kNull; }
+db::Value opt(const std::optional<std::string>& v) { return v ? db::Value{*v} : db::kNull; }
+
+}  // namespace
+
+int64_t new_lease_token() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return static_cast<int64_t>(rng() >> 1) | 1;
+}
+
+JobStore::JobStore(db::Connection& conn, std::string table, const Clock& clock)
+    : conn_(conn), table_(std::move(table)), clock_(clock) {}
+
+int64_t JobStore::now_us() const { return clock_.now().time_since_epoch().count(); }
+
+std::string JobStore::t(std::string_view sql) const {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if (sql.compare(i, 3, "{q}") == 0) {
+      out += table_;
+      i += 2;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
+}
+
+std::string JobStore::skip_locked() const {
+  return conn_.capabilities().skip_locked ? " FOR UPDATE SKIP LOCKED" : "";
+}
+
+ClaimedJob JobStore::claimed_from(const db::Row& r) const {
+  ClaimedJob j;
+  j.id = r.get<int64_t>("id");
+  j.uuid = r.get<std::string>("uuid");
+  j.tenant_id = r.get<int64_t>("tenant_id");
+  j.queue = r.get<std::string>("queue");
+  j.type = r.get<std::string>("type");
+  j.payload = r.get<std::string>("payload");
+  j.attempts = r.get<int>("attempts");
+  j.max_tries = opt_int(r, "max_tries");
+  j.timeout_s = opt_int(r, "timeout_s");
+  j.backoff = r.get<std::optional<std::string>>("backoff");
+  j.retry_until_us = r.get<std::optional<int64_t>>("retry_until");
+  j.lease_token = r.get<int64_t>("lease_token");
+  return j;
+}
+
+std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jobs) {
+  std::vector<InsertedJob> out;
+  out.reserve(jobs.size());
+  const std::string sql =
+      t("INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
+        "retry_until, unique_key, available_at, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id");
+  const int64_t now = now_us();
+  db::Transaction tx(conn_);
+  std::map<std::string, bool> queues;
+  for (const NewJob& j : jobs) {
+    std::string uuid = new_uuid().to_string();
+    try {
+      int64_t id = conn_.query_int(
+          sql, {uuid, j.tenant_id, j.queue, j.type, j.payload, opt(j.max_tries), opt(j.timeout_s),
+                opt(j.backoff), opt(j.retry_until_us), opt(j.unique_key), j.available_at_us, now});
+      out.push_back({id, std::move(uuid), j.queue});
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::kAlreadyExists && j.unique_key) {
+        throw already_exists("a job with unique key '" + *j.unique_key +
+                             "' is already waiting or running");
+      }
+      throw;
+    }
+    queues[j.queue] = true;
+  }
+  if (conn_.capabilities().listen_notify) {
+    for (const auto& [q, _] : queues) conn_.notify("unity_jobs", q);
+  }
+  tx.commit();
+  return out;
+}
+
+std::vector<int64_t> JobStore::job_tenants_waiting(const std::string& queue) {
+  // A skip scan over the ready index: one probe per tenant, whatever the backlog.
+  static const char* kSql =
+      "WITH RECURSIVE t(tenant_id) AS ("
+      " SELECT min(tenant_id) FROM {q} WHERE queue = $1 AND reserved_at IS NULL"
+      " UNION ALL"
+      " SELECT (SELECT min(j.tenant_id) FROM {q} j WHERE j.queue = $1 AND j.reserved_at IS NULL"
+      "         AND j.tenant_id > t.tenant_id)"
+      " FROM t WHERE t.tenant_id IS NOT NULL)"
+      " SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL";
+  std::vector<int64_t> out;
+  conn_.query_each(t(kSql), {queue}, [&](const db::Row& r) { out.push_back(r.get<int64_t>(0)); });
+  return out;
+}
+
+std::vector<ClaimedJob> JobStore::job_claim(const std::string& queue, int64_t tenant_id, int limit,
+                                            int64_t lease_token, const std::string& worker,
+                                            int64_t lease_us) {
+  const std::string sql =
+      t("UPDATE {q} SET reserved_at = $4, lease_expires_at = $5, lease_token = $6, worker = $7,"
+        " attempts = attempts + 1"
+        " WHERE id IN (SELECT id FROM {q} WHERE queue = $1 AND tenant_id = $2"
+        " AND reserved_at IS NULL AND available_at <= $4 ORDER BY available_at, id LIMIT $3" +
+        skip_locked() + ") RETURNING " + kClaimedColumns);
+  const int64_t now = now_us();
+  std::vector<ClaimedJob> out;
+  db::Transaction tx(conn_);
+  conn_.query_each(sql, {queue, tenant_id, limit, now, now + lease_us, lease_token, worker},
+                   [&](const db::Row& r) { out.push_back(claimed_from(r)); });
+  tx.commit();
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+int64_t JobStore::job_count_reserved(int64_t tenant_id) {
+  return conn_.query_int(t("SELECT count(*) FROM {q} WHERE tenant_id = $1 AND reserved_at IS NOT NULL"),
+                         {tenant_id});
+}
+
+int64_t JobStore::job_complete_many(const std::vector<std::pair<int64_t, int64_t>>& id_tokens) {
+  if (id_tokens.empty()) return 0;
+  std::map<int64_t, std::vector<int64_t>> by_token;
+  for (const auto& [id, token] : id_tokens) by_token[token].push_back(id);
+  const std::string sql =
+      t("DELETE FROM {q} WHERE lease_token = $1 AND id IN " + conn_.id_set_sql(2) +
+        " RETURNING queue");
+  std::map<std::string, int64_t> per_queue;
+  int64_t done = 0;
+  db::Transaction tx(conn_);
+  for (const auto& [token, ids] : by_token) {
+    conn_.query_each(sql, {token, conn_.id_set_param(ids)}, [&](const db::Row& r) {
+      ++per_queue[r.get<std::string>(0)];
+      ++done;
+    });
+  }
+  for (const auto& [q, n] : per_queue) record_metrics(q, n, 0);
+  tx.commit();
+  return done;
+}
+
+bool JobStore::job_complete(int64_t id, int64_t token) {
+  auto row = conn_.query_one(t("DELETE FROM {q} WHERE id = $1 AND lease_token = $2 RETURNING queue"),
+                             {id, token});
+  if (!row) return false;
+  record_metrics(row->get<std::string>(0), 1, 0);
+  return true;
+}
+
+bool JobStore::job_release(int64_t id, int64_t token, int64_t available_at_us,
+                           const std::string& error) {
+  return conn_.execute(t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
+                         " lease_token = NULL, worker = NULL, available_at = $3, last_error = $4"
+                         " WHERE id = $1 AND lease_token = $2"),
+                       {id, token, available_at_us, error.empty() ? db::kNull : db::Value{error}}) ==
+         1;
+}
+
+int64_t JobStore::job_unclaim(const std::vector<std::pair<int64_t, int64_t>>& id_tokens) {
+  int64_t n = 0;
+  db::Transaction tx(conn_);
+  for (const auto& [id, token] : id_tokens) {
+    n += conn_.execute(t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
+                         " lease_token = NULL, worker = NULL, attempts = attempts - 1"
+                         " WHERE id = $1 AND lease_token = $2"),
+                       {id, token});
+  }
+  tx.commit();
+  return n;
+}
+
+bool JobStore::job_fail(int64_t id, int64_t token, const std::string& error) {
+  db::Transaction tx(conn_);
+  const int64_t moved = conn_.execute(
+      t("INSERT INTO failed_jobs (uuid, tenant_id, connection, queue, type, payload, attempts,"
+        " max_tries, timeout_s, backoff, exception, failed_at)"
+        " SELECT uuid, tenant_id, 'database', queue, type, payload, attempts, max_tries, timeout_s,"
+        " backoff, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"),
+      {id, token, error, format_iso8601(clock_.now())});
+  if (moved != 1) return false;
+  auto row = conn_.query_one(t("DELETE FROM {q} WHERE id = $1 RETURNING queue"), {id});
+  if (row) record_metrics(row->get<std::string>(0), 0, 1);
+  tx.commit();
+  return true;
+}
+
+void JobStore::job_progress(int64_t id, int64_t token, int percent) {
+  conn_.execute(t("UPDATE {q} SET progress = $3 WHERE id = $1 AND lease_token = $2"),
+                {id, token, std::clamp(percent, 0, 100)});
+}
+
+int64_t JobStore::lease_extend(const std::string& worker, int64_t lease_us) {
+  return conn_.execute(
+      t("UPDATE {q} SET lease_expires_at = $2 WHERE worker = $1 AND reserved_at IS NOT NULL"),
+      {worker, now_us() + lease_us});
+}
+
+std::vector<ClaimedJob> JobStore::lease_rescue_expired(int64_t lease_token, int limit) {
+  const std::string sql =
+      t("UPDATE {q} SET lease_token = $3, worker = NULL WHERE id IN (SELECT id FROM {q}"
+        " WHERE reserved_at IS NOT NULL AND lease_expires_at < $1 ORDER BY lease_expires_at"
+        " LIMIT $2" + skip_locked() + ") RETURNING " + kClaimedColumns);
+  std::vector<ClaimedJob> out;
+  db::Transaction tx(conn_);
+  conn_.query_each(sql, {now_us(), limit, lease_token},
+                   [&](const db::Row& r) { out.push_back(claimed_from(r)); });
+  tx.commit();
+  return out;
+}
+
+void JobStore::record_metrics(const std::string& queue, int64_t completed, int64_t failed) {
+  conn_.execute(
+      "INSERT INTO queue_metrics (minute, queue, completed, failed) VALUES ($1, $2, $3, $4)"
+      " ON CONFLICT (minute, queue) DO UPDATE SET completed = queue_metrics.completed +"
+      " excluded.completed, failed = queue_metrics.failed + excluded.failed",
+      {now_us() / 60'000'000, queue, completed, failed});
+}
+
+void JobStore::tenant_pause(int64_t tenant_id, const std::string& queue) {
+  conn_.execute(
+      "INSERT INTO queue_pauses (tenant_id, queue, paused_at) VALUES ($1, $2, $3)"
+      " ON CONFLICT (tenant_id, queue) DO NOTHING",
+      {tenant_id, queue, format_iso8601(clock_.now())});
+}
+
+int64_t JobStore::tenant_resume(int64_t tenant_id, const std::string& queue) {
+  if (queue == "*") return conn_.execute("DELETE FROM queue_pauses WHERE tenant_id = $1", {tenant_id});
+  return conn_.execute("DELETE FROM queue_pauses WHERE tenant_id = $1 AND queue = $2",
+                       {tenant_id, queue});
+}
+
+std::vector<std::pair<int64_t, std::string>> JobStore::tenant_pauses() {
+  std::vector<std::pair<int64_t, std::string>> out;
+  conn_.query_each("SELECT tenant_id, queue FROM queue_pauses", {}, [&](const db::Row& r) {
+    out.emplace_back(r.get<int64_t>(0), r.get<std::string>(1));
+  });
+  return out;
+}
+
+std::vector<TenantSettings> JobStore::tenant_settings() {
+  std::vector<TenantSettings> out;
+  conn_.query_each(
+      "SELECT id, weight, max_concurrency FROM tenants WHERE weight <> 1 OR max_concurrency IS NOT NULL",
+      {}, [&](const db::Row& r) {
+        out.push_back({r.get<int64_t>(0), r.get<int>(1), opt_int(r, "max_concurrency")});
+      });
+  return out;
+}
+
+void JobStore::tenant_set_weight(int64_t tenant_id, int weight, std::optional<int> max_concurrency) {
+  if (weight < 1 || weight > 1000) throw invalid_argument("--weight must be between 1 and 1000");
+  if (max_concurrency && *max_concurrency < 1) {
+    throw invalid_argument("--max-concurrency must be at least 1");
+  }
+  if (conn_.execute("UPDATE tenants SET weight = $2, max_concurrency = $3 WHERE id = $1",
+                    {tenant_id, weight, opt(max_concurrency)}) != 1) {
+    throw not_found("tenant " + std::to_string(tenant_id) + " not found");
+  }
+}
+
+void JobStore::signal_restart() {
+  conn_.execute(
+      "INSERT INTO queue_signals (name, value) VALUES ('restart', $1)"
+      " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      {now_us()});
+}
+
+int64_t JobStore::signal_restart_at() {
+  auto row = conn_.query_one("SELECT value FROM queue_signals WHERE name = 'restart'");
+  return row ? row->get<int64_t>(0) : 0;
+}
+
+std::vector<FailedJob> JobStore::failed_list(std::optional<int64_t> tenant_id, int limit) {
+  std::vector<FailedJob> out;
+  std::string sql =
+      "SELECT id, uuid, tenant_id, queue, type, payload, attempts, exception, failed_at "
+      "FROM failed_jobs";
+  db::Params p;
+  if (tenant_id) {
+    sql += " WHERE tenant_id = $2";
+  }
+  sql += " ORDER BY id DESC LIMIT $1";
+  p.add(int64_t{limit});
+  if (tenant_id) p.add(*tenant_id);
+  conn_.query_each(sql, p, [&](const db::Row& r) {
+    out.push_back({r.get<int64_t>(0), r.get<std::string>(1), r.get<int64_t>(2),
+                   r.get<std::string>(3), r.get<std::string>(4), r.get<std::string>(5),
+                   r.get<int>(6), r.get<std::string>(7), r.get<std::string>(8)});
+  });
+  return out;
+}
+
+std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& ids,
+                                                std::optional<std::string> queue) {
+  std::vector<int64_t> rows;
+  db::Transaction tx(conn_);
+  if (ids.size() == 1 && ids[0] == "all") {
+    std::string sql = "SELECT id FROM failed_jobs";
+    db::Params p;
+    if (queue) {
+      sql += " WHERE queue = $1";
+      p.add(*queue);
+    }
+    conn_.query_each(sql + " ORDER BY id", p, [&](const db::Row& r) { rows.push_back(r.get<int64_t>(0)); });
+  } else {
+    for (const auto& key : ids) {
+      auto row = conn_.query_one("SELECT id FROM failed_jobs WHERE uuid = $1 OR CAST(id AS TEXT) = $1",
+                                 {key});
+      if (!row) throw not_found("failed job " + key + " not found (see `unity queue:failed`)");
+      rows.push_back(row->get<int64_t>(0));
+    }
+  }
+  std::vector<InsertedJob> out;
+  const int64_t now = now_us();
+  for (int64_t id : rows) {
+    auto r = conn_.query_one(
+        t("INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff,"
+          " available_at, created_at)"
+          " SELECT uuid, tenant_id, COALESCE($2, queue), type, payload, max_tries, timeout_s,"
+          " backoff, $3, $3 FROM failed_jobs WHERE id = $1 RETURNING id, uuid, queue"),
+        {id, queue ? db::Value{*queue} : db::kNull, now});
+    conn_.execute("DELETE FROM failed_jobs WHERE id = $1", {id});
+    out.push_back({r->get<int64_t>(0), r->get<std::string>(1), r->get<std::string>(2)});
+  }
+  if (conn_.capabilities().listen_notify && !out.empty()) conn_.notify("unity_jobs", "retry");
+  tx.commit();
+  return out;
+}
+
+bool JobStore::failed_forget(const std::string& id_or_uuid) {
+  return conn_.execute("DELETE FROM failed_jobs WHERE uuid = $1 OR CAST(id AS TEXT) = $1",
+                       {id_or_uuid}) > 0;
+}
+
+int64_t JobStore::failed_flush(std::optional<int> older_than_hours) {
+  if (!older_than_hours) return conn_.execute("DELETE FROM failed_jobs");
+  const auto cutoff = clock_.now() - std::chrono::hours(*older_than_hours);
+  return conn_.execute("DELETE FROM failed_jobs WHERE failed_at < $1", {format_iso8601(cutoff)});
+}
+
+std::vector<QueueCounts> JobStore::stats_queues() {
+  std::map<std::string, QueueCounts> by;
+  conn_.query_each(
+      t("SELECT queue, sum(CASE WHEN reserved_at IS NULL AND available_at <= $1 THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN reserved_at IS NOT NULL THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN reserved_at IS NULL AND available_at > $1 THEN 1 ELSE 0 END)"
+        " FROM {q} GROUP BY queue"),
+      {now_us()}, [&](const db::Row& r) {
+        auto& c = by[r.get<std::string>(0)];
+        c.queue = r.get<std::string>(0);
+        c.ready = r.get<int64_t>(1);
+        c.reserved = r.get<int64_t>(2);
+        c.delayed = r.get<int64_t>(3);
+      });
+  conn_.query_each("SELECT queue, count(*) FROM failed_jobs GROUP BY queue", {},
+                   [&](const db::Row& r) {
+                     auto& c = by[r.get<std::string>(0)];
+                     c.queue = r.get<std::string>(0);
+                     c.failed = r.get<int64_t>(1);
+                   });
+  std::vector<QueueCounts> out;
+  for (auto& [q, c] : by) out.push_back(c);
+  return out;
+}
+
+std::vector<TenantCounts> JobStore::stats_tenants() {
+  std::map<int64_t, TenantCounts> by;
+  conn_.query_each(
+      t("SELECT tenant_id, sum(CASE WHEN reserved_at IS NULL THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN reserved_at IS NOT NULL THEN 1 ELSE 0 END) FROM {q} GROUP BY tenant_id"),
+      {}, [&](const db::Row& r) {
+        auto& c = by[r.get<int64_t>(0)];
+        c.tenant_id = r.get<int64_t>(0);
+        c.ready = r.get<int64_t>(1);
+        c.reserved = r.get<int64_t>(2);
+      });
+  conn_.query_each("SELECT tenant_id, count(*) FROM failed_jobs GROUP BY tenant_id", {},
+                   [&](const db::Row& r) {
+                     auto& c = by[r.get<int64_t>(0)];
+                     c.tenant_id = r.get<int64_t>(0);
+                     c.failed = r.get<int64_t>(1);
+                   });
+  std::vector<TenantCounts> out;
+  for (auto& [id, c] : by) out.push_back(c);
+  return out;
+}
+
+std::pair<int64_t, int64_t> JobStore::stats_throughput(int minutes) {
+  auto row = conn_.query_one(
+      "SELECT COALESCE(sum(completed), 0), COALESCE(sum(failed), 0) FROM queue_metrics"
+      " WHERE minute >= $1",
+      {now_us() / 60'000'000 - minutes + 1});
+  return {row->get<int64_t>(0), row->get<int64_t>(1)};
+}
+
+int64_t JobStore::job_count_unfinished(const std::string& queue) {
+  if (queue.empty()) return conn_.query_int(t("SELECT count(*) FROM {q}"));
+  return conn_.query_int(t("SELECT count(*) FROM {q} WHERE queue = $1"), {queue});
+}
+
+}  // namespace unity::queue

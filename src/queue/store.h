@@ -1,0 +1,162 @@
+#pragma once
+// JobStore: the database queue driver: every statement on the queue tables, on either database
+// (method families noun-first, as on River's driver seam: job_insert_many, job_claim, …).
+//
+// A JobStore wraps one Connection and, like it, is used by one thread at a time. Statements that
+// must be atomic run in a Transaction (nested in the caller's when there is one). Times are
+// microseconds since the Unix epoch from the injected clock.
+//
+// Fencing (Guarantee 2): every claim stamps its jobs with a fresh random lease_token; completing,
+// releasing or failing a job names that token and changes nothing when another claim has taken
+// the job over since (the call returns false).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "db/connection.h"
+
+namespace unity::queue {
+
+struct NewJob {
+  int64_t tenant_id = 0;  // 0: a system job
+  std::string queue;
+  std::string type;
+  std::string payload;  // a JSON object
+  int64_t available_at_us = 0;
+  std::optional<int> max_tries;
+  std::optional<int> timeout_s;
+  std::optional<std::string> backoff;  // Backoff::to_string()
+  std::optional<int64_t> retry_until_us;
+  std::optional<std::string> unique_key;
+};
+
+struct InsertedJob {
+  int64_t id = 0;
+  std::string uuid;
+  std::string queue;
+};
+
+struct ClaimedJob {
+  int64_t id = 0;
+  std::string uuid;
+  int64_t tenant_id = 0;
+  std::string queue;
+  std::string type;
+  std::string payload;
+  int attempts = 0;  // including this one
+  std::optional<int> max_tries;
+  std::optional<int> timeout_s;
+  std::optional<std::string> backoff;
+  std::optional<int64_t> retry_until_us;
+  int64_t lease_token = 0;
+};
+
+struct FailedJob {
+  int64_t id = 0;
+  std::string uuid;
+  int64_t tenant_id = 0;
+  std::string queue;
+  std::string type;
+  std::string payload;
+  int attempts = 0;
+  std::string exception;
+  std::string failed_at;
+};
+
+struct QueueCounts {
+  std::string queue;
+  int64_t ready = 0, reserved = 0, delayed = 0, failed = 0;
+};
+struct TenantCounts {
+  int64_t tenant_id = 0;
+  int64_t ready = 0, reserved = 0, failed = 0;
+};
+struct TenantSettings {
+  int64_t tenant_id = 0;
+  int weight = 1;
+  std::optional<int> max_concurrency;
+};
+
+class JobStore {
+ public:
+  JobStore(db::Connection& conn, std::string table, const Clock& clock);
+
+  db::Connection& connection() { return conn_; }
+  int64_t now_us() const;
+
+  // Inserts jobs in the caller's transaction (or its own), then wakes workers (NOTIFY, delivered
+  // on commit). A unique_key already waiting or running in the tenant: kAlreadyExists.
+  std::vector<InsertedJob> job_insert_many(const std::vector<NewJob>& jobs);
+
+  // Tenants with jobs waiting in `queue` (ready or delayed), ascending.
+  std::vector<int64_t> job_tenants_waiting(const std::string& queue);
+  // Claims up to `limit` ready jobs of one tenant in one queue, oldest first, for `lease_us`.
+  std::vector<ClaimedJob> job_claim(const std::string& queue, int64_t tenant_id, int limit,
+                                    int64_t lease_token, const std::string& worker,
+                                    int64_t lease_us);
+  // How many of a tenant's jobs are reserved right now (for its concurrency cap).
+  int64_t job_count_reserved(int64_t tenant_id);
+
+  // Deletes completed jobs whose lease token still matches; returns how many. Records throughput.
+  int64_t job_complete_many(const std::vector<std::pair<int64_t, int64_t>>& id_tokens);
+  // Deletes one completed job in the caller's transaction (the handler's); false if fenced off.
+  bool job_complete(int64_t id, int64_t token);
+  // Back to ready at `available_at_us` (the attempt counts). False if fenced off.
+  bool job_release(int64_t id, int64_t token, int64_t available_at_us, const std::string& error);
+  // Claimed but never started (worker stopping): back to ready, attempt not counted.
+  int64_t job_unclaim(const std::vector<std::pair<int64_t, int64_t>>& id_tokens);
+  // Moves the job to failed_jobs with `error`. False if fenced off.
+  bool job_fail(int64_t id, int64_t token, const std::string& error);
+  // Records progress (0–100).
+  void job_progress(int64_t id, int64_t token, int percent);
+
+  // Extends the leases of every job `worker` holds; returns how many.
+  int64_t lease_extend(const std::string& worker, int64_t lease_us);
+  // Jobs whose lease expired (their worker died): returned with a fresh token, still reserved,
+  // so the caller can release or fail each.
+  std::vector<ClaimedJob> lease_rescue_expired(int64_t lease_token, int limit);
+
+  // Pauses, weights, caps, signals.
+  void tenant_pause(int64_t tenant_id, const std::string& queue);   // queue "*" = all
+  int64_t tenant_resume(int64_t tenant_id, const std::string& queue);
+  // (tenant, queue) pairs paused; queue "*" pauses all.
+  std::vector<std::pair<int64_t, std::string>> tenant_pauses();
+  std::vector<TenantSettings> tenant_settings();
+  void tenant_set_weight(int64_t tenant_id, int weight, std::optional<int> max_concurrency);
+  void signal_restart();
+  int64_t signal_restart_at();  // 0 when never
+
+  // Failed jobs (queue:failed / retry / forget / flush).
+  std::vector<FailedJob> failed_list(std::optional<int64_t> tenant_id, int limit);
+  // Moves failed jobs back to the queue (fresh attempts). `ids` are ids or uuids; "all" = every
+  // one (optionally of one queue). kNotFound naming the first unknown id; nothing moved then.
+  std::vector<InsertedJob> failed_retry(const std::vector<std::string>& ids,
+                                        std::optional<std::string> queue);
+  bool failed_forget(const std::string& id_or_uuid);
+  int64_t failed_flush(std::optional<int> older_than_hours);
+
+  std::vector<QueueCounts> stats_queues();
+  std::vector<TenantCounts> stats_tenants();
+  // Jobs completed and failed in the last `minutes` minutes.
+  std::pair<int64_t, int64_t> stats_throughput(int minutes);
+  // Jobs not yet finished (ready, delayed or reserved) in `queue`, or in all queues when empty.
+  int64_t job_count_unfinished(const std::string& queue = "");
+
+ private:
+  std::string t(std::string_view sql) const;  // replaces {q} with the queue table
+  std::string skip_locked() const;
+  void record_metrics(const std::string& queue, int64_t completed, int64_t failed);
+  ClaimedJob claimed_from(const db::Row& r) const;
+
+  db::Connection& conn_;
+  std::string table_;
+  const Clock& clock_;
+};
+
+// A fresh 63-bit random lease token.
+int64_t new_lease_token();
+
+}  // namespace unity::queue
