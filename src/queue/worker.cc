@@ -129,7 +129,8 @@ struct Worker::Impl {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> paused{false};
   std::map<std::string, size_t> queue_rank;
-  std::map<std::string, int64_t> tenant_cursor;  // per queue: last tenant served (fetcher only)
+  // Per queue, per tenant: round-robin credit (fetcher thread only).
+  std::map<std::string, std::map<int64_t, int64_t>> swrr_credit;
 
   // --- helpers ------------------------------------------------------------------------------------
   int tries_for(const ClaimedJob& j) const { return j.max_tries.value_or(opts.tries.value_or(3)); }
@@ -408,7 +409,32 @@ struct Worker::Impl {
     return it == snapshot.settings.end() ? 1 : it->second.weight;
   }
 
-  // Claims up to `capacity` jobs: queues in priority order, tenants round-robin by weight.
+  // Smooth weighted round-robin (as nginx balances upstreams): every pick adds each tenant's
+  // weight to its credit, takes the tenant with the most credit and charges it the total. The
+  // credits persist across claims, so weights hold even when a claim is for one slot.
+  std::vector<int64_t> pick_tenants(const std::string& queue, const std::vector<int64_t>& tenants,
+                                    int picks) {
+    auto& credit = swrr_credit[queue];
+    std::map<int64_t, int64_t> kept;
+    for (int64_t t : tenants) kept[t] = credit.count(t) ? credit[t] : 0;
+    credit.swap(kept);
+    int64_t total = 0;
+    for (int64_t t : tenants) total += weight_of(t);
+    std::vector<int64_t> out;
+    out.reserve(picks);
+    for (int i = 0; i < picks; ++i) {
+      int64_t best = tenants.front();
+      for (int64_t t : tenants) {
+        credit[t] += weight_of(t);
+        if (credit[t] > credit[best]) best = t;
+      }
+      credit[best] -= total;
+      out.push_back(best);
+    }
+    return out;
+  }
+
+  // Claims up to `capacity` jobs: queues in priority order, tenants by weighted round-robin.
   std::vector<ClaimedJob> claim(JobStore& store, int capacity) {
     refresh_snapshot(store);
     std::vector<ClaimedJob> out;
@@ -420,38 +446,44 @@ struct Worker::Impl {
         if (!tenant_paused(t, q)) tenants.push_back(t);
       }
       if (tenants.empty()) continue;
-      // Start after the tenant served last, so every tenant gets its turn.
-      auto& cursor = tenant_cursor[q];
-      std::rotate(tenants.begin(),
-                  std::upper_bound(tenants.begin(), tenants.end(), cursor), tenants.end());
-      int64_t total_weight = 0;
-      for (int64_t t : tenants) total_weight += weight_of(t);
+      const std::vector<int64_t> sequence = pick_tenants(q, tenants, capacity);
+      std::map<int64_t, int> wanted;
+      for (int64_t t : sequence) ++wanted[t];
+      std::map<int64_t, std::deque<ClaimedJob>> got;
       std::map<int64_t, bool> exhausted;
-      for (int pass = 0; pass < 2 && capacity > 0; ++pass) {
-        for (int64_t t : tenants) {
-          if (capacity <= 0) break;
-          if (exhausted[t]) continue;
-          int share = pass == 0 ? static_cast<int>(std::max<int64_t>(
-                                      1, (int64_t{capacity} * weight_of(t) + total_weight - 1) /
-                                             total_weight))
-                                : capacity;
-          share = std::min(share, capacity);
-          auto it = snapshot.settings.find(t);
-          if (it != snapshot.settings.end() && it->second.max_concurrency) {
-            const int64_t free = *it->second.max_concurrency - store.job_count_reserved(t);
-            share = static_cast<int>(std::min<int64_t>(share, std::max<int64_t>(free, 0)));
-          }
-          if (share <= 0) {
-            exhausted[t] = true;
-            continue;
-          }
-          auto got = store.job_claim(q, t, share, token, opts.name, lease_us);
-          if (static_cast<int>(got.size()) < share) exhausted[t] = true;
-          capacity -= static_cast<int>(got.size());
-          if (!got.empty()) cursor = t;
-          for (auto& j : got) out.push_back(std::move(j));
+      int claimed = 0;
+      auto claim_from = [&](int64_t t, int n) {
+        auto it = snapshot.settings.find(t);
+        if (it != snapshot.settings.end() && it->second.max_concurrency) {
+          const int64_t free = *it->second.max_concurrency - store.job_count_reserved(t);
+          n = static_cast<int>(std::min<int64_t>(n, std::max<int64_t>(free, 0)));
         }
+        if (n <= 0) {
+          exhausted[t] = true;
+          return;
+        }
+        auto jobs = store.job_claim(q, t, n, token, opts.name, lease_us);
+        if (static_cast<int>(jobs.size()) < n) exhausted[t] = true;
+        claimed += static_cast<int>(jobs.size());
+        for (auto& j : jobs) got[t].push_back(std::move(j));
+      };
+      for (const auto& [t, n] : wanted) claim_from(t, n);
+      // Slots a tenant could not fill go to the others that still have jobs.
+      for (int64_t t : tenants) {
+        if (claimed >= capacity) break;
+        if (!exhausted[t]) claim_from(t, capacity - claimed);
       }
+      // Hand the jobs out in the round-robin order, then whatever the second pass added.
+      for (int64_t t : sequence) {
+        auto& d = got[t];
+        if (d.empty()) continue;
+        out.push_back(std::move(d.front()));
+        d.pop_front();
+      }
+      for (auto& [t, d] : got) {
+        for (auto& j : d) out.push_back(std::move(j));
+      }
+      capacity -= claimed;
       // Strict priority: a lower queue only when this one ran out of ready jobs.
       bool all_exhausted = true;
       for (int64_t t : tenants) all_exhausted = all_exhausted && exhausted[t];

@@ -1,0 +1,409 @@
+// The queue end to end in one process, on both drivers: dispatch, worker, retries, failures,
+// fencing, priority, fairness, pauses, delays, unique jobs, the sync driver, tenant isolation.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/error.h"
+#include "db/tenancy.h"
+#include "db/transaction.h"
+#include "queue/dispatch.h"
+#include "queue/running_job.h"
+#include "queue/store.h"
+#include "queue/worker.h"
+#include "support/test_db.h"
+
+namespace unity::queue {
+namespace {
+
+using testing::Driver;
+using testing::TestDatabase;
+
+// Writes a mark and fails its first attempt: its first write must never be seen.
+class WriteThenFailOnceJob : public Job {
+ public:
+  void handle(JobContext& ctx) override {
+    ctx.db().execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,'w',$2,$3)",
+                     {ctx.tenant_id(), ctx.job_id(), ctx.attempt()});
+    if (ctx.attempt() == 1) throw internal_error("first attempt fails after writing");
+  }
+};
+
+// Releases itself once with a delay, then completes.
+class ReleaseOnceJob : public Job {
+ public:
+  void handle(JobContext& ctx) override {
+    if (ctx.attempt() == 1) ctx.release(std::chrono::milliseconds(0));
+  }
+};
+
+// Counts the users its tenant context can see, into diag_marks.
+class CountUsersJob : public Job {
+ public:
+  void handle(JobContext& ctx) override {
+    const int64_t n = ctx.db().query_int("SELECT count(*) FROM users");
+    ctx.db().execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,1)",
+                     {ctx.tenant_id(), std::to_string(n), ctx.job_id()});
+  }
+};
+
+// Gives up at once through ctx.fail(); its failed() hook leaves a mark.
+class GiveUpJob : public Job {
+ public:
+  void handle(JobContext& ctx) override { ctx.fail("nothing to do for this one"); }
+  void failed(JobContext& ctx, const std::string& error) override {
+    ctx.db().execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,0)",
+                     {ctx.tenant_id(), "failed:" + error, ctx.job_id()});
+  }
+};
+
+class QueueTest : public ::testing::TestWithParam<Driver> {
+ protected:
+  void SetUp() override {
+    UNITY_REQUIRE_DRIVER(GetParam());
+    db_ = TestDatabase::create(GetParam());
+    conn_ = db_->app();
+    register_diag_jobs(registry_);
+    registry_.add<WriteThenFailOnceJob>("test.write_then_fail_once", {.tries = 3});
+    registry_.add<ReleaseOnceJob>("test.release_once");
+    registry_.add<CountUsersJob>("test.count_users");
+    registry_.add<GiveUpJob>("test.give_up", {.tries = 5});
+    tenant_a_ = db::create_tenant(*conn_, "Acme").id;
+    tenant_b_ = db::create_tenant(*conn_, "Globex").id;
+  }
+
+  Dispatcher dispatcher() { return Dispatcher(db_->config(), registry_); }
+
+  InsertedJob dispatch(int64_t tenant, const std::string& type, const std::string& payload = "{}",
+                       DispatchOptions o = {}) {
+    return dispatcher().dispatch(*conn_, tenant, type, payload, o);
+  }
+
+  WorkerExit drain(WorkerOptions o = {}) {
+    o.stop_when_empty = true;
+    if (!o.backoff) o.backoff = Backoff::parse("0");
+    Worker w(db_->config(), registry_, o, nullptr);
+    return w.run();
+  }
+
+  int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
+
+  // The marks' `mark` column in execution order.
+  std::vector<std::string> marks() {
+    std::vector<std::string> out;
+    db_->owner()->query_each("SELECT mark FROM diag_marks ORDER BY id", {},
+                             [&](const db::Row& r) { out.push_back(r.get<std::string>(0)); });
+    return out;
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<db::Connection> conn_;
+  JobRegistry registry_;
+  int64_t tenant_a_ = 0, tenant_b_ = 0;
+};
+
+TEST_P(QueueTest, JobDispatchedInARolledBackTransactionDoesNotExist) {
+  {
+    db::Transaction tx(*conn_);
+    dispatch(tenant_a_, "diag.noop");
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  {
+    db::Transaction tx(*conn_);
+    dispatch(tenant_a_, "diag.noop");
+    tx.commit();
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+}
+
+TEST_P(QueueTest, BadDispatchesAreRefusedAndLeaveNothing) {
+  auto code_of = [&](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::kInternal;
+  };
+  EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "no.such.type"); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "{not json"); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "[1,2]"); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([&] { dispatch(99999, "diag.noop"); }), ErrorCode::kNotFound);
+  EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "{}", {.tries = 0}); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+}
+
+TEST_P(QueueTest, WorkerRunsEveryJobExactlyOnce) {
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 300; ++i) payloads.push_back("{\"mark\":\"" + std::to_string(i) + "\"}");
+  dispatcher().dispatch_many(*conn_, tenant_a_, "diag.write", payloads);
+  EXPECT_EQ(drain({.concurrency = 4}), WorkerExit::kEmpty);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 300);
+  EXPECT_EQ(count("SELECT count(DISTINCT mark) FROM diag_marks"), 300);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+}
+
+TEST_P(QueueTest, NonTransactionalJobsAreAcknowledgedInBatches) {
+  dispatcher().dispatch_many(*conn_, tenant_a_, "diag.noop", std::vector<std::string>(500, "{}"));
+  EXPECT_EQ(drain({.concurrency = 8, .batch = 100}), WorkerExit::kEmpty);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT COALESCE(sum(completed),0) FROM queue_metrics"), 500);
+}
+
+TEST_P(QueueTest, FailingJobIsRetriedThenLandsInFailedJobsWithItsPayload) {
+  dispatch(tenant_a_, "diag.fail", "{\"times\":99}", {.tries = 3});
+  drain();
+  auto owner = db_->owner();
+  auto row = owner->query_one("SELECT type, payload, attempts, exception, tenant_id FROM failed_jobs");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->get<std::string>("type"), "diag.fail");
+  EXPECT_EQ(row->get<std::string>("payload"), "{\"times\":99}");
+  EXPECT_EQ(row->get<int>("attempts"), 3);
+  EXPECT_NE(row->get<std::string>("exception").find("failing attempt 3"), std::string::npos);
+  EXPECT_EQ(row->get<int64_t>("tenant_id"), tenant_a_);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+
+  // queue:retry puts it back with fresh attempts; with enough tries it still fails again.
+  JobStore store(*conn_, "jobs", system_clock());
+  auto back = store.failed_retry({"all"}, std::nullopt);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(count("SELECT attempts FROM jobs"), 0);
+  EXPECT_THROW(store.failed_retry({"424242"}, std::nullopt), Error);
+}
+
+TEST_P(QueueTest, JobThatFailsTwiceThenSucceedsCompletes) {
+  dispatch(tenant_a_, "diag.fail", "{\"times\":2}", {.tries = 3});
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+}
+
+TEST_P(QueueTest, FailedAttemptLeavesNoWritesOfItsOwn) {
+  dispatch(tenant_a_, "test.write_then_fail_once");
+  drain();
+  auto rows = db_->owner()->query("SELECT attempt FROM diag_marks");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].get<int>(0), 2);
+}
+
+TEST_P(QueueTest, GiveUpSkipsRetriesAndRunsTheFailedHookOnce) {
+  dispatch(tenant_a_, "test.give_up");
+  drain();
+  EXPECT_EQ(count("SELECT attempts FROM failed_jobs"), 1);
+  EXPECT_EQ(marks(), std::vector<std::string>{"failed:nothing to do for this one"});
+}
+
+TEST_P(QueueTest, ReleasedJobRunsAgain) {
+  dispatch(tenant_a_, "test.release_once");
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+}
+
+TEST_P(QueueTest, FencedWorkerCanNeitherCompleteNorCommitItsWrites) {
+  dispatch(tenant_a_, "diag.write");
+  JobStore store(*conn_, "jobs", system_clock());
+  auto first = store.job_claim("default", tenant_a_, 1, new_lease_token(), "w1", -1);  // lease already over
+  ASSERT_EQ(first.size(), 1u);
+  auto rescued = store.lease_rescue_expired(new_lease_token(), 10);  // another worker takes over
+  ASSERT_EQ(rescued.size(), 1u);
+  {
+    db::TenantScope scope(*conn_, tenant_a_);
+    db::Transaction tx(*conn_);
+    conn_->execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,'stale',$2,1)",
+                   {tenant_a_, first[0].id});
+    EXPECT_FALSE(store.job_complete(first[0].id, first[0].lease_token));
+    // the worker does not commit a fenced job: tx rolls back
+  }
+  EXPECT_FALSE(store.job_release(first[0].id, first[0].lease_token, 0, "x"));
+  EXPECT_FALSE(store.job_fail(first[0].id, first[0].lease_token, "x"));
+  EXPECT_TRUE(store.job_complete(rescued[0].id, rescued[0].lease_token));
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
+}
+
+TEST_P(QueueTest, ExpiredLeaseIsRescuedAndTheAttemptCounts) {
+  dispatch(tenant_a_, "diag.write", "{\"mark\":\"x\"}", {.tries = 3});
+  JobStore store(*conn_, "jobs", system_clock());
+  ASSERT_EQ(store.job_claim("default", tenant_a_, 1, new_lease_token(), "dead", -1).size(), 1u);
+  drain();  // the worker's rescuer returns the job, then runs it
+  auto rows = db_->owner()->query("SELECT attempt FROM diag_marks");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].get<int>(0), 2);
+}
+
+TEST_P(QueueTest, CrashedAttemptOnTheLastTryFails) {
+  dispatch(tenant_a_, "diag.write", "{}", {.tries = 1});
+  JobStore store(*conn_, "jobs", system_clock());
+  ASSERT_EQ(store.job_claim("default", tenant_a_, 1, new_lease_token(), "dead", -1).size(), 1u);
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 1);
+}
+
+TEST_P(QueueTest, StrictPriorityRunsHigherQueuesFirst) {
+  for (int i = 0; i < 20; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"low\"}", {.queue = "low"});
+  for (int i = 0; i < 20; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"default\"}");
+  for (int i = 0; i < 20; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"high\"}", {.queue = "high"});
+  drain({.queues = {"high", "default", "low"}, .concurrency = 1});
+  auto m = marks();
+  ASSERT_EQ(m.size(), 60u);
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(m[i], i < 20 ? "high" : i < 40 ? "default" : "low") << i;
+}
+
+TEST_P(QueueTest, OneTenantsBacklogDoesNotStarveAnother) {
+  dispatcher().dispatch_many(*conn_, tenant_a_, "diag.write",
+                             std::vector<std::string>(200, "{\"mark\":\"a\"}"));
+  dispatcher().dispatch_many(*conn_, tenant_b_, "diag.write",
+                             std::vector<std::string>(10, "{\"mark\":\"b\"}"));
+  drain({.concurrency = 2});
+  auto m = marks();
+  ASSERT_EQ(m.size(), 210u);
+  size_t last_b = 0;
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == "b") last_b = i;
+  }
+  EXPECT_LT(last_b, 40u) << "tenant B waited behind tenant A's backlog";
+}
+
+TEST_P(QueueTest, WeightedTenantsShareInProportion) {
+  JobStore(*conn_, "jobs", system_clock()).tenant_set_weight(tenant_a_, 3, std::nullopt);
+  dispatcher().dispatch_many(*conn_, tenant_a_, "diag.write",
+                             std::vector<std::string>(200, "{\"mark\":\"a\"}"));
+  dispatcher().dispatch_many(*conn_, tenant_b_, "diag.write",
+                             std::vector<std::string>(200, "{\"mark\":\"b\"}"));
+  drain({.concurrency = 4});
+  auto m = marks();
+  ASSERT_EQ(m.size(), 400u);
+  const auto a_first = std::count(m.begin(), m.begin() + 160, "a");
+  EXPECT_GE(a_first, 100);  // 3:1 → 120 of 160
+  EXPECT_LE(a_first, 140);
+}
+
+TEST_P(QueueTest, PausedTenantWaitsUntilResumed) {
+  JobStore store(*conn_, "jobs", system_clock());
+  store.tenant_pause(tenant_a_, "*");
+  dispatch(tenant_a_, "diag.write", "{\"mark\":\"a\"}");
+  dispatch(tenant_b_, "diag.write", "{\"mark\":\"b\"}");
+  drain();
+  EXPECT_EQ(marks(), std::vector<std::string>{"b"});
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+  EXPECT_EQ(store.tenant_resume(tenant_a_, "*"), 1);
+  drain();
+  EXPECT_EQ(marks(), (std::vector<std::string>{"b", "a"}));
+}
+
+TEST_P(QueueTest, TenantConcurrencyCapHoldsBackItsExtraJobs) {
+  JobStore store(*conn_, "jobs", system_clock());
+  store.tenant_set_weight(tenant_a_, 1, 1);
+  dispatcher().dispatch_many(*conn_, tenant_a_, "diag.noop", std::vector<std::string>(5, "{}"));
+  auto claimed = store.job_claim("default", tenant_a_, 1, new_lease_token(), "other-worker",
+                                 60'000'000);  // another worker holds one
+  ASSERT_EQ(claimed.size(), 1u);
+  drain({.concurrency = 4});  // cap reached: nothing of tenant A may start
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 5);
+  store.job_complete(claimed[0].id, claimed[0].lease_token);
+  drain({.concurrency = 4});
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+}
+
+TEST_P(QueueTest, DelayedJobWaitsForItsTime) {
+  dispatch(tenant_a_, "diag.write", "{}", {.delay = std::chrono::milliseconds(800)});
+  drain();  // stop-when-empty exits although a delayed job remains
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 1);
+}
+
+TEST_P(QueueTest, UniqueJobRefusesADuplicateWhileWaiting) {
+  dispatch(tenant_a_, "diag.noop", "{}", {.unique_key = "report:7"});
+  try {
+    dispatch(tenant_a_, "diag.noop", "{}", {.unique_key = "report:7"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kAlreadyExists);
+  }
+  dispatch(tenant_b_, "diag.noop", "{}", {.unique_key = "report:7"});  // other tenant: fine
+  drain();
+  dispatch(tenant_a_, "diag.noop", "{}", {.unique_key = "report:7"});  // done: allowed again
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+}
+
+TEST_P(QueueTest, HandlerSeesOnlyItsTenantsRows) {
+  for (int64_t t : {tenant_a_, tenant_b_}) {
+    db::TenantScope scope(*conn_, t);
+    db::create_user(*conn_, "one@t.test", "One", "admin");
+    if (t == tenant_a_) db::create_user(*conn_, "two@t.test", "Two", "admin");
+  }
+  dispatch(tenant_a_, "test.count_users");
+  dispatch(tenant_b_, "test.count_users");
+  drain();
+  auto owner = db_->owner();
+  EXPECT_EQ(owner->query_one("SELECT mark FROM diag_marks WHERE tenant_id = $1", {tenant_a_})
+                ->get<std::string>(0),
+            conn_->capabilities().row_level_security ? "2" : "3");
+  // On SQLite the data layer, not the server, scopes queries: an unscoped count sees every row,
+  // which is why tenant code goes through require_tenant() helpers. On PostgreSQL RLS enforces it.
+  if (conn_->capabilities().row_level_security) {
+    EXPECT_EQ(owner->query_one("SELECT mark FROM diag_marks WHERE tenant_id = $1", {tenant_b_})
+                  ->get<std::string>(0),
+              "1");
+  }
+}
+
+TEST_P(QueueTest, SyncConnectionRunsTheJobInlineInTheCallersTransaction) {
+  Config c = db_->config();
+  c.queue_connection = QueueConnection::kSync;
+  Dispatcher sync(c, registry_);
+  {
+    db::TenantScope scope(*conn_, tenant_a_);
+    db::Transaction tx(*conn_);
+    sync.dispatch(*conn_, tenant_a_, "diag.write", "{\"mark\":\"inline\"}");
+    tx.commit();
+  }
+  EXPECT_EQ(marks(), std::vector<std::string>{"inline"});
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_THROW(sync.dispatch(*conn_, tenant_a_, "diag.fail", "{\"times\":1}"), Error);
+}
+
+TEST_P(QueueTest, OnceRunsOneJob) {
+  dispatcher().dispatch_many(*conn_, tenant_a_, "diag.noop", std::vector<std::string>(3, "{}"));
+  Worker w(db_->config(), registry_, {.once = true}, nullptr);
+  EXPECT_EQ(w.run(), WorkerExit::kMaxJobs);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
+}
+
+TEST_P(QueueTest, StopRequestReturnsClaimedButUnstartedJobs) {
+  dispatcher().dispatch_many(*conn_, tenant_a_, "diag.sleep",
+                             std::vector<std::string>(10, "{\"ms\":300}"));
+  Worker w(db_->config(), registry_, {.concurrency = 2, .batch = 10}, nullptr);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    w.request_stop();
+  });
+  EXPECT_EQ(w.run(), WorkerExit::kStopped);
+  stopper.join();
+  EXPECT_EQ(w.stats().completed, 2);  // the two in flight finished
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 8);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL OR attempts <> 0"), 0);
+}
+
+TEST_P(QueueTest, RestartSignalStopsRunningWorkers) {
+  Worker w(db_->config(), registry_, {.sleep_s = 0.05}, nullptr);
+  std::thread signaller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto c = db_->app();
+    JobStore(*c, "jobs", system_clock()).signal_restart();
+  });
+  EXPECT_EQ(w.run(), WorkerExit::kRestart);
+  signaller.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, QueueTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
+                         [](const auto& p) { return testing::driver_name(p.param); });
+
+}  // namespace
+}  // namespace unity::queue
