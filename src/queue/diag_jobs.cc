@@ -58,9 +58,11 @@ class WriteJob : public Job {
 }  // namespace
 
 void register_diag_jobs(JobRegistry& registry) {
-  registry.add<NoopJob>("diag.noop");
-  registry.add<SleepJob>("diag.sleep");
-  registry.add<FailJob>("diag.fail");
+  // No retry settings of their own (the worker's options apply). Only diag.write touches the
+  // database, so only it holds a transaction: a sleeping job must not hold SQLite's write lock.
+  registry.add<NoopJob>("diag.noop", {.transactional = false});
+  registry.add<SleepJob>("diag.sleep", {.transactional = false});
+  registry.add<FailJob>("diag.fail", {.transactional = false});
   registry.add<WriteJob>("diag.write");
 }
 

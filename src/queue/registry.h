@@ -39,7 +39,8 @@ class JobRegistry {
   std::map<std::string, JobType, std::less<>> types_;
 };
 
-// The built-in diagnostic types for operators and tests (no options of their own):
+// The built-in diagnostic types for operators and tests (no retry options of their own; all but
+// diag.write run without a handler transaction):
 //   diag.noop              does nothing
 //   diag.sleep {"ms":N}    sleeps N ms, returning early when cancelled
 //   diag.fail {"times":N}  throws on its first N attempts, then succeeds

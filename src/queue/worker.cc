@@ -548,6 +548,24 @@ struct Worker::Impl {
   }
 
   WorkerExit fetch_loop() {
+    for (size_t i = 0; i < opts.queues.size(); ++i) queue_rank[opts.queues[i]] = i;
+    if (log) log->event("worker.start", "queues=" + std::to_string(opts.queues.size()) +
+                                            " concurrency=" + std::to_string(opts.concurrency));
+    const auto started = Clock_::now();
+    int64_t started_us = 0;
+    for (int failures = 0;; ++failures) {
+      try {
+        return fetch_until_exit(started, started_us);
+      } catch (const Error& e) {
+        // The database went away (restart, network): keep the jobs in flight, reconnect, go on.
+        if (e.code() != ErrorCode::kUnavailable || stopping()) throw;
+        if (log) log->event("database_unavailable", e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * (failures + 1), 2000)));
+      }
+    }
+  }
+
+  WorkerExit fetch_until_exit(Clock_::time_point started, int64_t& started_us) {
     auto conn = connect();
     JobStore store(*conn, config.queue_table, clock);
     std::unique_ptr<db::Connection> listener;
@@ -556,13 +574,9 @@ struct Worker::Impl {
       listener->listen("unity_jobs");
     }
     int64_t version = conn->capabilities().data_version ? conn->data_version() : 0;
-    const int64_t started_us = store.now_us();
-    const auto started = Clock_::now();
+    if (started_us == 0) started_us = store.now_us();
     auto last_rescue = Clock_::time_point{};
     auto last_signal_check = Clock_::now();
-    for (size_t i = 0; i < opts.queues.size(); ++i) queue_rank[opts.queues[i]] = i;
-    if (log) log->event("worker.start", "queues=" + std::to_string(opts.queues.size()) +
-                                            " concurrency=" + std::to_string(opts.concurrency));
 
     for (;;) {
       if (stopping()) return WorkerExit::kStopped;

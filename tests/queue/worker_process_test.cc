@@ -1,0 +1,163 @@
+// Fault tests with real worker processes and real signals, on both drivers (Guarantees 2, 3, 8, 9).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "db/tenancy.h"
+#include "queue/dispatch.h"
+#include "queue/registry.h"
+#include "support/process.h"
+#include "support/test_db.h"
+
+namespace unity::queue {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Driver;
+using testing::eventually;
+using testing::Process;
+using testing::TestDatabase;
+
+class WorkerProcessTest : public ::testing::TestWithParam<Driver> {
+ protected:
+  void SetUp() override {
+    UNITY_REQUIRE_DRIVER(GetParam());
+    db_ = TestDatabase::create(GetParam());
+    conn_ = db_->app();
+    register_diag_jobs(registry_);
+    tenant_ = db::create_tenant(*conn_, "Acme").id;
+  }
+
+  std::map<std::string, std::string> env(int lease_s = 90) const {
+    const Config& c = db_->config();
+    std::map<std::string, std::string> e{{"STORAGE_PATH", c.storage_path},
+                                         {"DB_QUEUE_RETRY_AFTER", std::to_string(lease_s)}};
+    if (GetParam() == Driver::kSqlite) {
+      e["DB_CONNECTION"] = "sqlite";
+      e["DB_DATABASE"] = c.db_database;
+    } else {
+      e["DB_CONNECTION"] = "pgsql";
+      e["DB_URL"] = c.db_url;
+    }
+    return e;
+  }
+
+  Process worker(std::vector<std::string> args, std::map<std::string, std::string> e) {
+    args.insert(args.begin(), {testing::unity_binary(), "queue:work"});
+    return Process::start(args, e, db_->dir(), db_->dir() + "/worker.out");
+  }
+
+  void dispatch(const std::string& type, const std::string& payload, DispatchOptions o = {}) {
+    Dispatcher(db_->config(), registry_).dispatch(*conn_, tenant_, type, payload, o);
+  }
+
+  int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
+
+  std::string worker_log() {
+    std::ifstream in(db_->config().storage_path + "/logs/worker.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<db::Connection> conn_;
+  JobRegistry registry_;
+  int64_t tenant_ = 0;
+};
+
+TEST_P(WorkerProcessTest, KilledWorkersJobRunsAgainAfterItsLease) {
+  dispatch("diag.sleep", "{\"ms\":2000}");
+  auto first = worker({"--sleep=0.1"}, env(1));
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
+  first.signal(SIGKILL);
+  EXPECT_EQ(first.wait(5s), 128 + SIGKILL);
+  auto second = worker({"--sleep=0.1"}, env(1));
+  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 20s));
+  second.signal(SIGTERM);
+  EXPECT_EQ(second.wait(10s), 0);
+  const std::string log = worker_log();
+  EXPECT_NE(log.find("\"outcome\":\"rescued:retry\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"attempt\":2,\"duration_ms\""), std::string::npos) << log;
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+}
+
+TEST_P(WorkerProcessTest, CrashBetweenHandlerAndAcknowledgementAppliesWritesOnce) {
+  dispatch("diag.write", "{\"mark\":\"once\"}");
+  auto e = env(1);
+  e["UNITY_FAULT"] = "exit_after_handler";
+  auto crashing = worker({"--stop-when-empty"}, e);
+  EXPECT_EQ(crashing.wait(20s), 99);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);  // its transaction never committed
+  std::this_thread::sleep_for(1200ms);                      // the lease runs out
+  auto second = worker({"--stop-when-empty", "--backoff=0"}, env(1));
+  EXPECT_EQ(second.wait(20s), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 1);
+  EXPECT_EQ(count("SELECT attempt FROM diag_marks"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+}
+
+TEST_P(WorkerProcessTest, SigtermFinishesTheJobInFlightThenExitsZero) {
+  dispatch("diag.sleep", "{\"ms\":1500}");
+  for (int i = 0; i < 5; ++i) dispatch("diag.noop", "{}", {.delay = 3s});
+  auto w = worker({"--sleep=0.1"}, env());
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
+  w.signal(SIGTERM);
+  EXPECT_EQ(w.wait(10s), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE type = 'diag.sleep'"), 0);  // it completed
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE attempts = 0 AND reserved_at IS NULL"), 5);
+}
+
+TEST_P(WorkerProcessTest, SigusrTwoPausesAndSigcontResumes) {
+  auto w = worker({"--sleep=0.1"}, env());
+  std::this_thread::sleep_for(300ms);
+  w.signal(SIGUSR2);
+  std::this_thread::sleep_for(200ms);
+  dispatch("diag.noop", "{}");
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+  w.signal(SIGCONT);
+  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 5s));
+  w.signal(SIGTERM);
+  EXPECT_EQ(w.wait(10s), 0);
+}
+
+TEST_P(WorkerProcessTest, JobPastItsTimeoutIsCountedAndTheWorkerExits) {
+  dispatch("diag.sleep", "{\"ms\":30000,\"ignore_cancel\":1}", {.tries = 3, .timeout_s = 1});
+  auto w = worker({"--sleep=0.1"}, env());
+  EXPECT_EQ(w.wait(20s), 124);
+  auto row = db_->owner()->query_one("SELECT attempts, reserved_at, last_error FROM jobs");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->get<int>("attempts"), 1);
+  EXPECT_TRUE(row->is_null("reserved_at"));  // released for its retry
+  EXPECT_NE(row->get<std::string>("last_error").find("timed out after 1 s"), std::string::npos);
+}
+
+TEST_P(WorkerProcessTest, CooperativeJobIsCancelledAtItsTimeoutAndRetried) {
+  dispatch("diag.sleep", "{\"ms\":30000}", {.tries = 1, .timeout_s = 1});
+  auto w = worker({"--stop-when-empty"}, env());
+  EXPECT_EQ(w.wait(20s), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 1);
+  auto ex = db_->owner()->query_one("SELECT exception FROM failed_jobs")->get<std::string>(0);
+  EXPECT_NE(ex.find("timed out"), std::string::npos) << ex;
+}
+
+TEST_P(WorkerProcessTest, QueueRestartMakesRunningWorkersExit) {
+  auto a = worker({"--sleep=0.1", "--name=a"}, env());
+  auto b = worker({"--sleep=0.1", "--name=b"}, env());
+  std::this_thread::sleep_for(500ms);
+  auto restart = Process::start({testing::unity_binary(), "queue:restart"}, env(), db_->dir(),
+                                db_->dir() + "/restart.out");
+  EXPECT_EQ(restart.wait(10s), 0);
+  EXPECT_EQ(a.wait(10s), 0);
+  EXPECT_EQ(b.wait(10s), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, WorkerProcessTest,
+                         ::testing::Values(Driver::kSqlite, Driver::kPostgres),
+                         [](const auto& p) { return testing::driver_name(p.param); });
+
+}  // namespace
+}  // namespace unity::queue
