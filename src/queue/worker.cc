@@ -120,6 +120,7 @@ struct Worker::Impl {
   std::deque<ClaimedJob> ready;      // claimed, not started, in priority order
   std::map<int64_t, Running> running;
   std::vector<std::pair<int64_t, int64_t>> acks;
+  int64_t unacked = 0;  // finished jobs whose acknowledgement is not written yet
   bool executors_stop = false;
   bool completer_stop = false;
   bool keeper_stop = false;
@@ -221,6 +222,7 @@ struct Worker::Impl {
       {
         std::lock_guard lock(mu);
         acks.emplace_back(job.id, job.lease_token);
+        ++unacked;
       }
       ack_cv.notify_one();
       return "done";
@@ -316,6 +318,11 @@ struct Worker::Impl {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
       }
+      {
+        std::lock_guard lock(mu);
+        unacked -= static_cast<int64_t>(batch.size());
+      }
+      fetch_cv.notify_one();
     }
   }
 
@@ -618,7 +625,7 @@ struct Worker::Impl {
       }
       if (opts.stop_when_empty) {
         std::unique_lock lock(mu);
-        if (running.empty() && ready.empty()) return WorkerExit::kEmpty;
+        if (running.empty() && ready.empty() && unacked == 0) return WorkerExit::kEmpty;
         fetch_cv.wait_for(lock, std::chrono::milliseconds(5));
         continue;
       }
