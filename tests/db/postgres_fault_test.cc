@@ -1,6 +1,7 @@
 // Reconnect after a real PostgreSQL restart. These restart the shared test cluster, so ctest runs
 // them alone (RUN_SERIAL).
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <thread>
@@ -8,6 +9,9 @@
 #include "core/error.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
+#include "queue/dispatch.h"
+#include "queue/registry.h"
+#include "support/process.h"
 #include "support/test_db.h"
 
 namespace unity::db {
@@ -69,6 +73,49 @@ TEST_F(PostgresFaultTest, ConnectionLostInsideATransactionIsUnavailable) {
   }
   // The next transaction reconnects; the lost one left nothing.
   EXPECT_EQ(conn->query_int("SELECT count(*) FROM tenants"), 1);
+}
+
+TEST_F(PostgresFaultTest, RestartWhileWorkersDrainLosesNoJobAndDuplicatesNoEffect) {
+  if (!std::getenv("UNITY_TEST_PG_CTL")) GTEST_SKIP() << "UNITY_TEST_PG_CTL not set";
+  using namespace std::chrono_literals;
+  auto conn = db_->app();
+  const int64_t tenant = create_tenant(*conn, "Acme").id;
+  queue::JobRegistry registry;
+  queue::register_diag_jobs(registry);
+  constexpr int kJobs = 3000;
+  std::vector<std::string> payloads;
+  for (int i = 0; i < kJobs; ++i) payloads.push_back("{\"mark\":\"" + std::to_string(i) + "\"}");
+  queue::Dispatcher(db_->config(), registry).dispatch_many(*conn, tenant, "diag.write", payloads);
+
+  const std::map<std::string, std::string> env{{"DB_CONNECTION", "pgsql"},
+                                               {"DB_URL", db_->config().db_url},
+                                               {"STORAGE_PATH", db_->config().storage_path},
+                                               {"DB_QUEUE_RETRY_AFTER", "3"}};
+  std::vector<testing::Process> workers;
+  for (const char* name : {"w1", "w2"}) {
+    workers.push_back(testing::Process::start(
+        {testing::unity_binary(), "queue:work", "--concurrency=4", "--sleep=0.2", "--backoff=0",
+         std::string("--name=") + name},
+        env, db_->dir(), db_->dir() + "/workers.out"));
+  }
+  auto owner_count = [&](const std::string& sql) {
+    try {
+      return db_->owner()->query_int(sql);
+    } catch (const Error&) {
+      return int64_t{-1};
+    }
+  };
+  ASSERT_TRUE(testing::eventually([&] { return owner_count("SELECT count(*) FROM diag_marks") >= 300; }, 60s));
+  ASSERT_GT(owner_count("SELECT count(*) FROM jobs"), 0) << "drained before the restart";
+  ASSERT_EQ(testing::pg_ctl("-w -m fast restart"), 0);
+  EXPECT_TRUE(testing::eventually([&] { return owner_count("SELECT count(*) FROM jobs") == 0; }, 120s));
+  for (auto& w : workers) {
+    w.signal(SIGTERM);
+    EXPECT_EQ(w.wait(30s), 0);
+  }
+  EXPECT_EQ(owner_count("SELECT count(*) FROM diag_marks"), kJobs);
+  EXPECT_EQ(owner_count("SELECT count(DISTINCT mark) FROM diag_marks"), kJobs);
+  EXPECT_EQ(owner_count("SELECT count(*) FROM failed_jobs"), 0);
 }
 
 }  // namespace
