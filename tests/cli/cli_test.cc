@@ -143,6 +143,94 @@ TEST_P(CliTest, ChangedMigrationStopsMigrateNamingIt) {
   EXPECT_NE(unity("migrate:status").out.find("changed"), std::string::npos);
 }
 
+TEST_P(CliTest, QueueCommandsSpeakTheOutputContract) {
+  ASSERT_EQ(unity("migrate").exit, 0);
+  ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  auto d = nlohmann::json::parse(unity("queue:dispatch diag.noop --tenant 1 --queue high --json").out);
+  EXPECT_GT(d["id"].get<int64_t>(), 0);
+  EXPECT_EQ(d["queue"], "high");
+  ASSERT_EQ(unity("queue:dispatch diag.fail --tenant 1 --data '{\"times\":9}' --json").exit, 0);
+  ASSERT_EQ(unity("queue:dispatch diag.noop --tenant 1 --delay 3600").exit, 0);
+
+  auto stats = nlohmann::json::parse(unity("queue:stats --json").out);
+  ASSERT_EQ(stats["queues"].size(), 2u);
+  for (const auto& q : stats["queues"]) {
+    for (const char* k : {"queue", "ready", "reserved", "delayed", "failed"}) EXPECT_TRUE(q.contains(k)) << k;
+  }
+  EXPECT_EQ(stats["tenants"][0]["tenant_id"], 1);
+  EXPECT_EQ(stats["tenants"][0]["ready"], 3);
+
+  CliRun work = unity("queue:work --queue high,default --stop-when-empty --tries 2 --backoff 0 --json");
+  ASSERT_EQ(work.exit, 0) << work.err;
+  auto w = nlohmann::json::parse(work.out);
+  EXPECT_EQ(w["exit"], "empty");
+  EXPECT_EQ(w["completed"], 1);
+  EXPECT_EQ(w["failed"], 1);
+
+  auto failed = nlohmann::json::parse(unity("queue:failed --json").out);
+  ASSERT_EQ(failed.size(), 1u);
+  for (const char* k : {"id", "uuid", "queue", "tenant_id", "type", "exception", "failed_at"}) {
+    EXPECT_TRUE(failed[0].contains(k)) << k;
+  }
+  EXPECT_EQ(failed[0]["type"], "diag.fail");
+  const std::string uuid = failed[0]["uuid"];
+  EXPECT_EQ(unity("queue:retry " + uuid + " --json").exit, 0);
+  EXPECT_EQ(nlohmann::json::parse(unity("queue:failed --json").out).size(), 0u);
+  ASSERT_EQ(unity("queue:work --stop-when-empty --tries 1 --backoff 0").exit, 0);
+  EXPECT_EQ(unity("queue:forget 424242").exit, 3);
+  CliRun forget = unity("queue:forget " + uuid);
+  EXPECT_EQ(forget.exit, 0) << forget.err;
+  EXPECT_EQ(unity("queue:retry 424242").exit, 3);
+  EXPECT_EQ(nlohmann::json::parse(unity("queue:flush --json").out)["deleted"], 0);
+
+  // Pause and resume one tenant; weights.
+  EXPECT_EQ(unity("queue:pause --tenant 1").exit, 0);
+  EXPECT_EQ(unity("queue:resume --tenant 1").exit, 0);
+  EXPECT_EQ(unity("queue:resume --tenant 1").exit, 3);
+  EXPECT_EQ(unity("queue:pause --tenant 77").exit, 3);
+  EXPECT_EQ(unity("tenant:weight --tenant 1 --weight 5").exit, 0);
+  EXPECT_EQ(unity("tenant:weight --tenant 1 --weight 0").exit, 2);
+  EXPECT_EQ(unity("tenant:weight --tenant 9 --weight 2").exit, 3);
+}
+
+TEST_P(CliTest, QueueBadInputIsRefusedWithOneLine) {
+  ASSERT_EQ(unity("migrate").exit, 0);
+  ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  struct Case {
+    std::string args;
+    int exit;
+  } cases[] = {
+      {"queue:dispatch no.such --tenant 1", 2},
+      {"queue:dispatch diag.noop --tenant 1 --data '{oops'", 2},
+      {"queue:dispatch diag.noop --tenant 1 --data '[1]'", 2},
+      {"queue:dispatch diag.noop --tenant 42", 3},
+      {"queue:dispatch diag.noop --tenant 1 --delay -1", 2},
+      {"queue:work --concurrency 0", 2},
+      {"queue:work --backoff soon", 2},
+      {"queue:work --tries 0", 2},
+      {"queue:retry nope", 3},
+  };
+  for (const auto& c : cases) {
+    CliRun r = unity(c.args);
+    EXPECT_EQ(r.exit, c.exit) << c.args << ": " << r.err;
+    EXPECT_EQ(lines(r.err), 1u) << c.args << ": " << r.err;
+  }
+  EXPECT_EQ(nlohmann::json::parse(unity("queue:stats --json").out)["queues"].size(), 0u);
+}
+
+TEST_P(CliTest, QueueTableNameComesFromDbQueueTable) {
+  auto run = [&](const std::string& args) {
+    return run_cli(db_->dir(), db_->env_for_cli() + " DB_QUEUE_TABLE=erp_jobs DB_QUEUE=normal", args);
+  };
+  ASSERT_EQ(run("migrate").exit, 0);
+  ASSERT_EQ(run("tenant:create Acme").exit, 0);
+  auto d = nlohmann::json::parse(run("queue:dispatch diag.noop --tenant 1 --json").out);
+  EXPECT_EQ(d["queue"], "normal");
+  EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM erp_jobs"), 1);
+  EXPECT_EQ(run("queue:work --stop-when-empty").exit, 0);
+  EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM erp_jobs"), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, CliTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });
 
