@@ -42,18 +42,13 @@ NewJob Dispatcher::prepare(const JobType& type, int64_t tenant_id, const std::st
   return j;
 }
 
-InsertedJob Dispatcher::dispatch(db::Connection& conn, int64_t tenant_id, const std::string& type,
-                                 const std::string& payload_json, const DispatchOptions& options) {
-  return dispatch_many(conn, tenant_id, type, {payload_json}, options).at(0);
-}
-
 std::vector<InsertedJob> Dispatcher::dispatch_many(db::Connection& conn, int64_t tenant_id,
                                                    const std::string& type_name,
                                                    const std::vector<std::string>& payloads,
                                                    const DispatchOptions& options) {
   const JobType& type = registry_.get(type_name);
   if (tenant_id < 0) throw invalid_argument("tenant id must not be negative");
-  if (tenant_id != 0) db::find_tenant(conn, tenant_id);
+  if (tenant_id != 0 && conn.tenant() != tenant_id) db::find_tenant(conn, tenant_id);
   std::vector<NewJob> jobs;
   jobs.reserve(payloads.size());
   for (const auto& p : payloads) jobs.push_back(prepare(type, tenant_id, p, options));

@@ -27,21 +27,35 @@ struct DispatchOptions {
   std::optional<int> timeout_s;
 };
 
-class Dispatcher {
+// What services and listeners dispatch through; testing::QueueFake records instead.
+class JobDispatcher {
+ public:
+  virtual ~JobDispatcher() = default;
+  // Many jobs of one type (all or none).
+  virtual std::vector<InsertedJob> dispatch_many(db::Connection& conn, int64_t tenant_id,
+                                                 const std::string& type,
+                                                 const std::vector<std::string>& payloads,
+                                                 const DispatchOptions& options = {}) = 0;
+  InsertedJob dispatch(db::Connection& conn, int64_t tenant_id, const std::string& type,
+                       const std::string& payload_json, const DispatchOptions& options = {}) {
+    return dispatch_many(conn, tenant_id, type, {payload_json}, options).at(0);
+  }
+};
+
+class Dispatcher final : public JobDispatcher {
  public:
   // `registry` must outlive the dispatcher.
   Dispatcher(const Config& config, const JobRegistry& registry,
              const Clock& clock = system_clock());
 
   // Validates (registered type: kInvalidArgument; payload a JSON object: kInvalidArgument;
-  // tenant exists unless 0: kNotFound; options in range: kInvalidArgument) and enqueues.
-  InsertedJob dispatch(db::Connection& conn, int64_t tenant_id, const std::string& type,
-                       const std::string& payload_json, const DispatchOptions& options = {});
-  // Many jobs of one type in one statement batch (all or none).
+  // tenant exists unless 0 or it is the connection's tenant: kNotFound; options in range:
+  // kInvalidArgument) and enqueues. Inside the caller's transaction when there is one (a
+  // failure then leaves it to be rolled back), else in its own.
   std::vector<InsertedJob> dispatch_many(db::Connection& conn, int64_t tenant_id,
                                          const std::string& type,
                                          const std::vector<std::string>& payloads,
-                                         const DispatchOptions& options = {});
+                                         const DispatchOptions& options = {}) override;
 
   const JobRegistry& registry() const { return registry_; }
 

@@ -80,7 +80,10 @@ std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jo
         "retry_until, unique_key, available_at, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id");
   const int64_t now = now_us();
-  db::Transaction tx(conn_);
+  // In the caller's transaction when there is one (no savepoint: a failure aborts the caller's
+  // work anyway); otherwise in our own.
+  std::optional<db::Transaction> tx;
+  if (conn_.transaction_depth() == 0) tx.emplace(conn_);
   std::map<std::string, bool> queues;
   for (const NewJob& j : jobs) {
     std::string uuid = new_uuid().to_string();
@@ -101,7 +104,7 @@ std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jo
   if (conn_.capabilities().listen_notify) {
     for (const auto& [q, _] : queues) conn_.notify("unity_jobs", q);
   }
-  tx.commit();
+  if (tx) tx->commit();
   return out;
 }
 

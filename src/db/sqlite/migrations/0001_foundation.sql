@@ -106,6 +106,27 @@ CREATE TABLE diag_marks (
   attempt INTEGER NOT NULL
 );
 
+-- Customers and their contacts (the CRM module adds the rest); contacts are notifiable.
+CREATE TABLE customers (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+  name TEXT NOT NULL,
+  email TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX customers_tenant ON customers (tenant_id);
+
+CREATE TABLE customer_contacts (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+  customer_id INTEGER NOT NULL REFERENCES customers (id),
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX customer_contacts_customer ON customer_contacts (tenant_id, customer_id);
+
 CREATE TABLE notifications (
   id TEXT PRIMARY KEY,
   tenant_id INTEGER NOT NULL REFERENCES tenants (id),
@@ -182,6 +203,16 @@ CREATE TABLE domain_events (
 );
 CREATE INDEX domain_events_tenant ON domain_events (tenant_id, occurred_at);
 CREATE INDEX domain_events_aggregate ON domain_events (tenant_id, aggregate_type, aggregate_id);
+-- Queued listeners that ran: one row per (event, listener), written in the listener's own
+-- transaction, so a redelivered pair changes nothing twice.
+CREATE TABLE listener_runs (
+  tenant_id INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  listener TEXT NOT NULL,
+  job_id INTEGER NOT NULL,
+  PRIMARY KEY (event_id, listener)
+);
+
 CREATE TRIGGER domain_events_no_update BEFORE UPDATE ON domain_events
 BEGIN SELECT RAISE(ABORT, 'domain_events is append-only'); END;
 CREATE TRIGGER domain_events_no_delete BEFORE DELETE ON domain_events
