@@ -8,6 +8,9 @@
 #include "db/migrate.h"
 #include "db/tenancy.h"
 #include "queue/audit_log.h"
+#include "events/event_bus.h"
+#include "notify/notifier.h"
+#include "queue/dispatch.h"
 #include "queue/registry.h"
 
 namespace unity::cli {
@@ -46,12 +49,30 @@ db::Connection& Context::tenant_app(int64_t tenant_id) {
   return conn;
 }
 
+void Context::wire() {
+  if (registry_) return;
+  registry_ = std::make_unique<queue::JobRegistry>();
+  queue::register_diag_jobs(*registry_);
+  dispatcher_ = std::make_unique<queue::Dispatcher>(config(), *registry_);
+  bus_ = std::make_unique<events::EventBus>(*registry_, *dispatcher_);
+  notifier_ = std::make_unique<notify::DatabaseNotifier>(*registry_, *dispatcher_);
+}
+
 const queue::JobRegistry& Context::registry() {
-  if (!registry_) {
-    registry_ = std::make_unique<queue::JobRegistry>();
-    queue::register_diag_jobs(*registry_);
-  }
+  wire();
   return *registry_;
+}
+queue::Dispatcher& Context::dispatcher() {
+  wire();
+  return *dispatcher_;
+}
+events::EventBus& Context::bus() {
+  wire();
+  return *bus_;
+}
+notify::DatabaseNotifier& Context::notifier() {
+  wire();
+  return *notifier_;
 }
 
 queue::AuditLog& Context::audit_log(const std::string& worker_name) {

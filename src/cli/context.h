@@ -19,6 +19,13 @@ class App;
 namespace unity::queue {
 class JobRegistry;
 class AuditLog;
+class Dispatcher;
+}
+namespace unity::events {
+class EventBus;
+}
+namespace unity::notify {
+class DatabaseNotifier;
 }
 
 namespace unity::cli {
@@ -39,8 +46,12 @@ class Context {
   // Opens the app connection in the given tenant (checks the tenant exists: kNotFound).
   db::Connection& tenant_app(int64_t tenant_id);
 
-  // Every job type this binary knows (the diag.* types, then each layer's). Built once.
+  // The application, wired once: every job type this binary knows (the diag.* types, the queued
+  // listeners, notify.deliver), the dispatcher, the event bus and the notifier.
   const queue::JobRegistry& registry();
+  queue::Dispatcher& dispatcher();
+  events::EventBus& bus();
+  notify::DatabaseNotifier& notifier();
   // The worker audit log, STORAGE_PATH/logs/worker.log.
   queue::AuditLog& audit_log(const std::string& worker_name);
 
@@ -51,7 +62,11 @@ class Context {
   std::unique_ptr<Config> config_;
   std::unique_ptr<db::Connection> app_;
   std::unique_ptr<db::Connection> owner_;
+  void wire();
   std::unique_ptr<queue::JobRegistry> registry_;
+  std::unique_ptr<queue::Dispatcher> dispatcher_;
+  std::unique_ptr<events::EventBus> bus_;
+  std::unique_ptr<notify::DatabaseNotifier> notifier_;
   std::unique_ptr<queue::AuditLog> audit_log_;
 };
 
@@ -73,5 +88,7 @@ using Commands = std::vector<Command>;
 void add_migrate_commands(Commands& commands, Context& ctx);
 void add_tenant_commands(Commands& commands, Context& ctx);
 void add_queue_commands(Commands& commands, Context& ctx);
+void add_event_commands(Commands& commands, Context& ctx);
+void add_bench_commands(Commands& commands, Context& ctx);
 
 }  // namespace unity::cli

@@ -127,9 +127,9 @@ void define_dispatch(CLI::App& app, Context& ctx) {
     if (!a->queue.empty()) o.queue = a->queue;
     o.delay = std::chrono::milliseconds(static_cast<int64_t>(a->delay * 1000));
     if (!a->unique.empty()) o.unique_key = a->unique;
-    queue::Dispatcher d(ctx.config(), ctx.registry());
-    db::Connection& conn = ctx.app();
-    if (a->tenant > 0) conn.set_tenant(a->tenant);
+    queue::Dispatcher& d = ctx.dispatcher();
+    // tenant_app checks that the tenant exists before its context is set.
+    db::Connection& conn = a->tenant > 0 ? ctx.tenant_app(a->tenant) : ctx.app();
     auto jobs = d.dispatch_many(conn, a->tenant, a->type,
                                 std::vector<std::string>(static_cast<size_t>(a->count), a->data), o);
     nlohmann::json out = {{"id", jobs.front().id}, {"uuid", jobs.front().uuid}, {"queue", jobs.front().queue}};

@@ -16,7 +16,8 @@ StoredEvent stored_from(const db::Row& r) {
   e.name = r.get<std::string>("name");
   e.tenant_id = r.get<int64_t>("tenant_id");
   e.user_id = r.get<std::optional<int64_t>>("user_id");
-  e.occurred_at = r.get<std::string>("occurred_at");
+  // One text form on both drivers, whatever wrote the row.
+  e.occurred_at = format_iso8601(parse_iso8601(r.get<std::string>("occurred_at")));
   e.aggregate_type = r.get<std::optional<std::string>>("aggregate_type").value_or("");
   e.aggregate_id = r.get<std::optional<std::string>>("aggregate_id").value_or("");
   e.payload = r.get<std::string>("payload");

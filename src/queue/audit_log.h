@@ -31,9 +31,13 @@ class AuditLog {
 
  private:
   void write(const std::string& line);
+  void write_pending();  // with mu_ held
+
+  static constexpr size_t kBuffer = 1 << 16;
 
   std::mutex mu_;          // guards file_ and the stderr echo
   std::FILE* file_ = nullptr;
+  std::string pending_;    // whole lines not yet written
   bool echo_ = false;
   std::string worker_;
 };

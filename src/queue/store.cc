@@ -218,10 +218,19 @@ void JobStore::job_progress(int64_t id, int64_t token, int percent) {
                 {id, token, std::clamp(percent, 0, 100)});
 }
 
-int64_t JobStore::lease_extend(const std::string& worker, int64_t lease_us) {
-  return conn_.execute(
-      t("UPDATE {q} SET lease_expires_at = $2 WHERE worker = $1 AND reserved_at IS NOT NULL"),
-      {worker, now_us() + lease_us});
+int64_t JobStore::lease_extend(const std::vector<std::pair<int64_t, int64_t>>& id_tokens,
+                               int64_t lease_us) {
+  if (id_tokens.empty()) return 0;
+  std::map<int64_t, std::vector<int64_t>> by_token;
+  for (const auto& [id, token] : id_tokens) by_token[token].push_back(id);
+  const std::string sql = t("UPDATE {q} SET lease_expires_at = $1 WHERE lease_token = $2 AND id IN " +
+                            conn_.id_set_sql(3));
+  const int64_t until = now_us() + lease_us;
+  int64_t n = 0;
+  db::Transaction tx(conn_);
+  for (const auto& [token, ids] : by_token) n += conn_.execute(sql, {until, token, conn_.id_set_param(ids)});
+  tx.commit();
+  return n;
 }
 
 std::vector<ClaimedJob> JobStore::lease_rescue_expired(int64_t lease_token, int limit) {

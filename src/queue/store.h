@@ -113,8 +113,9 @@ class JobStore {
   // Records progress (0–100).
   void job_progress(int64_t id, int64_t token, int percent);
 
-  // Extends the leases of every job `worker` holds; returns how many.
-  int64_t lease_extend(const std::string& worker, int64_t lease_us);
+  // Extends the leases of the jobs named (id, lease token): the ones this worker process holds.
+  // Fenced like completion: a job taken over since is left alone. Returns how many.
+  int64_t lease_extend(const std::vector<std::pair<int64_t, int64_t>>& id_tokens, int64_t lease_us);
   // Jobs whose lease expired (their worker died): returned with a fresh token, still reserved,
   // so the caller can release or fail each.
   std::vector<ClaimedJob> lease_rescue_expired(int64_t lease_token, int limit);

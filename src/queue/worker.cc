@@ -346,7 +346,7 @@ struct Worker::Impl {
             conn = connect();
             store = std::make_unique<JobStore>(*conn, config.queue_table, clock);
           }
-          store->lease_extend(opts.name, lease_us);
+          store->lease_extend(held_jobs(), lease_us);
           last_beat = Clock_::now();
         } catch (const std::exception& e) {
           store.reset();
@@ -356,6 +356,15 @@ struct Worker::Impl {
       }
       if (log) log->flush();
     }
+  }
+
+  // Every job this process holds a lease on: running, claimed ahead, or awaiting its ack.
+  std::vector<std::pair<int64_t, int64_t>> held_jobs() const {
+    std::lock_guard lock(mu);
+    std::vector<std::pair<int64_t, int64_t>> out(acks);
+    for (const auto& [id, r] : running) out.emplace_back(id, r.job.lease_token);
+    for (const auto& j : ready) out.emplace_back(j.id, j.lease_token);
+    return out;
   }
 
   void check_timeouts(std::unique_ptr<db::Connection>& conn, std::unique_ptr<JobStore>& store) {

@@ -59,6 +59,7 @@ class CliTest : public ::testing::TestWithParam<Driver> {
   }
   CliRun unity(const std::string& args) { return run_cli(db_->dir(), db_->env_for_cli(), args); }
   std::unique_ptr<TestDatabase> db_;
+  int count_ = 0;
 };
 
 TEST_P(CliTest, MigrateThenCreateTenantAndUserAsJson) {
@@ -229,6 +230,49 @@ TEST_P(CliTest, QueueTableNameComesFromDbQueueTable) {
   EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM erp_jobs"), 1);
   EXPECT_EQ(run("queue:work --stop-when-empty").exit, 0);
   EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM erp_jobs"), 0);
+}
+
+TEST_P(CliTest, AuditTrailAndNotificationsCommands) {
+  ASSERT_EQ(unity("migrate").exit, 0);
+  ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  ASSERT_EQ(unity("tenant:create Globex").exit, 0);
+  ASSERT_EQ(unity("user:create --tenant 1 --email a@a.test --name A --role admin").exit, 0);
+  auto owner = db_->owner();
+  for (int t : {1, 1, 2}) {
+    owner->execute(
+        "INSERT INTO domain_events (uuid, tenant_id, user_id, name, aggregate_type, aggregate_id,"
+        " payload, occurred_at) VALUES ($1, $2, 1, $3, 'product', '42', '{\"sku\":\"W-1\"}', $4)",
+        {"018f0000-0000-7000-8000-00000000000" + std::to_string(count_++), t,
+         count_ == 1 ? "ProductCreated" : "ProductUpdated", "2026-11-01T10:00:00Z"});
+  }
+  auto list = nlohmann::json::parse(unity("events:list --tenant 1 --json").out);
+  ASSERT_EQ(list.size(), 2u);
+  for (const char* k : {"id", "name", "tenant_id", "user_id", "occurred_at", "payload"}) {
+    EXPECT_TRUE(list[0].contains(k)) << k;
+  }
+  EXPECT_EQ(list[0]["name"], "ProductCreated");
+  EXPECT_EQ(list[0]["payload"]["sku"], "W-1");
+  EXPECT_EQ(list[0]["occurred_at"], "2026-11-01T10:00:00.000000Z");
+  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --type ProductUpdated --json").out).size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --since 2026-11-02 --json").out).size(), 0u);
+  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --aggregate product:42 --json").out).size(), 2u);
+  EXPECT_EQ(unity("events:list --tenant 1 --since yesterday").exit, 2);
+  EXPECT_EQ(unity("events:list --tenant 9").exit, 3);
+  EXPECT_EQ(unity("listeners:list --json").exit, 0);
+
+  owner->execute(
+      "INSERT INTO notifications (id, tenant_id, type, notifiable_type, notifiable_id, data,"
+      " created_at, updated_at) VALUES ('018f0000-0000-7000-8000-0000000000aa', 1,"
+      " 'AlertNotification', 'user', 1, '{\"title\":\"Hi\"}', $1, $1)",
+      {std::string("2026-11-01T10:00:00Z")});
+  auto inbox = nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --unread --json").out);
+  ASSERT_EQ(inbox.size(), 1u);
+  for (const char* k : {"id", "type", "data", "read_at", "created_at"}) EXPECT_TRUE(inbox[0].contains(k)) << k;
+  EXPECT_EQ(inbox[0]["type"], "AlertNotification");
+  EXPECT_EQ(unity("notifications:read 018f0000-0000-7000-8000-0000000000aa --tenant 1 --user 1").exit, 0);
+  EXPECT_EQ(nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --unread --json").out).size(), 0u);
+  EXPECT_EQ(unity("notifications:read nope --tenant 1 --user 1").exit, 3);
+  EXPECT_EQ(unity("notifications:list --tenant 2 --user 1").exit, 3);  // another tenant's user
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, CliTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),

@@ -84,6 +84,21 @@ TEST_P(WorkerProcessTest, KilledWorkersJobRunsAgainAfterItsLease) {
   EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
 }
 
+TEST_P(WorkerProcessTest, HeartbeatsKeepALongJobFromRunningTwice) {
+  dispatch("diag.sleep", "{\"ms\":2500}");
+  auto a = worker({"--sleep=0.1", "--name=a"}, env(1));  // lease: 1 s, the job takes 2.5 s
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
+  auto b = worker({"--sleep=0.1", "--name=b"}, env(1));  // would rescue it if the lease lapsed
+  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 20s));
+  a.signal(SIGTERM);
+  b.signal(SIGTERM);
+  EXPECT_EQ(a.wait(10s), 0);
+  EXPECT_EQ(b.wait(10s), 0);
+  const std::string log = worker_log();
+  EXPECT_EQ(log.find("rescued"), std::string::npos) << log;
+  EXPECT_EQ(log.find("\"attempt\":2"), std::string::npos) << log;
+}
+
 TEST_P(WorkerProcessTest, CrashBetweenHandlerAndAcknowledgementAppliesWritesOnce) {
   dispatch("diag.write", "{\"mark\":\"once\"}");
   auto e = env(1);

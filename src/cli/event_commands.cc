@@ -1,0 +1,153 @@
+// events:list, listeners:list, notifications:list, notifications:read, notifications:prune.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/context.h"
+#include "core/error.h"
+#include "events/event_bus.h"
+#include "events/event_store.h"
+#include "notify/inbox.h"
+
+namespace unity::cli {
+
+namespace {
+
+struct ListArgs {
+  int64_t tenant = 0;
+  std::string type, since, aggregate;
+  int limit = 1000;
+};
+
+void define_events_list(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<ListArgs>();
+  app.add_option("--tenant", a->tenant, "Tenant id")->required();
+  app.add_option("--type", a->type, "Only this event, e.g. ProductCreated");
+  app.add_option("--since", a->since, "Only events at or after this ISO 8601 time or date");
+  app.add_option("--aggregate", a->aggregate, "Only events about this entity, e.g. product:42");
+  app.add_option("--limit", a->limit, "At most this many, oldest first (default 1000)")->check(CLI::Range(1, 1000000));
+  app.callback([&ctx, a] {
+    events::EventFilter f;
+    if (!a->type.empty()) f.type = a->type;
+    if (!a->since.empty()) f.since = parse_iso8601(a->since);
+    if (!a->aggregate.empty()) f.aggregate = a->aggregate;
+    f.limit = a->limit;
+    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : events::EventStore(ctx.tenant_app(a->tenant)).list(f)) {
+      out.push_back({{"id", e.uuid}, {"name", e.name}, {"tenant_id", e.tenant_id},
+                     {"user_id", e.user_id ? nlohmann::json(*e.user_id) : nlohmann::json()},
+                     {"occurred_at", e.occurred_at},
+                     {"aggregate", e.aggregate_type.empty() ? "" : e.aggregate_type + ":" + e.aggregate_id},
+                     {"payload", nlohmann::json::parse(e.payload)}});
+      std::string payload = e.payload.size() > 70 ? e.payload.substr(0, 67) + "..." : e.payload;
+      rows.push_back({e.occurred_at, e.name, e.user_id ? std::to_string(*e.user_id) : "-", payload});
+    }
+    ctx.emit(out, render_table({"occurred at", "event", "user", "payload"}, rows));
+  });
+}
+
+void define_listeners_list(CLI::App& app, Context& ctx) {
+  app.callback([&ctx] {
+    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& l : ctx.bus().listeners()) {
+      const std::string q = l.queued ? (l.queue.empty() ? ctx.config().queue_default : l.queue) : "";
+      out.push_back({{"event", l.event}, {"listener", l.listener}, {"queued", l.queued},
+                     {"queue", l.queued ? nlohmann::json(q) : nlohmann::json()},
+                     {"tries", l.tries ? nlohmann::json(*l.tries) : nlohmann::json()},
+                     {"timeout", l.timeout_s ? nlohmann::json(*l.timeout_s) : nlohmann::json()}});
+      rows.push_back({l.event, l.listener, l.queued ? "queued:" + q : "sync",
+                      l.tries ? std::to_string(*l.tries) : "default",
+                      l.timeout_s ? std::to_string(*l.timeout_s) + "s" : "default"});
+    }
+    ctx.emit(out, render_table({"event", "listener", "runs", "tries", "timeout"}, rows));
+  });
+}
+
+struct InboxArgs {
+  int64_t tenant = 0;
+  std::optional<int64_t> user, contact;
+  bool unread = false;
+  std::vector<std::string> ids;
+  int limit = 100;
+};
+
+notify::Notifiable recipient(const InboxArgs& a) {
+  if (a.user.has_value() == a.contact.has_value()) {
+    throw invalid_argument("give exactly one of --user or --contact");
+  }
+  return a.user ? notify::Notifiable::user(*a.user) : notify::Notifiable::contact(*a.contact);
+}
+
+void define_notifications_list(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<InboxArgs>();
+  app.add_option("--tenant", a->tenant, "Tenant id")->required();
+  app.add_option("--user", a->user, "A user's notifications");
+  app.add_option("--contact", a->contact, "A customer contact's notifications");
+  app.add_flag("--unread", a->unread, "Only unread ones");
+  app.add_option("--limit", a->limit, "Newest N (default 100)")->check(CLI::Range(1, 100000));
+  app.callback([&ctx, a] {
+    db::Connection& conn = ctx.tenant_app(a->tenant);
+    const auto who = recipient(*a);
+    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& n : notify::list_notifications(conn, who, a->unread, a->limit)) {
+      auto data = nlohmann::json::parse(n.data);
+      out.push_back({{"id", n.id}, {"type", n.type}, {"data", data},
+                     {"read_at", n.read_at ? nlohmann::json(*n.read_at) : nlohmann::json()},
+                     {"created_at", n.created_at}});
+      rows.push_back({n.created_at, n.type, data.value("severity", ""), data.value("title", ""),
+                      n.read_at ? "read" : "unread", n.id});
+    }
+    const int64_t unread = notify::unread_count(conn, who);
+    ctx.emit(out, render_table({"created at", "type", "severity", "title", "status", "id"}, rows) +
+                      std::to_string(unread) + " unread");
+  });
+}
+
+void define_notifications_read(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<InboxArgs>();
+  app.add_option("ids", a->ids, "Notification ids, or all")->required();
+  app.add_option("--tenant", a->tenant, "Tenant id")->required();
+  app.add_option("--user", a->user, "The user whose notifications to mark");
+  app.add_option("--contact", a->contact, "The customer contact whose notifications to mark");
+  app.callback([&ctx, a] {
+    db::Connection& conn = ctx.tenant_app(a->tenant);
+    std::vector<std::string> ids = a->ids;
+    if (ids.size() == 1 && ids[0] == "all") ids.clear();
+    const int64_t n = notify::mark_read(conn, recipient(*a), ids);
+    ctx.emit({{"marked", n}}, "Marked " + std::to_string(n) + " notification(s) read");
+  });
+}
+
+void define_notifications_prune(CLI::App& app, Context& ctx) {
+  auto tenant = std::make_shared<int64_t>(0);
+  auto days = std::make_shared<int>(90);
+  app.add_option("--tenant", *tenant, "Tenant id")->required();
+  app.add_option("--days", *days, "Delete read notifications read more than this many days ago (default 90)")
+      ->check(CLI::Range(0, 36500));
+  app.callback([&ctx, tenant, days] {
+    const int64_t n = notify::prune_read(ctx.tenant_app(*tenant),
+                                         system_clock().now() - std::chrono::hours(24 * *days));
+    ctx.emit({{"deleted", n}}, "Deleted " + std::to_string(n) + " read notification(s)");
+  });
+}
+
+}  // namespace
+
+void add_event_commands(Commands& commands, Context& ctx) {
+  auto with = [&ctx](void (*define)(CLI::App&, Context&)) {
+    return [&ctx, define](CLI::App& app) { define(app, ctx); };
+  };
+  commands.push_back({"events:list", "A tenant's audit trail of domain events", with(define_events_list)});
+  commands.push_back({"listeners:list", "Every event type with its listeners (queue, tries, timeout)",
+                      with(define_listeners_list)});
+  commands.push_back({"notifications:list", "A user's or customer contact's notifications",
+                      with(define_notifications_list)});
+  commands.push_back({"notifications:read", "Mark notifications (ids or all) read",
+                      with(define_notifications_read)});
+  commands.push_back({"notifications:prune", "Delete old read notifications of a tenant",
+                      with(define_notifications_prune)});
+}
+
+}  // namespace unity::cli
