@@ -138,7 +138,7 @@ CREATE TABLE notifications (
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
-CREATE INDEX notifications_notifiable ON notifications (tenant_id, notifiable_type, notifiable_id, read_at);
+CREATE INDEX notifications_notifiable ON notifications (tenant_id, notifiable_type, notifiable_id, read_at, created_at);
 
 CREATE TABLE import_logs (
   id INTEGER PRIMARY KEY,
