@@ -120,6 +120,20 @@ void define_notifications_read(CLI::App& app, Context& ctx) {
   });
 }
 
+void define_notifications_unread(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<InboxArgs>();
+  app.add_option("--tenant", a->tenant, "Tenant id")->required();
+  app.add_option("--user", a->user, "A user");
+  app.add_option("--contact", a->contact, "A customer contact");
+  app.callback([&ctx, a] {
+    db::Connection& conn = ctx.tenant_app(a->tenant);
+    const auto who = recipient(*a);
+    notify::require_recipient(conn, who);
+    const int64_t n = notify::unread_count(conn, who);
+    ctx.emit({{"unread", n}}, std::to_string(n) + " unread");
+  });
+}
+
 void define_notifications_prune(CLI::App& app, Context& ctx) {
   auto tenant = std::make_shared<int64_t>(0);
   auto days = std::make_shared<int>(90);
@@ -146,6 +160,8 @@ void add_event_commands(Commands& commands, Context& ctx) {
                       with(define_notifications_list)});
   commands.push_back({"notifications:read", "Mark notifications (ids or all) read",
                       with(define_notifications_read)});
+  commands.push_back({"notifications:unread", "A user's or customer contact's unread count",
+                      with(define_notifications_unread)});
   commands.push_back({"notifications:prune", "Delete old read notifications of a tenant",
                       with(define_notifications_prune)});
 }

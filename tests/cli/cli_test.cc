@@ -269,6 +269,7 @@ TEST_P(CliTest, AuditTrailAndNotificationsCommands) {
   ASSERT_EQ(inbox.size(), 1u);
   for (const char* k : {"id", "type", "data", "read_at", "created_at"}) EXPECT_TRUE(inbox[0].contains(k)) << k;
   EXPECT_EQ(inbox[0]["type"], "AlertNotification");
+  EXPECT_EQ(nlohmann::json::parse(unity("notifications:unread --tenant 1 --user 1 --json").out)["unread"], 1);
   EXPECT_EQ(unity("notifications:read 018f0000-0000-7000-8000-0000000000aa --tenant 1 --user 1").exit, 0);
   EXPECT_EQ(nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --unread --json").out).size(), 0u);
   EXPECT_EQ(unity("notifications:read nope --tenant 1 --user 1").exit, 3);
