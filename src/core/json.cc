@@ -137,3 +137,13 @@ void to_json(json& out, const Decimal& value) { out = value.to_string(); }
 void from_json(const json& in, Decimal& value) { value = decimal_value(in, "JSON decimal"); }
 
 }  // namespace unity
+
+namespace unity {
+
+void require_json_object(std::string_view text, std::string_view what) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && text[first] == '{' && nlohmann::json::accept(text)) return;
+  parse_json_object(text, what);  // throws with the precise reason
+}
+
+}  // namespace unity

@@ -18,6 +18,10 @@
 
 namespace unity {
 
+// Checks that `text` is one JSON object without building it (cheaper than parse_json_object
+// where only validity matters). Throws like parse_json_object.
+void require_json_object(std::string_view text, std::string_view what);
+
 // Parses a complete JSON text (no trailing content, no comments). `what` names the text in the
 // error: "<what> is not valid JSON: parse error at line 1, column 3: ...".
 nlohmann::json parse_json(std::string_view text, std::string_view what);

@@ -22,7 +22,7 @@ std::vector<StoredNotification> list_notifications(db::Connection& conn, const N
   conn.query_each(
       std::string("SELECT id, type, data, read_at, created_at FROM notifications"
                   " WHERE tenant_id = $1 AND notifiable_type = $2 AND notifiable_id = $3") +
-          (unread_only ? " AND read_at IS NULL" : "") + " ORDER BY created_at DESC, id DESC LIMIT $4",
+          (unread_only ? " AND read_at IS NULL" : "") + " ORDER BY created_at DESC LIMIT $4",
       {conn.require_tenant(), std::string(who.type_name()), who.id, int64_t{limit}},
       [&](const db::Row& r) {
         out.push_back({r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2),

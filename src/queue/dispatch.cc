@@ -14,7 +14,7 @@ Dispatcher::Dispatcher(const Config& config, const JobRegistry& registry, const 
 
 NewJob Dispatcher::prepare(const JobType& type, int64_t tenant_id, const std::string& payload,
                            const DispatchOptions& options) const {
-  parse_json_object(payload, "the job payload");
+  require_json_object(payload, "the job payload");
   if (options.delay.count() < 0) throw invalid_argument("--delay must not be negative");
   if (options.tries && (*options.tries < 1 || *options.tries > 1000)) {
     throw invalid_argument("tries must be between 1 and 1000");

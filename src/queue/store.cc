@@ -1,6 +1,7 @@
 #include "queue/store.h"
 
 #include <map>
+#include <unordered_map>
 #include <random>
 
 #include "core/error.h"
@@ -37,7 +38,21 @@ JobStore::JobStore(db::Connection& conn, std::string table, const Clock& clock)
 
 int64_t JobStore::now_us() const { return clock_.now().time_since_epoch().count(); }
 
-std::string JobStore::t(std::string_view sql) const {
+namespace {
+
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using SqlCache = std::unordered_map<std::string, std::string, TextHash, std::equal_to<>>;
+
+}  // namespace
+
+const std::string& JobStore::t(std::string_view sql) const {
+  // Rendered once per thread, table and statement: this runs for every job inserted or claimed.
+  thread_local std::map<std::string, SqlCache, std::less<>> by_table;
+  SqlCache& cache = by_table[table_];
+  if (auto it = cache.find(sql); it != cache.end()) return it->second;
   std::string out;
   out.reserve(sql.size() + 16);
   for (size_t i = 0; i < sql.size(); ++i) {
@@ -48,7 +63,7 @@ std::string JobStore::t(std::string_view sql) const {
       out += sql[i];
     }
   }
-  return out;
+  return cache.emplace(std::string(sql), std::move(out)).first->second;
 }
 
 std::string JobStore::skip_locked() const {

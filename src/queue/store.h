@@ -147,7 +147,7 @@ class JobStore {
   int64_t job_count_unfinished(const std::string& queue = "");
 
  private:
-  std::string t(std::string_view sql) const;  // replaces {q} with the queue table
+  const std::string& t(std::string_view sql) const;  // replaces {q} with the queue table
   std::string skip_locked() const;
   void record_metrics(const std::string& queue, int64_t completed, int64_t failed);
   ClaimedJob claimed_from(const db::Row& r) const;
