@@ -160,3 +160,22 @@ TEST(Json, DecimalsConvertToAndFromJsonStrings) {
 
 }  // namespace
 }  // namespace unity
+
+namespace unity {
+namespace {
+
+TEST(RequireJsonObjectTest, AcceptsObjectsAndRejectsEverythingElse) {
+  EXPECT_NO_THROW(require_json_object(R"( {"a":1,"b":[1,2]} )", "payload"));
+  for (const char* bad : {"", "[1]", "1", "\"x\"", "{", "{\"a\":}", "{} {}", "null"}) {
+    try {
+      require_json_object(bad, "the payload");
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << bad;
+      EXPECT_NE(std::string(e.what()).find("the payload"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace unity
