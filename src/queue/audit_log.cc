@@ -63,34 +63,35 @@ void AuditLog::flush() {
   if (file_) write_pending();
 }
 
-void AuditLog::job_started(const ClaimedJob& job) {
-  nlohmann::json j = {{"ts", format_iso8601(system_clock().now())},
-                      {"event", "job.start"},
-                      {"worker", worker_},
-                      {"tenant_id", job.tenant_id},
-                      {"job_id", job.id},
-                      {"uuid", job.uuid},
-                      {"type", job.type},
-                      {"queue", job.queue},
-                      {"attempt", job.attempts}};
-  write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+namespace {
+
+nlohmann::json job_line(const char* event, const std::string& worker, const ClaimedJob& job) {
+  return {{"ts", format_iso8601(system_clock().now())},
+          {"event", event},
+          {"worker", worker},
+          {"tenant_id", job.tenant_id},
+          {"job_id", job.id},
+          {"uuid", job.uuid},
+          {"type", job.type},
+          {"queue", job.queue},
+          {"attempt", job.attempts}};
 }
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+void AuditLog::job_started(const ClaimedJob& job) { write(dump(job_line("job.start", worker_, job))); }
 
 void AuditLog::job_finished(const ClaimedJob& job, const std::string& outcome, double duration_ms,
                             const std::string& error) {
-  nlohmann::json j = {{"ts", format_iso8601(system_clock().now())},
-                      {"event", "job.end"},
-                      {"worker", worker_},
-                      {"tenant_id", job.tenant_id},
-                      {"job_id", job.id},
-                      {"uuid", job.uuid},
-                      {"type", job.type},
-                      {"queue", job.queue},
-                      {"attempt", job.attempts},
-                      {"duration_ms", duration_ms},
-                      {"outcome", outcome}};
+  nlohmann::json j = job_line("job.end", worker_, job);
+  j["duration_ms"] = duration_ms;
+  j["outcome"] = outcome;
   if (!error.empty()) j["error"] = error;
-  write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  write(dump(j));
 }
 
 void AuditLog::event(const std::string& name, const std::string& detail) {
@@ -98,7 +99,7 @@ void AuditLog::event(const std::string& name, const std::string& detail) {
                       {"event", name},
                       {"worker", worker_}};
   if (!detail.empty()) j["detail"] = detail;
-  write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  write(dump(j));
 }
 
 }  // namespace unity::queue
