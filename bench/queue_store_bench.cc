@@ -35,14 +35,15 @@ struct Fixture {
   Config config;
   std::unique_ptr<db::Connection> conn;
   queue::JobRegistry registry;
+  std::filesystem::path dir;  // the temp folder of the SQLite file, removed at exit
 
   Fixture() {
     const char* pg = std::getenv("UNITY_BENCH_PG_URL");
     if (pg && *pg) {
       config = Config::from_vars({{"DB_CONNECTION", "pgsql"}, {"DB_URL", pg}});
     } else {
-      const auto dir = std::filesystem::temp_directory_path() /
-                       ("unity-store-bench-" + std::to_string(getpid()));
+      dir = std::filesystem::temp_directory_path() /
+            ("unity-store-bench-" + std::to_string(getpid()));
       std::filesystem::create_directories(dir);
       config = Config::from_vars({{"DB_CONNECTION", "sqlite"},
                                   {"DB_DATABASE", (dir / "bench.sqlite").string()}});
@@ -51,6 +52,12 @@ struct Fixture {
     db::Migrator(*owner, config.db_app_role, config.queue_table).migrate();
     conn = db::open_connection(config, db::Role::kApp);
     queue::register_diag_jobs(registry);
+  }
+
+  ~Fixture() {
+    conn.reset();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
   }
 
   void empty_queue() { conn->execute("DELETE FROM " + config.queue_table); }

@@ -8,6 +8,7 @@
 #include "db/migrate.h"
 #include "db/tenancy.h"
 #include "queue/audit_log.h"
+#include "erp/erp.h"
 #include "events/event_bus.h"
 #include "notify/notifier.h"
 #include "queue/dispatch.h"
@@ -56,6 +57,7 @@ void Context::wire() {
   dispatcher_ = std::make_unique<queue::Dispatcher>(config(), *registry_);
   bus_ = std::make_unique<events::EventBus>(*registry_, *dispatcher_);
   notifier_ = std::make_unique<notify::DatabaseNotifier>(*registry_, *dispatcher_);
+  erp::wire_erp(*bus_, *notifier_);
 }
 
 const queue::JobRegistry& Context::registry() {

@@ -89,6 +89,7 @@ void add_migrate_commands(Commands& commands, Context& ctx);
 void add_tenant_commands(Commands& commands, Context& ctx);
 void add_queue_commands(Commands& commands, Context& ctx);
 void add_event_commands(Commands& commands, Context& ctx);
+void add_erp_commands(Commands& commands, Context& ctx);
 void add_bench_commands(Commands& commands, Context& ctx);
 
 }  // namespace unity::cli

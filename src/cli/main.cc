@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   unity::cli::add_tenant_commands(commands, ctx);
   unity::cli::add_queue_commands(commands, ctx);
   unity::cli::add_event_commands(commands, ctx);
+  unity::cli::add_erp_commands(commands, ctx);
   unity::cli::add_bench_commands(commands, ctx);
 
   const std::string_view name = argc > 1 ? argv[1] : "";

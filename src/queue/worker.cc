@@ -121,6 +121,7 @@ struct Worker::Impl {
   std::map<int64_t, Running> running;
   std::vector<std::pair<int64_t, int64_t>> acks;
   int64_t unacked = 0;  // finished jobs whose acknowledgement is not written yet
+  int64_t finished = 0;  // attempts finished so far (a job may be ready again after each)
   bool executors_stop = false;
   bool completer_stop = false;
   bool keeper_stop = false;
@@ -282,6 +283,7 @@ struct Worker::Impl {
       {
         std::lock_guard lock(mu);
         running.erase(job.id);
+        ++finished;
         ++stats.processed;
         if (outcome == "done") ++stats.completed;
         if (outcome == "retry" || outcome == "released") ++stats.retried;
@@ -627,6 +629,11 @@ struct Worker::Impl {
         fetch_cv.wait_for(lock, std::chrono::milliseconds(100));
         continue;
       }
+      int64_t finished_before_claim = 0;
+      {
+        std::lock_guard lock(mu);
+        finished_before_claim = finished;
+      }
       auto jobs = claim(store, capacity);
       if (!jobs.empty()) {
         enqueue_local(jobs);
@@ -634,7 +641,10 @@ struct Worker::Impl {
       }
       if (opts.stop_when_empty) {
         std::unique_lock lock(mu);
-        if (running.empty() && ready.empty() && unacked == 0) return WorkerExit::kEmpty;
+        // Empty only if nothing finished while we claimed: a retried job is ready again.
+        if (running.empty() && ready.empty() && unacked == 0 && finished == finished_before_claim) {
+          return WorkerExit::kEmpty;
+        }
         fetch_cv.wait_for(lock, std::chrono::milliseconds(5));
         continue;
       }

@@ -83,7 +83,8 @@ TEST_P(CliTest, MigrateThenCreateTenantAndUserAsJson) {
   EXPECT_NE(list.out.find("ann@acme.test"), std::string::npos);
 
   CliRun status = unity("migrate:status");
-  EXPECT_NE(status.out.find("0001_foundation  applied"), std::string::npos) << status.out;
+  const auto line = status.out.substr(status.out.find("0001_foundation"));
+  EXPECT_NE(line.substr(0, line.find('\n')).find("applied"), std::string::npos) << status.out;
 }
 
 TEST_P(CliTest, CommandsBeforeMigrateSayToMigrate) {

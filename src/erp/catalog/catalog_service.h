@@ -1,0 +1,93 @@
+#pragma once
+// The catalog (DESIGN.md module `catalog`): products of the connection's tenant. Each write and
+// its event (ProductCreated, ProductUpdated, ProductDeleted) happen in one transaction (a
+// savepoint when the caller already has one), so both exist if and only if it commits.
+//
+// Errors: malformed input → kInvalidArgument (naming the field; nothing written); a product that
+// is unknown, deleted (for writes) or of another tenant → kNotFound; a SKU already used by a
+// live product of the tenant → kAlreadyExists; no tenant context → kFailedPrecondition.
+// Not thread-safe (like the connection it uses).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/clock.h"
+#include "core/decimal.h"
+#include "db/connection.h"
+#include "events/event_bus.h"
+
+namespace unity::erp::catalog {
+
+struct Product {
+  int64_t id = 0;
+  std::string sku;
+  std::string name;
+  Decimal price;
+  Decimal cost;
+  Decimal reorder_level;
+  std::string unit;
+  bool low_stock_flag = false;
+  std::optional<std::string> deleted_at;
+  std::string created_at;
+  std::string updated_at;
+};
+
+// product:create {sku, name, price, cost?, reorder_level?, unit?}: cost and reorder_level
+// default to 0, unit to "each". Decimals are strings (or integral numbers), never negative.
+struct ProductDraft {
+  std::string sku;
+  std::string name;
+  Decimal price;
+  Decimal cost;
+  Decimal reorder_level;
+  std::string unit = "each";
+  static ProductDraft from_json(const nlohmann::json& data);
+};
+
+// product:update {id, …fields}: only the fields given change.
+struct ProductPatch {
+  int64_t id = 0;
+  std::optional<std::string> sku, name;
+  std::optional<Decimal> price, cost, reorder_level;
+  std::optional<std::string> unit;
+  static ProductPatch from_json(const nlohmann::json& data);
+};
+
+// Reads a product row of the connection's tenant (deleted ones too); nullopt if none.
+std::optional<Product> load_product(db::Connection& conn, int64_t id);
+// A live product by SKU; nullopt if none.
+std::optional<Product> load_product_by_sku(db::Connection& conn, const std::string& sku);
+
+class CatalogService {
+ public:
+  // `user_id` is the acting user stamped on events (none for system work). `events` and `clock`
+  // must outlive the service.
+  CatalogService(db::Connection& conn, events::EventDispatcher& events,
+                 std::optional<int64_t> user_id = std::nullopt,
+                 const Clock& clock = system_clock());
+
+  Product create(const ProductDraft& draft);
+  // Dispatches ProductUpdated with the changed fields only; nothing (no write, no event) when
+  // nothing changed.
+  Product update(const ProductPatch& patch);
+  // Soft delete: sets deleted_at; the SKU becomes free for a new product.
+  Product remove(int64_t id);
+
+  // By id, deleted ones included (product:show shows deleted_at).
+  Product find(int64_t id);
+  // A live product by SKU.
+  Product find_by_sku(const std::string& sku);
+  // A live product by id, for writes.
+  Product find_live(int64_t id);
+
+ private:
+  db::Connection& conn_;
+  events::EventDispatcher& events_;
+  std::optional<int64_t> user_id_;
+  const Clock& clock_;
+};
+
+}  // namespace unity::erp::catalog
