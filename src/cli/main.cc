@@ -18,7 +18,7 @@ void print_usage(const unity::cli::Commands& commands) {
   std::cout << kAbout << "\n\nUsage: unity COMMAND [OPTIONS]   (unity COMMAND --help for its options)"
             << "\n\nCommands:\n";
   for (const auto& c : commands) {
-    std::cout << "  " << c.name << std::string(c.name.size() < 20 ? 20 - c.name.size() : 1, ' ')
+    std::cout << "  " << c.name << std::string(c.name.size() < 22 ? 22 - c.name.size() : 1, ' ')
               << c.summary << '\n';
   }
   std::cout << "\nEvery command takes --json for machine-readable output.\n";
