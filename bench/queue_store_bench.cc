@@ -45,8 +45,8 @@ struct Fixture {
       dir = std::filesystem::temp_directory_path() /
             ("unity-store-bench-" + std::to_string(getpid()));
       std::filesystem::create_directories(dir);
-      config = Config::from_vars({{"DB_CONNECTION", "sqlite"},
-                                  {"DB_DATABASE", (dir / "bench.sqlite").string()}});
+      config = Config::from_vars(
+          {{"DB_CONNECTION", "sqlite"}, {"DB_DATABASE", (dir / "bench.sqlite").string()}});
     }
     auto owner = db::open_connection(config, db::Role::kOwner);
     db::Migrator(*owner, config.db_app_role, config.queue_table).migrate();
@@ -66,7 +66,8 @@ struct Fixture {
     queue::Dispatcher d(config, registry);
     for (int64_t i = 0; i < n; i += 1000) {
       std::vector<std::string> payloads;
-      for (int64_t j = i; j < std::min(n, i + 1000); ++j) payloads.push_back("{\"n\":" + std::to_string(j) + "}");
+      for (int64_t j = i; j < std::min(n, i + 1000); ++j)
+        payloads.push_back("{\"n\":" + std::to_string(j) + "}");
       d.dispatch_many(*conn, 0, "diag.noop", payloads);
     }
   }
@@ -83,7 +84,8 @@ void BM_DispatchMany(benchmark::State& state) {
   f.empty_queue();
   queue::Dispatcher d(f.config, f.registry);
   std::vector<std::string> payloads;
-  for (int64_t i = 0; i < state.range(0); ++i) payloads.push_back("{\"n\":" + std::to_string(i) + "}");
+  for (int64_t i = 0; i < state.range(0); ++i)
+    payloads.push_back("{\"n\":" + std::to_string(i) + "}");
   for (auto _ : state) d.dispatch_many(*f.conn, 0, "diag.noop", payloads);
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
@@ -112,8 +114,8 @@ void BM_ClaimComplete(benchmark::State& state) {
     if (store.job_count_unfinished() < batch) f.fill(20'000);
     state.ResumeTiming();
     auto tenants = store.job_tenants_waiting("default");
-    auto jobs = store.job_claim("default", tenants.at(0), batch, queue::new_lease_token(),
-                                "bench", 90'000'000);
+    auto jobs = store.job_claim("default", tenants.at(0), batch, queue::new_lease_token(), "bench",
+                                90'000'000);
     std::vector<std::pair<int64_t, int64_t>> acks;
     for (const auto& j : jobs) acks.emplace_back(j.id, j.lease_token);
     store.job_complete_many(acks);

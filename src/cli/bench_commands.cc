@@ -64,7 +64,8 @@ constexpr const char* kVersion = "0.1.0";
 constexpr const char* kBenchQueue = "bench";
 constexpr int kMonitorPollMs = 20;
 
-// --- time, rounding, statistics -------------------------------------------------------------------
+// --- time, rounding, statistics
+// -------------------------------------------------------------------
 
 // The workloads' clock: wall-clock ms since the epoch, sub-millisecond, comparable across
 // processes (RESULTS.md "Common rules").
@@ -105,7 +106,8 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size(), rank) - 1];
 }
 
-// --- /proc ------------------------------------------------------------------------------------------
+// --- /proc
+// ------------------------------------------------------------------------------------------
 
 json vm_hwm_kb() {
   std::ifstream status("/proc/self/status");
@@ -131,7 +133,8 @@ json cpu_delta(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   for (size_t i = 0; i < 8; ++i) total += d[i] = b[i] - a[i];
   if (total <= 0) total = 1;
   auto pct = [&](int64_t x) { return r1(100.0 * static_cast<double>(x) / total); };
-  return {{"busy_pct", pct(total - d[3] - d[4] - d[7])}, {"iowait_pct", pct(d[4])},
+  return {{"busy_pct", pct(total - d[3] - d[4] - d[7])},
+          {"iowait_pct", pct(d[4])},
           {"steal_pct", pct(d[7])}};
 }
 
@@ -142,7 +145,8 @@ double process_cpu_ms() {
   return ms(u.ru_utime) + ms(u.ru_stime);
 }
 
-// --- payloads ---------------------------------------------------------------------------------------
+// --- payloads
+// ---------------------------------------------------------------------------------------
 
 std::string noop_payload(int64_t n) { return "{\"n\":" + std::to_string(n) + "}"; }
 
@@ -156,11 +160,13 @@ std::string latency_payload(int64_t n, double t) {
 double number_field(const std::string& payload, std::string_view key) {
   const std::string needle = "\"" + std::string(key) + "\":";
   const size_t at = payload.find(needle);
-  if (at == std::string::npos) throw invalid_argument("bench payload without \"" + std::string(key) + "\"");
+  if (at == std::string::npos)
+    throw invalid_argument("bench payload without \"" + std::string(key) + "\"");
   return std::strtod(payload.c_str() + at + needle.size(), nullptr);
 }
 
-// --- the bench job types ---------------------------------------------------------------------------
+// --- the bench job types
+// ---------------------------------------------------------------------------
 
 // What the handlers of this process saw. One per process (the worker role runs one workload).
 class Tally {
@@ -255,7 +261,8 @@ std::unique_ptr<queue::JobRegistry> bench_registry(bool transactional) {
   return registry;
 }
 
-// --- options shared by the roles ------------------------------------------------------------------
+// --- options shared by the roles
+// ------------------------------------------------------------------
 
 struct BenchArgs {
   std::string workload = "all";
@@ -295,7 +302,8 @@ std::string thousands(double v) {
   return out;
 }
 
-// --- the worker role --------------------------------------------------------------------------------
+// --- the worker role
+// --------------------------------------------------------------------------------
 
 // A queue::Worker running on its own thread; a failure of run() ends every wait on the tally.
 class WorkerThread {
@@ -372,13 +380,22 @@ json drain_worker(Context& ctx, const BenchArgs& a, queue::AuditLog* log) {
   const double cpu = process_cpu_ms() - cpu0;
   const int64_t completed = a.expected - remaining;
   const auto stats = worker.stats();
-  return {{"role", "worker"}, {"mode", "drain"}, {"concurrency", a.concurrency.value_or(1)},
-          {"expected", a.expected}, {"completed", completed}, {"handled", t.started()},
-          {"duplicates", t.duplicates()}, {"capped", remaining > 0},
-          {"start_call_ms", r3(started_call - t0)}, {"elapsed_ms", r3(t1 - t0)},
-          {"drain_jobs_per_s", r1(completed / ((t1 - t0) / 1000))}, {"vmhwm_kb", hwm},
-          {"worker_cpu_ms", r1(cpu)}, {"worker_completed", stats.completed},
-          {"worker_retried", stats.retried}, {"worker_failed", stats.failed}};
+  return {{"role", "worker"},
+          {"mode", "drain"},
+          {"concurrency", a.concurrency.value_or(1)},
+          {"expected", a.expected},
+          {"completed", completed},
+          {"handled", t.started()},
+          {"duplicates", t.duplicates()},
+          {"capped", remaining > 0},
+          {"start_call_ms", r3(started_call - t0)},
+          {"elapsed_ms", r3(t1 - t0)},
+          {"drain_jobs_per_s", r1(completed / ((t1 - t0) / 1000))},
+          {"vmhwm_kb", hwm},
+          {"worker_cpu_ms", r1(cpu)},
+          {"worker_completed", stats.completed},
+          {"worker_retried", stats.retried},
+          {"worker_failed", stats.failed}};
 }
 
 json latency_summary(const Tally& t) {
@@ -414,24 +431,33 @@ json latency_worker(Context& ctx, const BenchArgs& a, queue::AuditLog* log) {
   }
   print_line("READY");
   const double ready_at = now_ms();
-  const bool ok = t.wait([&] { return t.started() >= a.expected || worker.finished(); },
-                         ready_at + a.cap_ms);
+  const bool ok =
+      t.wait([&] { return t.started() >= a.expected || worker.finished(); }, ready_at + a.cap_ms);
   worker.check();
-  return {{"role", "worker"},         {"mode", "latency"},          {"concurrency", a.concurrency.value_or(1)},
-          {"expected", a.expected},   {"received", t.started()},    {"duplicates", t.duplicates()},
-          {"timed_out", !ok},         {"window_ms", r3(a.cap_ms)},  {"latency_ms", latency_summary(t)},
+  return {{"role", "worker"},
+          {"mode", "latency"},
+          {"concurrency", a.concurrency.value_or(1)},
+          {"expected", a.expected},
+          {"received", t.started()},
+          {"duplicates", t.duplicates()},
+          {"timed_out", !ok},
+          {"window_ms", r3(a.cap_ms)},
+          {"latency_ms", latency_summary(t)},
           {"vmhwm_kb", vm_hwm_kb()}};
 }
 
 void run_worker_role(Context& ctx, const BenchArgs& a) {
   std::unique_ptr<queue::AuditLog> log;
-  if (a.audit_log) log = std::make_unique<queue::AuditLog>(ctx.config().storage_path + "/logs/worker.log", queue::default_worker_name());
+  if (a.audit_log)
+    log = std::make_unique<queue::AuditLog>(ctx.config().storage_path + "/logs/worker.log",
+                                            queue::default_worker_name());
   if (a.mode == "drain") return print_line(drain_worker(ctx, a, log.get()).dump());
   if (a.mode == "latency") return print_line(latency_worker(ctx, a, log.get()).dump());
   throw invalid_argument("unknown bench worker mode '" + a.mode + "'");
 }
 
-// --- the producer role (W3) -------------------------------------------------------------------------
+// --- the producer role (W3)
+// -------------------------------------------------------------------------
 
 // One untimed round trip, then job i at slot start + i·interval (at once when late), each call
 // waited for; payload {"n":i,"t":clock()} taken just before the call.
@@ -455,12 +481,16 @@ void run_producer_role(Context& ctx, const BenchArgs& a) {
     dispatcher.dispatch(conn, 0, "bench.latency", latency_payload(i, t));
     max_call = std::max(max_call, now_ms() - t);
   }
-  print_line(json{{"role", "producer"}, {"sent", a.expected}, {"elapsed_ms", r3(now_ms() - start)},
-                  {"late_starts_gt_1ms", late}, {"max_enqueue_call_ms", r3(max_call)}}
+  print_line(json{{"role", "producer"},
+                  {"sent", a.expected},
+                  {"elapsed_ms", r3(now_ms() - start)},
+                  {"late_starts_gt_1ms", late},
+                  {"max_enqueue_call_ms", r3(max_call)}}
                  .dump());
 }
 
-// --- the enqueue role (profiling) --------------------------------------------------------------------
+// --- the enqueue role (profiling)
+// --------------------------------------------------------------------
 
 // Enqueues `--expected` bench.noop jobs as W1 does, without reset or worker, so that a worker
 // (`--role=worker --mode=drain`) can be run alone under a profiler.
@@ -477,7 +507,8 @@ void run_enqueue_role(Context& ctx, const BenchArgs& a) {
   print_line(json{{"role", "enqueue"}, {"enqueued", a.expected}}.dump());
 }
 
-// --- child processes ----------------------------------------------------------------------------------
+// --- child processes
+// ----------------------------------------------------------------------------------
 
 // A role process of this binary: stdout on a pipe to us, stderr shared, stdin /dev/null.
 class Child {
@@ -582,18 +613,25 @@ class Child {
 
 bool is_json_line(const std::string& l) { return !l.empty() && l.front() == '{'; }
 
-// --- the driver -------------------------------------------------------------------------------------
+// --- the driver
+// -------------------------------------------------------------------------------------
 
 class Driver {
  public:
   Driver(Context& ctx, BenchArgs args)
-      : ctx_(ctx), a_(std::move(args)), registry_(bench_registry(a_.transactional)),
-        dispatcher_(ctx.config(), *registry_), conn_(ctx.app()) {}
+      : ctx_(ctx),
+        a_(std::move(args)),
+        registry_(bench_registry(a_.transactional)),
+        dispatcher_(ctx.config(), *registry_),
+        conn_(ctx.app()) {}
 
   json run() {
     refuse_foreign_jobs();
-    json out = {{"peer", kPeer}, {"version", kVersion}, {"variant", variant()},
-                {"settings", settings()}, {"database", conn_.describe()},
+    json out = {{"peer", kPeer},
+                {"version", kVersion},
+                {"variant", variant()},
+                {"settings", settings()},
+                {"database", conn_.describe()},
                 {"started_at", format_iso8601(system_clock().now())}};
     const bool all = a_.workload == "all";
     if (all || a_.workload == "drain") {
@@ -624,8 +662,8 @@ class Driver {
   }
 
   void refuse_foreign_jobs() {
-    const int64_t foreign = conn_.query_int(
-        "SELECT count(*) FROM " + ctx_.config().queue_table + " WHERE type NOT LIKE 'bench.%'");
+    const int64_t foreign = conn_.query_int("SELECT count(*) FROM " + ctx_.config().queue_table +
+                                            " WHERE type NOT LIKE 'bench.%'");
     if (foreign > 0 && !a_.force) {
       throw failed_precondition(
           "the queue table holds " + std::to_string(foreign) +
@@ -648,22 +686,25 @@ class Driver {
       auto r = conn_.query_one("SELECT sqlite_version()");
       const int64_t sync = conn_.query_int("PRAGMA synchronous");
       storage = "SQLite " + r->get<std::string>(0) + ", WAL, synchronous=" +
-                (sync == 1 ? "NORMAL" : sync == 2 ? "FULL" : std::to_string(sync)) +
+                (sync == 1   ? "NORMAL"
+                 : sync == 2 ? "FULL"
+                             : std::to_string(sync)) +
                 " (an acknowledged enqueue is committed to the WAL: it survives a process crash; "
                 "fsync at checkpoint, so a power loss may lose the last commits); wake-up: "
                 "PRAGMA data_version polled every 0.5 ms while idle";
     }
-    std::string worker = "queue::Worker, claim batch " +
-                         (a_.batch > 0 ? std::to_string(a_.batch) : std::string("= free slots")) +
-                         (a_.transactional
-                              ? ", transactional jobs (Guarantee 3: each job deleted in its "
-                                "handler's transaction, one commit per job)"
-                              : ", non-transactional jobs (acknowledged in batches by the "
-                                "completer thread)") +
-                         (a_.audit_log ? ", audit log on" : ", no audit log");
-    return storage + "; enqueue: Dispatcher::dispatch_many (bulk, one transaction per call) / "
-                     "Dispatcher::dispatch (single, one transaction each); " + worker +
-           "; system jobs (tenant 0) on queue 'bench'";
+    std::string worker =
+        "queue::Worker, claim batch " +
+        (a_.batch > 0 ? std::to_string(a_.batch) : std::string("= free slots")) +
+        (a_.transactional ? ", transactional jobs (Guarantee 3: each job deleted in its "
+                            "handler's transaction, one commit per job)"
+                          : ", non-transactional jobs (acknowledged in batches by the "
+                            "completer thread)") +
+        (a_.audit_log ? ", audit log on" : ", no audit log");
+    return storage +
+           "; enqueue: Dispatcher::dispatch_many (bulk, one transaction per call) / "
+           "Dispatcher::dispatch (single, one transaction each); " +
+           worker + "; system jobs (tenant 0) on queue 'bench'";
   }
 
   // Untimed: empties the queue table. PostgreSQL: TRUNCATE + CHECKPOINT where the owner may,
@@ -697,7 +738,8 @@ class Driver {
 
   std::vector<std::string> role_args(const std::string& role, const std::string& mode,
                                      int64_t expected, int concurrency, double cap_ms) const {
-    std::vector<std::string> v = {"queue:bench", "--role=" + role, "--expected=" + std::to_string(expected)};
+    std::vector<std::string> v = {"queue:bench", "--role=" + role,
+                                  "--expected=" + std::to_string(expected)};
     if (!mode.empty()) v.push_back("--mode=" + mode);
     v.push_back("--concurrency=" + std::to_string(concurrency));
     v.push_back("--batch=" + std::to_string(a_.batch));
@@ -711,13 +753,15 @@ class Driver {
     reset();
     before_run();
     progress("W1 run " + std::to_string(r) + "/" + std::to_string(a_.runs) + ": enqueue " +
-             thousands(static_cast<double>(n)) + " jobs in batches of " + std::to_string(a_.enqueue_batch));
+             thousands(static_cast<double>(n)) + " jobs in batches of " +
+             std::to_string(a_.enqueue_batch));
     const auto c0 = cpu_snap();
     const int64_t wall0 = wall_ms();
     const double t0 = now_ms();
     for (int64_t i = 0; i < n; i += a_.enqueue_batch) {
       std::vector<std::string> batch;
-      for (int64_t j = i; j < std::min(n, i + a_.enqueue_batch); ++j) batch.push_back(noop_payload(j));
+      for (int64_t j = i; j < std::min(n, i + a_.enqueue_batch); ++j)
+        batch.push_back(noop_payload(j));
       dispatcher_.dispatch_many(conn_, 0, "bench.noop", batch);
     }
     const double enqueue_ms = now_ms() - t0;
@@ -726,20 +770,31 @@ class Driver {
     progress("W1 run " + std::to_string(r) + ": drain with one worker process, concurrency " +
              std::to_string(concurrency));
     Child worker(role_args("worker", "drain", n, concurrency, a_.cap_s * 1000.0));
-    const json res = json::parse(worker.wait_line(is_json_line, (a_.cap_s + 120) * 1000.0, "the drain worker"));
+    const json res =
+        json::parse(worker.wait_line(is_json_line, (a_.cap_s + 120) * 1000.0, "the drain worker"));
     const auto c2 = cpu_snap();
     const int64_t wall2 = wall_ms();
     worker.wait_exit(20000);
-    json run = {{"enqueue_ms", r3(enqueue_ms)}, {"enqueue_jobs_per_s", r1(n / (enqueue_ms / 1000))},
-                {"drain_ms", res["elapsed_ms"]}, {"drain_completed", res["completed"]},
-                {"drain_capped", res["capped"]}, {"drain_jobs_per_s", res["drain_jobs_per_s"]},
-                {"duplicates", res["duplicates"]}, {"worker_vmhwm_kb", res["vmhwm_kb"]},
-                {"worker_cpu_ms", res["worker_cpu_ms"]}, {"start_call_ms", res["start_call_ms"]},
-                {"enqueue_cpu", cpu_delta(c0, c1)}, {"drain_cpu", cpu_delta(c1, c2)},
-                {"t_enqueue_start", wall0}, {"t_drain_start", wall1}, {"t_drain_end", wall2}};
-    progress("W1 run " + std::to_string(r) + ": enqueue " + thousands(run["enqueue_jobs_per_s"].get<double>()) +
-             " jobs/s, drain " + thousands(res["drain_jobs_per_s"].get<double>()) + " jobs/s, " +
-             res["duplicates"].dump() + " duplicates, worker peak RSS " + res["vmhwm_kb"].dump() + " kB");
+    json run = {{"enqueue_ms", r3(enqueue_ms)},
+                {"enqueue_jobs_per_s", r1(n / (enqueue_ms / 1000))},
+                {"drain_ms", res["elapsed_ms"]},
+                {"drain_completed", res["completed"]},
+                {"drain_capped", res["capped"]},
+                {"drain_jobs_per_s", res["drain_jobs_per_s"]},
+                {"duplicates", res["duplicates"]},
+                {"worker_vmhwm_kb", res["vmhwm_kb"]},
+                {"worker_cpu_ms", res["worker_cpu_ms"]},
+                {"start_call_ms", res["start_call_ms"]},
+                {"enqueue_cpu", cpu_delta(c0, c1)},
+                {"drain_cpu", cpu_delta(c1, c2)},
+                {"t_enqueue_start", wall0},
+                {"t_drain_start", wall1},
+                {"t_drain_end", wall2}};
+    progress("W1 run " + std::to_string(r) + ": enqueue " +
+             thousands(run["enqueue_jobs_per_s"].get<double>()) + " jobs/s, drain " +
+             thousands(res["drain_jobs_per_s"].get<double>()) + " jobs/s, " +
+             res["duplicates"].dump() + " duplicates, worker peak RSS " + res["vmhwm_kb"].dump() +
+             " kB");
     return run;
   }
 
@@ -753,9 +808,13 @@ class Driver {
     int64_t hwm_max = 0;
     for (const auto& r : runs) {
       capped = capped || r["drain_capped"].get<bool>();
-      if (r["worker_vmhwm_kb"].is_number()) hwm_max = std::max(hwm_max, r["worker_vmhwm_kb"].get<int64_t>());
+      if (r["worker_vmhwm_kb"].is_number())
+        hwm_max = std::max(hwm_max, r["worker_vmhwm_kb"].get<int64_t>());
     }
-    return {{"jobs", n}, {"batch", a_.enqueue_batch}, {"concurrency", concurrency}, {"runs", runs},
+    return {{"jobs", n},
+            {"batch", a_.enqueue_batch},
+            {"concurrency", concurrency},
+            {"runs", runs},
             {"enqueue_jobs_per_s", median(field_of(runs, "enqueue_jobs_per_s"))},
             {"drain_jobs_per_s", median(field_of(runs, "drain_jobs_per_s"))},
             {"drain_capped", capped},
@@ -776,9 +835,13 @@ class Driver {
       const double t0 = now_ms();
       for (int64_t i = 0; i < n; ++i) dispatcher_.dispatch(conn_, 0, "bench.noop", noop_payload(i));
       const double ms = now_ms() - t0;
-      runs.push_back({{"ms", r3(ms)}, {"jobs_per_s", r1(n / (ms / 1000))},
-                      {"cpu", cpu_delta(c0, cpu_snap())}, {"t_start", wall0}, {"t_end", wall_ms()}});
-      progress("W2 run " + std::to_string(r) + ": " + thousands(runs.back()["jobs_per_s"].get<double>()) + " jobs/s");
+      runs.push_back({{"ms", r3(ms)},
+                      {"jobs_per_s", r1(n / (ms / 1000))},
+                      {"cpu", cpu_delta(c0, cpu_snap())},
+                      {"t_start", wall0},
+                      {"t_end", wall_ms()}});
+      progress("W2 run " + std::to_string(r) + ": " +
+               thousands(runs.back()["jobs_per_s"].get<double>()) + " jobs/s");
     }
     reset();
     return {{"jobs", n}, {"runs", runs}, {"jobs_per_s", median(field_of(runs, "jobs_per_s"))}};
@@ -795,27 +858,37 @@ class Driver {
     progress("W3: worker (concurrency " + std::to_string(concurrency) + "), 1 s idle, then " +
              thousands(static_cast<double>(n)) + " jobs at 5 ms slots from a producer process");
     Child worker(role_args("worker", "latency", n, concurrency, window));
-    worker.wait_line([](const std::string& l) { return l == "READY"; }, 60'000, "the latency worker");
+    worker.wait_line([](const std::string& l) { return l == "READY"; }, 60'000,
+                     "the latency worker");
     sleep_ms(idle);
     const auto c0 = cpu_snap();
     const int64_t wall0 = wall_ms();
     auto args = role_args("producer", "", n, 1, 0);
     args.push_back("--interval-ms=" + std::to_string(interval));
     Child producer(args);
-    const json pres = json::parse(producer.wait_line(is_json_line, n * interval + 120'000, "the producer"));
+    const json pres =
+        json::parse(producer.wait_line(is_json_line, n * interval + 120'000, "the producer"));
     producer.wait_exit(20000);
     const json wres = json::parse(worker.wait_line(is_json_line, 120'000, "the latency worker"));
     const auto c1 = cpu_snap();
     worker.wait_exit(20000);
     reset();
-    json out = {{"jobs", n}, {"interval_ms", interval}, {"concurrency", concurrency},
-                {"received", wres["received"]}, {"duplicates", wres["duplicates"]},
-                {"timed_out", wres["timed_out"]}, {"window_ms", wres["window_ms"]},
-                {"latency_ms", wres["latency_ms"]}, {"producer", pres},
-                {"worker_vmhwm_kb", wres["vmhwm_kb"]}, {"cpu", cpu_delta(c0, c1)},
-                {"t_start", wall0}, {"t_end", wall_ms()}};
-    progress("W3: p50 " + out["latency_ms"]["p50"].dump() + " ms, p95 " + out["latency_ms"]["p95"].dump() +
-             " ms, p99 " + out["latency_ms"]["p99"].dump() + " ms, max " + out["latency_ms"]["max"].dump() + " ms");
+    json out = {{"jobs", n},
+                {"interval_ms", interval},
+                {"concurrency", concurrency},
+                {"received", wres["received"]},
+                {"duplicates", wres["duplicates"]},
+                {"timed_out", wres["timed_out"]},
+                {"window_ms", wres["window_ms"]},
+                {"latency_ms", wres["latency_ms"]},
+                {"producer", pres},
+                {"worker_vmhwm_kb", wres["vmhwm_kb"]},
+                {"cpu", cpu_delta(c0, c1)},
+                {"t_start", wall0},
+                {"t_end", wall_ms()}};
+    progress("W3: p50 " + out["latency_ms"]["p50"].dump() + " ms, p95 " +
+             out["latency_ms"]["p95"].dump() + " ms, p99 " + out["latency_ms"]["p99"].dump() +
+             " ms, max " + out["latency_ms"]["max"].dump() + " ms");
     return out;
   }
 
@@ -830,9 +903,11 @@ class Driver {
 void validate(const BenchArgs& a) {
   static const std::vector<std::string> kWorkloads = {"drain", "enqueue", "latency", "all"};
   if (std::find(kWorkloads.begin(), kWorkloads.end(), a.workload) == kWorkloads.end()) {
-    throw invalid_argument("--workload must be drain, enqueue, latency or all, got '" + a.workload + "'");
+    throw invalid_argument("--workload must be drain, enqueue, latency or all, got '" + a.workload +
+                           "'");
   }
-  if (a.jobs && (*a.jobs < 1 || *a.jobs > 10'000'000)) throw invalid_argument("--jobs must be 1 to 10000000");
+  if (a.jobs && (*a.jobs < 1 || *a.jobs > 10'000'000))
+    throw invalid_argument("--jobs must be 1 to 10000000");
 }
 
 void define_bench(CLI::App& app, Context& ctx) {
@@ -846,16 +921,26 @@ void define_bench(CLI::App& app, Context& ctx) {
       "DELETES EVERY JOB in the queue table before each run: use a scratch database.");
   app.add_option("--workload", a->workload, "drain, enqueue, latency or all (default all)");
   app.add_option("--jobs", a->jobs, "Jobs of the named workload (W1 50000, W2 5000, W3 1000)");
-  app.add_option("--concurrency", a->concurrency, "Worker concurrency (W1 16, W3 4)")->check(CLI::Range(1, 1024));
-  app.add_option("--batch", a->batch, "The worker's claim batch (default 0: its free slots)")->check(CLI::Range(0, 10000));
-  app.add_option("--enqueue-batch", a->enqueue_batch, "Jobs per bulk enqueue call in W1 (default 1000)")->check(CLI::Range(1, 100000));
-  app.add_option("--runs", a->runs, "Runs of W1 and W2; medians are reported (default 3)")->check(CLI::Range(1, 100));
-  app.add_option("--cap", a->cap_s, "W1 drain cap in seconds (default 300)")->check(CLI::Range(1, 86400));
-  app.add_option("--variant", a->variant, "Variant name in the output (default: default or transactional)");
-  app.add_flag("--transactional", a->transactional, "Run the bench jobs in their handler's transaction (Guarantee 3)");
+  app.add_option("--concurrency", a->concurrency, "Worker concurrency (W1 16, W3 4)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--batch", a->batch, "The worker's claim batch (default 0: its free slots)")
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--enqueue-batch", a->enqueue_batch,
+                 "Jobs per bulk enqueue call in W1 (default 1000)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--runs", a->runs, "Runs of W1 and W2; medians are reported (default 3)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--cap", a->cap_s, "W1 drain cap in seconds (default 300)")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--variant", a->variant,
+                 "Variant name in the output (default: default or transactional)");
+  app.add_flag("--transactional", a->transactional,
+               "Run the bench jobs in their handler's transaction (Guarantee 3)");
   app.add_flag("--audit-log", a->audit_log, "Workers write the audit log, as queue:work does");
-  app.add_option("--before-run", a->before_run, "Shell command run before each timed run (e.g. a quiet gate)");
-  app.add_flag("--force", a->force, "Run even if the queue table holds other jobs (they are deleted)");
+  app.add_option("--before-run", a->before_run,
+                 "Shell command run before each timed run (e.g. a quiet gate)");
+  app.add_flag("--force", a->force,
+               "Run even if the queue table holds other jobs (they are deleted)");
   // The roles of the processes queue:bench spawns (not for people).
   app.add_option("--role", a->role)->group("");
   app.add_option("--mode", a->mode)->group("");
