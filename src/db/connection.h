@@ -95,6 +95,11 @@ class Connection {
   // Waits up to `timeout` for one notification on a channel this connection listens to.
   virtual std::optional<Notification> wait_notification(std::chrono::milliseconds timeout);
 
+  // In the current transaction, lets the commit return before it is durable, where the server
+  // allows it (PostgreSQL: SET LOCAL synchronous_commit = off). For bookkeeping whose loss in a
+  // server crash is harmless (a claim or an acknowledgement lost only re-runs a job). No-op else.
+  virtual void relax_commit_durability() {}
+
   // A set of integer ids as ONE parameter, for `WHERE id IN <id_set_sql(n)>` (batched
   // acknowledgements without one statement per id): id_set_sql(2) is the SQL that expands
   // parameter $2, id_set_param(ids) its value.

@@ -125,12 +125,15 @@ std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jo
 
 std::vector<int64_t> JobStore::job_tenants_waiting(const std::string& queue) {
   // A skip scan over the ready index: one probe per tenant, whatever the backlog.
+  // ORDER BY … LIMIT 1 rather than min(): PostgreSQL plans min() as a scan of every ready row
+  // when its statistics are stale (after TRUNCATE or a sudden backlog).
   static const char* kSql =
       "WITH RECURSIVE t(tenant_id) AS ("
-      " SELECT min(tenant_id) FROM {q} WHERE queue = $1 AND reserved_at IS NULL"
+      " SELECT (SELECT tenant_id FROM {q} WHERE queue = $1 AND reserved_at IS NULL"
+      "         ORDER BY tenant_id LIMIT 1)"
       " UNION ALL"
-      " SELECT (SELECT min(j.tenant_id) FROM {q} j WHERE j.queue = $1 AND j.reserved_at IS NULL"
-      "         AND j.tenant_id > t.tenant_id)"
+      " SELECT (SELECT j.tenant_id FROM {q} j WHERE j.queue = $1 AND j.reserved_at IS NULL"
+      "         AND j.tenant_id > t.tenant_id ORDER BY j.tenant_id LIMIT 1)"
       " FROM t WHERE t.tenant_id IS NOT NULL)"
       " SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL";
   std::vector<int64_t> out;
@@ -150,6 +153,7 @@ std::vector<ClaimedJob> JobStore::job_claim(const std::string& queue, int64_t te
   const int64_t now = now_us();
   std::vector<ClaimedJob> out;
   db::Transaction tx(conn_);
+  conn_.relax_commit_durability();
   conn_.query_each(sql, {queue, tenant_id, limit, now, now + lease_us, lease_token, worker},
                    [&](const db::Row& r) { out.push_back(claimed_from(r)); });
   tx.commit();
@@ -167,28 +171,19 @@ int64_t JobStore::job_complete_many(const std::vector<std::pair<int64_t, int64_t
   std::map<int64_t, std::vector<int64_t>> by_token;
   for (const auto& [id, token] : id_tokens) by_token[token].push_back(id);
   const std::string sql =
-      t("DELETE FROM {q} WHERE lease_token = $1 AND id IN " + conn_.id_set_sql(2) +
-        " RETURNING queue");
-  std::map<std::string, int64_t> per_queue;
+      t("DELETE FROM {q} WHERE lease_token = $1 AND id IN " + conn_.id_set_sql(2));
   int64_t done = 0;
   db::Transaction tx(conn_);
+  conn_.relax_commit_durability();
   for (const auto& [token, ids] : by_token) {
-    conn_.query_each(sql, {token, conn_.id_set_param(ids)}, [&](const db::Row& r) {
-      ++per_queue[r.get<std::string>(0)];
-      ++done;
-    });
+    done += conn_.execute(sql, {token, conn_.id_set_param(ids)});
   }
-  for (const auto& [q, n] : per_queue) record_metrics(q, n, 0);
   tx.commit();
   return done;
 }
 
 bool JobStore::job_complete(int64_t id, int64_t token) {
-  auto row = conn_.query_one(t("DELETE FROM {q} WHERE id = $1 AND lease_token = $2 RETURNING queue"),
-                             {id, token});
-  if (!row) return false;
-  record_metrics(row->get<std::string>(0), 1, 0);
-  return true;
+  return conn_.execute(t("DELETE FROM {q} WHERE id = $1 AND lease_token = $2"), {id, token}) == 1;
 }
 
 bool JobStore::job_release(int64_t id, int64_t token, int64_t available_at_us,
@@ -203,6 +198,7 @@ bool JobStore::job_release(int64_t id, int64_t token, int64_t available_at_us,
 int64_t JobStore::job_unclaim(const std::vector<std::pair<int64_t, int64_t>>& id_tokens) {
   int64_t n = 0;
   db::Transaction tx(conn_);
+  conn_.relax_commit_durability();
   for (const auto& [id, token] : id_tokens) {
     n += conn_.execute(t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
                          " lease_token = NULL, worker = NULL, attempts = attempts - 1"
@@ -222,8 +218,7 @@ bool JobStore::job_fail(int64_t id, int64_t token, const std::string& error) {
         " backoff, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"),
       {id, token, error, format_iso8601(clock_.now())});
   if (moved != 1) return false;
-  auto row = conn_.query_one(t("DELETE FROM {q} WHERE id = $1 RETURNING queue"), {id});
-  if (row) record_metrics(row->get<std::string>(0), 0, 1);
+  conn_.execute(t("DELETE FROM {q} WHERE id = $1"), {id});
   tx.commit();
   return true;
 }
@@ -243,6 +238,7 @@ int64_t JobStore::lease_extend(const std::vector<std::pair<int64_t, int64_t>>& i
   const int64_t until = now_us() + lease_us;
   int64_t n = 0;
   db::Transaction tx(conn_);
+  conn_.relax_commit_durability();
   for (const auto& [token, ids] : by_token) n += conn_.execute(sql, {until, token, conn_.id_set_param(ids)});
   tx.commit();
   return n;
@@ -261,7 +257,7 @@ std::vector<ClaimedJob> JobStore::lease_rescue_expired(int64_t lease_token, int 
   return out;
 }
 
-void JobStore::record_metrics(const std::string& queue, int64_t completed, int64_t failed) {
+void JobStore::metrics_add(const std::string& queue, int64_t completed, int64_t failed) {
   conn_.execute(
       "INSERT INTO queue_metrics (minute, queue, completed, failed) VALUES ($1, $2, $3, $4)"
       " ON CONFLICT (minute, queue) DO UPDATE SET completed = queue_metrics.completed +"

@@ -100,7 +100,7 @@ class JobStore {
   // How many of a tenant's jobs are reserved right now (for its concurrency cap).
   int64_t job_count_reserved(int64_t tenant_id);
 
-  // Deletes completed jobs whose lease token still matches; returns how many. Records throughput.
+  // Deletes completed jobs whose lease token still matches; returns how many.
   int64_t job_complete_many(const std::vector<std::pair<int64_t, int64_t>>& id_tokens);
   // Deletes one completed job in the caller's transaction (the handler's); false if fenced off.
   bool job_complete(int64_t id, int64_t token);
@@ -139,6 +139,10 @@ class JobStore {
   bool failed_forget(const std::string& id_or_uuid);
   int64_t failed_flush(std::optional<int> older_than_hours);
 
+  // Adds to the per-minute throughput counters (queue:stats). Workers count in memory and call
+  // this about once a second, so no job's transaction waits on the shared counter row.
+  void metrics_add(const std::string& queue, int64_t completed, int64_t failed);
+
   std::vector<QueueCounts> stats_queues();
   std::vector<TenantCounts> stats_tenants();
   // Jobs completed and failed in the last `minutes` minutes.
@@ -149,7 +153,7 @@ class JobStore {
  private:
   const std::string& t(std::string_view sql) const;  // replaces {q} with the queue table
   std::string skip_locked() const;
-  void record_metrics(const std::string& queue, int64_t completed, int64_t failed);
+
   ClaimedJob claimed_from(const db::Row& r) const;
 
   db::Connection& conn_;

@@ -117,11 +117,13 @@ struct Worker::Impl {
   std::condition_variable work_cv;   // executors: a job is ready, or stop
   std::condition_variable fetch_cv;  // fetcher: a slot freed
   std::condition_variable ack_cv;    // completer: acks to write, or stop
+  std::condition_variable keeper_cv; // keeper: stop
   std::deque<ClaimedJob> ready;      // claimed, not started, in priority order
   std::map<int64_t, Running> running;
   std::vector<std::pair<int64_t, int64_t>> acks;
   int64_t unacked = 0;  // finished jobs whose acknowledgement is not written yet
   int64_t finished = 0;  // attempts finished so far (a job may be ready again after each)
+  std::map<std::string, std::pair<int64_t, int64_t>> metrics;  // queue → completed, failed
   bool executors_stop = false;
   bool completer_stop = false;
   bool keeper_stop = false;
@@ -288,6 +290,8 @@ struct Worker::Impl {
         if (outcome == "done") ++stats.completed;
         if (outcome == "retry" || outcome == "released") ++stats.retried;
         if (outcome == "failed") ++stats.failed;
+        if (outcome == "done") ++metrics[job.queue].first;
+        if (outcome == "failed") ++metrics[job.queue].second;
       }
       fetch_cv.notify_one();
     }
@@ -302,6 +306,9 @@ struct Worker::Impl {
         std::unique_lock lock(mu);
         ack_cv.wait(lock, [&] { return !acks.empty() || completer_stop; });
         if (acks.empty()) return;
+        // Gather for up to a millisecond: one transaction for many acknowledgements.
+        ack_cv.wait_for(lock, std::chrono::milliseconds(1),
+                        [&] { return acks.size() >= 512 || completer_stop; });
         batch.swap(acks);
       }
       for (int attempt = 0;; ++attempt) {
@@ -333,15 +340,20 @@ struct Worker::Impl {
     std::unique_ptr<db::Connection> conn;
     std::unique_ptr<JobStore> store;
     auto last_beat = Clock_::now();
+    auto last_metrics = Clock_::now();
     const auto beat_every = std::chrono::microseconds(lease_us / 3);
     for (;;) {
       {
         std::unique_lock lock(mu);
-        if (fetch_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return keeper_stop; })) {
+        if (keeper_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return keeper_stop; })) {
           break;
         }
       }
       check_timeouts(conn, store);
+      if (Clock_::now() - last_metrics >= std::chrono::seconds(1)) {
+        last_metrics = Clock_::now();
+        flush_metrics(conn, store);
+      }
       if (Clock_::now() - last_beat >= beat_every) {
         try {
           if (!conn) {
@@ -357,6 +369,31 @@ struct Worker::Impl {
         }
       }
       if (log) log->flush();
+    }
+    flush_metrics(conn, store);
+  }
+
+  // Writes the throughput counters (queue:stats) gathered since the last flush.
+  void flush_metrics(std::unique_ptr<db::Connection>& conn, std::unique_ptr<JobStore>& store) {
+    std::map<std::string, std::pair<int64_t, int64_t>> batch;
+    {
+      std::lock_guard lock(mu);
+      batch.swap(metrics);
+    }
+    if (batch.empty()) return;
+    try {
+      if (!conn) {
+        conn = connect();
+        store = std::make_unique<JobStore>(*conn, config.queue_table, clock);
+      }
+      db::Transaction tx(*conn);
+      conn->relax_commit_durability();
+      for (const auto& [q, n] : batch) store->metrics_add(q, n.first, n.second);
+      tx.commit();
+    } catch (const std::exception& e) {
+      store.reset();
+      conn.reset();
+      if (log) log->event("metrics_error", e.what());  // statistics only: dropped
     }
   }
 
@@ -521,7 +558,7 @@ struct Worker::Impl {
         ready.insert(pos, std::move(j));
       }
     }
-    work_cv.notify_all();
+    for (size_t i = 0; i < jobs.size(); ++i) work_cv.notify_one();
   }
 
   void rescue(JobStore& store) {
@@ -558,6 +595,11 @@ struct Worker::Impl {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+  }
+
+  bool idle() const {
+    std::lock_guard lock(mu);
+    return running.empty() && ready.empty();
   }
 
   int free_slots() const {
@@ -624,9 +666,16 @@ struct Worker::Impl {
         std::lock_guard lock(mu);
         capacity = std::max(capacity, opts.batch - static_cast<int>(ready.size()));
       }
-      if (is_paused() || capacity <= 0) {
+      // Claim when at least half the slots are free (or the worker is idle): fewer, larger
+      // claims, and never more than the free slots (strict priority holds).
+      const int threshold = std::max(1, opts.concurrency / 2);
+      if (is_paused() || capacity <= 0 || (capacity < threshold && !idle())) {
         std::unique_lock lock(mu);
-        fetch_cv.wait_for(lock, std::chrono::milliseconds(100));
+        fetch_cv.wait_for(lock, std::chrono::milliseconds(100), [&] {
+          return stopping() || (!is_paused() && opts.concurrency - static_cast<int>(running.size() +
+                                                                                    ready.size()) >=
+                                                    threshold);
+        });
         continue;
       }
       int64_t finished_before_claim = 0;
@@ -704,7 +753,7 @@ WorkerExit Worker::run() {
     w.keeper_stop = true;
   }
   w.ack_cv.notify_all();
-  w.fetch_cv.notify_all();
+  w.keeper_cv.notify_all();
   completer.join();
   keeper.join();
   if (w.log) {

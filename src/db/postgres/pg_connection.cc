@@ -163,6 +163,10 @@ class PgConnection final : public Connection {
     return postgres_migration_files();
   }
 
+  void relax_commit_durability() override {
+    if (transaction_depth() > 0) execute("SET LOCAL synchronous_commit = off", {});
+  }
+
   std::string id_set_sql(int param) const override {
     return "(SELECT unnest($" + std::to_string(param) + "::bigint[]))";
   }

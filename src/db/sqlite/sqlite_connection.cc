@@ -4,6 +4,9 @@
 
 #include <cctype>
 #include <string>
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/embedded_file.h"
@@ -75,6 +78,18 @@ std::string map_placeholders(std::string_view sql) {
   return out;
 }
 
+// One writer at a time per database file inside this process: threads queue on a mutex instead
+// of SQLite's busy handler, which sleeps in growing steps and leaves the lock idle between them.
+// Timed, so a writer stuck holding it cannot block others past the busy timeout.
+std::timed_mutex& writer_mutex(const std::string& path) {
+  static std::mutex guard;  // guards `by_path`
+  static std::map<std::string, std::unique_ptr<std::timed_mutex>> by_path;
+  std::lock_guard lock(guard);
+  auto& m = by_path[path];
+  if (!m) m = std::make_unique<std::timed_mutex>();
+  return *m;
+}
+
 struct CachedStatement {
   sqlite3_stmt* stmt = nullptr;
   bool in_use = false;
@@ -95,6 +110,7 @@ class SqliteConnection final : public Connection {
     }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    busy_timeout_ms_ = options.busy_timeout_ms;
     try {
       execute_script("PRAGMA journal_mode=WAL");
       execute_script(options.synchronous_full ? "PRAGMA synchronous=FULL"
@@ -173,10 +189,31 @@ class SqliteConnection final : public Connection {
 
  protected:
   void begin_outermost(bool write) override {
-    execute_script(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+    if (write) {
+      std::unique_lock<std::timed_mutex> lock(writer_mutex(path_), std::defer_lock);
+      if (!lock.try_lock_for(std::chrono::milliseconds(busy_timeout_ms_))) {
+        throw unavailable("database is busy (another writer in this process holds it): " + path_);
+      }
+      write_lock_ = std::move(lock);
+    }
+    try {
+      execute_script(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+    } catch (...) {
+      if (write_lock_.owns_lock()) write_lock_.unlock();
+      throw;
+    }
   }
-  void commit_outermost() override { execute_script("COMMIT"); }
+  void commit_outermost() override {
+    execute_script("COMMIT");
+    if (write_lock_.owns_lock()) write_lock_.unlock();
+  }
   void rollback_outermost() override {
+    struct Release {
+      std::unique_lock<std::timed_mutex>& l;
+      ~Release() {
+        if (l.owns_lock()) l.unlock();
+      }
+    } release{write_lock_};
     if (!sqlite3_get_autocommit(db_)) execute_script("ROLLBACK");
   }
   void apply_tenant(std::optional<int64_t>) override {}
@@ -301,6 +338,8 @@ class SqliteConnection final : public Connection {
 
   static constexpr size_t kMaxCached = 256;
   std::string path_;
+  int busy_timeout_ms_ = 5000;
+  std::unique_lock<std::timed_mutex> write_lock_;  // held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
   sqlite3* db_ = nullptr;
   Capabilities caps_;
   std::unordered_map<std::string, CachedStatement> cache_;  // by SQL text
