@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/cli.h"
 #include "support/test_db.h"
 
 namespace unity::cli {
@@ -18,38 +19,10 @@ namespace {
 using testing::Driver;
 using testing::TestDatabase;
 
-struct CliRun {
-  int exit = -1;
-  std::string out, err;
-};
+using testing::CliRun;
+using testing::run_cli;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string unity_bin() {
-  const char* bin = std::getenv("UNITY_BIN");
-  return bin ? bin : UNITY_BIN_DEFAULT;
-}
-
-// Runs `unity ARGS` in `dir` with the extra environment `env` (shell syntax).
-CliRun run_cli(const std::string& dir, const std::string& env, const std::string& args,
-            const std::string& prefix = "") {
-  const std::string out = dir + "/.out", err = dir + "/.err";
-  std::string cmd = "cd '" + dir + "' && env " + env + " " + prefix + " '" + unity_bin() + "' " +
-                    args + " >'" + out + "' 2>'" + err + "'";
-  int status = std::system(cmd.c_str());
-  CliRun r;
-  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+size_t lines(const std::string& s) { return testing::line_count(s); }
 
 class CliTest : public ::testing::TestWithParam<Driver> {
  protected:

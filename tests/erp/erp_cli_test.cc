@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/cli.h"
 #include "support/test_db.h"
 
 namespace unity::erp {
@@ -16,22 +17,7 @@ namespace {
 using testing::Driver;
 using testing::TestDatabase;
 
-struct CliRun {
-  int exit = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string unity_bin() {
-  const char* bin = std::getenv("UNITY_BIN");
-  return bin ? bin : UNITY_BIN_DEFAULT;
-}
+using testing::CliRun;
 
 class ErpCliTest : public ::testing::TestWithParam<Driver> {
  protected:
@@ -45,12 +31,7 @@ class ErpCliTest : public ::testing::TestWithParam<Driver> {
   }
   // Runs `unity ARGS` with `stdin_text` on stdin.
   CliRun unity(const std::string& args, const std::string& stdin_text = "") {
-    const std::string dir = db_->dir(), in = dir + "/.in", out = dir + "/.out", err = dir + "/.err";
-    std::ofstream(in) << stdin_text;
-    const std::string cmd = "cd '" + dir + "' && env " + db_->env_for_cli() + " '" + unity_bin() +
-                            "' " + args + " <'" + in + "' >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return testing::run_cli(db_->dir(), db_->env_for_cli(), args, "", stdin_text);
   }
   nlohmann::json ok(const std::string& args, const std::string& stdin_text = "") {
     CliRun r = unity(args + " --json", stdin_text);
