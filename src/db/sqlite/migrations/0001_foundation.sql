@@ -138,7 +138,11 @@ CREATE TABLE notifications (
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
-CREATE INDEX notifications_notifiable ON notifications (tenant_id, notifiable_type, notifiable_id, read_at, created_at);
+-- A recipient's notifications newest first, and (partial) their unread ones: both read in index
+-- order, so "newest 100 unread" touches 100 rows whatever the table holds.
+CREATE INDEX notifications_notifiable ON notifications (tenant_id, notifiable_type, notifiable_id, created_at);
+CREATE INDEX notifications_unread ON notifications (tenant_id, notifiable_type, notifiable_id, created_at)
+  WHERE read_at IS NULL;
 
 CREATE TABLE import_logs (
   id INTEGER PRIMARY KEY,
