@@ -90,15 +90,23 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
 std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jobs) {
   std::vector<InsertedJob> out;
   out.reserve(jobs.size());
-  const std::string sql =
-      t("INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
-        "retry_until, unique_key, available_at, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id");
+  static constexpr const char* kInsert =
+      "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
+      "retry_until, unique_key, available_at, created_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+  const bool notify = conn_.capabilities().listen_notify;
+  // One job outside a transaction: one autocommit statement that inserts and notifies together
+  // (one round trip instead of BEGIN, INSERT, NOTIFY, COMMIT).
+  const bool single = jobs.size() == 1 && conn_.transaction_depth() == 0;
+  const std::string& sql =
+      single && notify
+          ? t(std::string("WITH j AS (") + kInsert + ") SELECT id, pg_notify('unity_jobs', $3) FROM j")
+          : t(kInsert);
   const int64_t now = now_us();
   // In the caller's transaction when there is one (no savepoint: a failure aborts the caller's
   // work anyway); otherwise in our own.
   std::optional<db::Transaction> tx;
-  if (conn_.transaction_depth() == 0) tx.emplace(conn_);
+  if (conn_.transaction_depth() == 0 && !single) tx.emplace(conn_);
   std::map<std::string, bool> queues;
   for (const NewJob& j : jobs) {
     std::string uuid = new_uuid().to_string();
@@ -116,7 +124,7 @@ std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jo
     }
     queues[j.queue] = true;
   }
-  if (conn_.capabilities().listen_notify) {
+  if (notify && !single) {
     for (const auto& [q, _] : queues) conn_.notify("unity_jobs", q);
   }
   if (tx) tx->commit();

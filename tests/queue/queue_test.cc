@@ -116,6 +116,22 @@ TEST_P(QueueTest, JobDispatchedInARolledBackTransactionDoesNotExist) {
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
 }
 
+TEST_P(QueueTest, DispatchWakesListeningWorkersOnCommitOnly) {
+  if (!conn_->capabilities().listen_notify) GTEST_SKIP() << "no LISTEN/NOTIFY: workers poll data_version";
+  auto listener = db_->app();
+  listener->listen("unity_jobs");
+  dispatch(tenant_a_, "diag.noop", "{}", {.queue = "high"});  // one job, autocommit
+  auto n = listener->wait_notification(std::chrono::seconds(5));
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->payload, "high");
+  {
+    db::Transaction tx(*conn_);
+    dispatcher().dispatch_many(*conn_, tenant_a_, "diag.noop", {"{}", "{}"});
+  }  // rolled back: no wake-up
+  EXPECT_FALSE(listener->wait_notification(std::chrono::milliseconds(200)));
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+}
+
 TEST_P(QueueTest, BadDispatchesAreRefusedAndLeaveNothing) {
   auto code_of = [&](auto&& f) {
     try {
