@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "core/error.h"
 #include "db/migrate.h"
@@ -60,7 +61,17 @@ std::unique_ptr<TestDatabase> TestDatabase::create(Driver driver, bool migrate) 
     t->pg_database_ =
         "unity_t_" + std::to_string(getpid()) + "_" + std::to_string(counter.fetch_add(1));
     auto admin = db::open_postgres({postgres_admin_url(), std::nullopt, 10000});
-    admin->execute_script("CREATE DATABASE " + t->pg_database_);
+    // CREATE DATABASE copies template1 and fails while any other session (autovacuum, another
+    // test's CREATE DATABASE) is connected to it: a passing condition, so try again.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        admin->execute_script("CREATE DATABASE " + t->pg_database_);
+        break;
+      } catch (const Error&) {
+        if (attempt == 20) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+      }
+    }
     vars["DB_CONNECTION"] = "pgsql";
     vars["DB_URL"] = url_with_database(postgres_admin_url(), t->pg_database_);
   }

@@ -193,7 +193,7 @@ class PgConnection final : public Connection {
         grant_app_role(role);
         return;
       } catch (const Error& e) {
-        if (e.code() == ErrorCode::kPermissionDenied || attempt == 5) throw;
+        if (e.code() == ErrorCode::kPermissionDenied || attempt == 10) throw;
         std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
       }
     }

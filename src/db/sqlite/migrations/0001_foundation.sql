@@ -30,7 +30,7 @@ CREATE TABLE users (
 -- holds its lease (lease_token fences a worker whose lease was taken over).
 CREATE TABLE {{queue_table}} (
   id INTEGER PRIMARY KEY,
-  uuid TEXT NOT NULL UNIQUE,
+  uuid TEXT NOT NULL,  -- not indexed: nothing looks a queued job up by uuid (failed_jobs does)
   tenant_id INTEGER NOT NULL DEFAULT 0,
   queue TEXT NOT NULL,
   type TEXT NOT NULL,
