@@ -77,10 +77,13 @@ void run(const Config& config, const std::string& label, int events, int notific
       bus.dispatch(*conn, ThingHappened(events::new_event_meta(tenant, 1), i));
       tx.commit();
     }
-    per_event.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count() / events);
+    per_event.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count() /
+                        events);
   }
-  std::printf("%s dispatch, 1 event + 3 queued listeners, one transaction each (commit included): %.1f us/event (median of 3 x %d)\n",
-              label.c_str(), median(per_event), events);
+  std::printf(
+      "%s dispatch, 1 event + 3 queued listeners, one transaction each (commit included): %.1f "
+      "us/event (median of 3 x %d)\n",
+      label.c_str(), median(per_event), events);
   // The same dispatches inside the caller's open transaction (1,000 per commit): the cost the
   // bus adds to a business transaction, the commit being the caller's.
   std::vector<double> in_tx;
@@ -93,10 +96,13 @@ void run(const Config& config, const std::string& label, int events, int notific
       }
       tx.commit();
     }
-    in_tx.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count() / events);
+    in_tx.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count() /
+                    events);
   }
-  std::printf("%s dispatch, 1 event + 3 queued listeners inside an open transaction (1,000 per commit): %.1f us/event (median of 3 x %d)\n",
-              label.c_str(), median(in_tx), events);
+  std::printf(
+      "%s dispatch, 1 event + 3 queued listeners inside an open transaction (1,000 per commit): "
+      "%.1f us/event (median of 3 x %d)\n",
+      label.c_str(), median(in_tx), events);
 
   if (notifications == 0) return;
   // 1,000 users; N notifications; a third read.
@@ -109,7 +115,8 @@ void run(const Config& config, const std::string& label, int events, int notific
     tx.commit();
   }
   const auto load0 = SteadyClock::now();
-  const std::string data = R"({"title":"Low stock","message":"Widget is low","severity":"warning","action_url":"/products/1","metadata":{}})";
+  const std::string data =
+      R"({"title":"Low stock","message":"Widget is low","severity":"warning","action_url":"/products/1","metadata":{}})";
   for (int done = 0; done < notifications;) {
     db::Transaction tx(*conn);
     for (int k = 0; k < 10000 && done < notifications; ++k, ++done) {
@@ -118,7 +125,8 @@ void run(const Config& config, const std::string& label, int events, int notific
       const std::string at = "2026-11-" + std::to_string(1 + done % 28) + "T10:00:00.000000Z";
       conn->execute(
           "INSERT INTO notifications (id, tenant_id, type, notifiable_type, notifiable_id, data,"
-          " read_at, created_at, updated_at) VALUES ($1, $2, 'LowStockNotification', 'user', $3, $4, $5, $6, $6)",
+          " read_at, created_at, updated_at) VALUES ($1, $2, 'LowStockNotification', 'user', $3, "
+          "$4, $5, $6, $6)",
           {std::string(id), tenant, users[done % users.size()], data,
            done % 3 == 0 ? db::Value{at} : db::kNull, at});
     }
@@ -139,8 +147,11 @@ void run(const Config& config, const std::string& label, int events, int notific
     count_us.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count());
     if (rows.empty()) throw internal_error("no unread notifications found");
   }
-  std::printf("%s unread list (newest 100 of ~%d unread) with %d rows: %.0f us median; unread count %.0f us median\n",
-              label.c_str(), notifications / 1000 * 2 / 3, notifications, median(list_us), median(count_us));
+  std::printf(
+      "%s unread list (newest 100 of ~%d unread) with %d rows: %.0f us median; unread count %.0f "
+      "us median\n",
+      label.c_str(), notifications / 1000 * 2 / 3, notifications, median(list_us),
+      median(count_us));
 }
 
 }  // namespace
@@ -155,16 +166,20 @@ int main(int argc, char** argv) {
     if (a.rfind("--pg=", 0) == 0) pg = a.substr(5);
   }
   try {
-    const auto dir = std::filesystem::temp_directory_path() / ("unity-events-bench-" + std::to_string(getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("unity-events-bench-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
-    run(Config::from_vars({{"DB_DATABASE", (dir / "bench.sqlite").string()}}), "sqlite", events, notifications);
+    run(Config::from_vars({{"DB_DATABASE", (dir / "bench.sqlite").string()}}), "sqlite", events,
+        notifications);
     std::filesystem::remove_all(dir);
     if (!pg.empty()) {
       const std::string name = "unity_events_bench_" + std::to_string(getpid());
       db::open_postgres({pg, std::nullopt, 10000})->execute_script("CREATE DATABASE " + name);
       const std::string url = pg.substr(0, pg.rfind('/') + 1) + name;
-      run(Config::from_vars({{"DB_CONNECTION", "pgsql"}, {"DB_URL", url}}), "postgres", events, notifications);
-      db::open_postgres({pg, std::nullopt, 10000})->execute_script("DROP DATABASE " + name + " WITH (FORCE)");
+      run(Config::from_vars({{"DB_CONNECTION", "pgsql"}, {"DB_URL", url}}), "postgres", events,
+          notifications);
+      db::open_postgres({pg, std::nullopt, 10000})
+          ->execute_script("DROP DATABASE " + name + " WITH (FORCE)");
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unity_events_bench: %s\n", e.what());

@@ -66,7 +66,8 @@ class WidgetService {
     const int64_t tenant = conn_.require_tenant();
     db::Transaction tx(conn_);
     const int64_t id = conn_.query_int(
-        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1, $2, 0, 0) RETURNING id",
+        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1, $2, 0, 0) RETURNING "
+        "id",
         {tenant, sku});
     events_.dispatch(conn_, WidgetCreated(events::new_event_meta(tenant, user_id), id, sku));
     jobs_.dispatch(conn_, tenant, "widgets.index", nlohmann::json{{"widget_id", id}}.dump(),
@@ -109,8 +110,10 @@ TEST(WidgetServiceTest, CreatingAWidgetDispatchesQueuesAndNotifies) {
   EXPECT_TRUE(jobs.assert_pushed("widgets.index", [&](const unity::testing::PushedJob& j) {
     return j.payload["widget_id"] == id;
   }));
-  EXPECT_TRUE(notifications.assert_sent_to(notify::Notifiable::user(keeper), "AnnouncementNotification"));
-  EXPECT_TRUE(notifications.assert_not_sent_to(notify::Notifiable::user(seller), "AnnouncementNotification"));
+  EXPECT_TRUE(
+      notifications.assert_sent_to(notify::Notifiable::user(keeper), "AnnouncementNotification"));
+  EXPECT_TRUE(notifications.assert_not_sent_to(notify::Notifiable::user(seller),
+                                               "AnnouncementNotification"));
 }
 
 }  // namespace example

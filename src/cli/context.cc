@@ -7,10 +7,10 @@
 #include "core/error.h"
 #include "db/migrate.h"
 #include "db/tenancy.h"
-#include "queue/audit_log.h"
 #include "erp/erp.h"
 #include "events/event_bus.h"
 #include "notify/notifier.h"
+#include "queue/audit_log.h"
 #include "queue/dispatch.h"
 #include "queue/registry.h"
 
@@ -35,8 +35,7 @@ db::Connection& Context::app() {
   db::Migrator migrator(*conn, config().db_app_role, config().queue_table);
   const size_t pending = migrator.pending_count();
   if (pending > 0) {
-    throw failed_precondition("the database schema is not up to date (" +
-                              std::to_string(pending) +
+    throw failed_precondition("the database schema is not up to date (" + std::to_string(pending) +
                               " pending migrations): run `unity migrate` first");
   }
   app_ = std::move(conn);
@@ -79,8 +78,8 @@ notify::DatabaseNotifier& Context::notifier() {
 
 queue::AuditLog& Context::audit_log(const std::string& worker_name) {
   if (!audit_log_) {
-    audit_log_ = std::make_unique<queue::AuditLog>(config().storage_path + "/logs/worker.log",
-                                                   worker_name);
+    audit_log_ =
+        std::make_unique<queue::AuditLog>(config().storage_path + "/logs/worker.log", worker_name);
   }
   return *audit_log_;
 }
@@ -99,7 +98,8 @@ std::string render_table(const std::vector<std::string>& headers,
   std::vector<size_t> width(headers.size());
   for (size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
   for (const auto& r : rows) {
-    for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+    for (size_t c = 0; c < r.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], r[c].size());
   }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out;

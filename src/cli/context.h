@@ -20,7 +20,7 @@ namespace unity::queue {
 class JobRegistry;
 class AuditLog;
 class Dispatcher;
-}
+}  // namespace unity::queue
 namespace unity::events {
 class EventBus;
 }

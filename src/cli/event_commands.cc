@@ -24,7 +24,8 @@ void define_events_list(CLI::App& app, Context& ctx) {
   app.add_option("--type", a->type, "Only this event, e.g. ProductCreated");
   app.add_option("--since", a->since, "Only events at or after this ISO 8601 time or date");
   app.add_option("--aggregate", a->aggregate, "Only events about this entity, e.g. product:42");
-  app.add_option("--limit", a->limit, "At most this many, oldest first (default 1000)")->check(CLI::Range(1, 1000000));
+  app.add_option("--limit", a->limit, "At most this many, oldest first (default 1000)")
+      ->check(CLI::Range(1, 1000000));
   app.callback([&ctx, a] {
     events::EventFilter f;
     if (!a->type.empty()) f.type = a->type;
@@ -34,13 +35,17 @@ void define_events_list(CLI::App& app, Context& ctx) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : events::EventStore(ctx.tenant_app(a->tenant)).list(f)) {
-      out.push_back({{"id", e.uuid}, {"name", e.name}, {"tenant_id", e.tenant_id},
-                     {"user_id", e.user_id ? nlohmann::json(*e.user_id) : nlohmann::json()},
-                     {"occurred_at", e.occurred_at},
-                     {"aggregate", e.aggregate_type.empty() ? "" : e.aggregate_type + ":" + e.aggregate_id},
-                     {"payload", nlohmann::json::parse(e.payload)}});
+      out.push_back(
+          {{"id", e.uuid},
+           {"name", e.name},
+           {"tenant_id", e.tenant_id},
+           {"user_id", e.user_id ? nlohmann::json(*e.user_id) : nlohmann::json()},
+           {"occurred_at", e.occurred_at},
+           {"aggregate", e.aggregate_type.empty() ? "" : e.aggregate_type + ":" + e.aggregate_id},
+           {"payload", nlohmann::json::parse(e.payload)}});
       std::string payload = e.payload.size() > 70 ? e.payload.substr(0, 67) + "..." : e.payload;
-      rows.push_back({e.occurred_at, e.name, e.user_id ? std::to_string(*e.user_id) : "-", payload});
+      rows.push_back(
+          {e.occurred_at, e.name, e.user_id ? std::to_string(*e.user_id) : "-", payload});
     }
     ctx.emit(out, render_table({"occurred at", "event", "user", "payload"}, rows));
   });
@@ -51,8 +56,11 @@ void define_listeners_list(CLI::App& app, Context& ctx) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& l : ctx.bus().listeners()) {
-      const std::string q = l.queued ? (l.queue.empty() ? ctx.config().queue_default : l.queue) : "";
-      out.push_back({{"event", l.event}, {"listener", l.listener}, {"queued", l.queued},
+      const std::string q =
+          l.queued ? (l.queue.empty() ? ctx.config().queue_default : l.queue) : "";
+      out.push_back({{"event", l.event},
+                     {"listener", l.listener},
+                     {"queued", l.queued},
                      {"queue", l.queued ? nlohmann::json(q) : nlohmann::json()},
                      {"tries", l.tries ? nlohmann::json(*l.tries) : nlohmann::json()},
                      {"timeout", l.timeout_s ? nlohmann::json(*l.timeout_s) : nlohmann::json()}});
@@ -93,7 +101,9 @@ void define_notifications_list(CLI::App& app, Context& ctx) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& n : notify::list_notifications(conn, who, a->unread, a->limit)) {
       auto data = nlohmann::json::parse(n.data);
-      out.push_back({{"id", n.id}, {"type", n.type}, {"data", data},
+      out.push_back({{"id", n.id},
+                     {"type", n.type},
+                     {"data", data},
                      {"read_at", n.read_at ? nlohmann::json(*n.read_at) : nlohmann::json()},
                      {"created_at", n.created_at}});
       rows.push_back({n.created_at, n.type, data.value("severity", ""), data.value("title", ""),
@@ -138,7 +148,8 @@ void define_notifications_prune(CLI::App& app, Context& ctx) {
   auto tenant = std::make_shared<int64_t>(0);
   auto days = std::make_shared<int>(90);
   app.add_option("--tenant", *tenant, "Tenant id")->required();
-  app.add_option("--days", *days, "Delete read notifications read more than this many days ago (default 90)")
+  app.add_option("--days", *days,
+                 "Delete read notifications read more than this many days ago (default 90)")
       ->check(CLI::Range(0, 36500));
   app.callback([&ctx, tenant, days] {
     const int64_t n = notify::prune_read(ctx.tenant_app(*tenant),
@@ -153,8 +164,10 @@ void add_event_commands(Commands& commands, Context& ctx) {
   auto with = [&ctx](void (*define)(CLI::App&, Context&)) {
     return [&ctx, define](CLI::App& app) { define(app, ctx); };
   };
-  commands.push_back({"events:list", "A tenant's audit trail of domain events", with(define_events_list)});
-  commands.push_back({"listeners:list", "Every event type with its listeners (queue, tries, timeout)",
+  commands.push_back(
+      {"events:list", "A tenant's audit trail of domain events", with(define_events_list)});
+  commands.push_back({"listeners:list",
+                      "Every event type with its listeners (queue, tries, timeout)",
                       with(define_listeners_list)});
   commands.push_back({"notifications:list", "A user's or customer contact's notifications",
                       with(define_notifications_list)});

@@ -15,7 +15,8 @@ constexpr std::string_view kAbout =
     "Configuration comes from .env in the working directory and the environment.";
 
 void print_usage(const unity::cli::Commands& commands) {
-  std::cout << kAbout << "\n\nUsage: unity COMMAND [OPTIONS]   (unity COMMAND --help for its options)"
+  std::cout << kAbout
+            << "\n\nUsage: unity COMMAND [OPTIONS]   (unity COMMAND --help for its options)"
             << "\n\nCommands:\n";
   for (const auto& c : commands) {
     std::cout << "  " << c.name << std::string(c.name.size() < 22 ? 22 - c.name.size() : 1, ' ')

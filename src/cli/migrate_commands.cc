@@ -38,11 +38,11 @@ void run_status(Context& ctx) {
 // Lists the tables of the schema with their row counts: a quick look at what migrate built.
 void run_show(Context& ctx) {
   db::Connection& conn = ctx.owner();
-  const std::string tables_shown[] = {
-      "tenants",       "users",         ctx.config().queue_table, "failed_jobs",
-      "domain_events", "notifications", "products",               "locations",
-      "stock_batches", "stock_movements", "import_logs",          "reports",
-      "sync_logs"};
+  const std::string tables_shown[] = {"tenants",         "users",         ctx.config().queue_table,
+                                      "failed_jobs",     "domain_events", "notifications",
+                                      "products",        "locations",     "stock_batches",
+                                      "stock_movements", "import_logs",   "reports",
+                                      "sync_logs"};
   nlohmann::json tables = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
   for (const std::string& t : tables_shown) {

@@ -55,16 +55,28 @@ struct WorkArgs {
 
 void define_work(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<WorkArgs>();
-  app.add_option("--queue", a->queues, "Queues in strict priority order, e.g. high,default,low (default DB_QUEUE)");
-  app.add_option("--concurrency", a->concurrency, "Jobs run at once (default 1)")->check(CLI::Range(1, 1024));
-  app.add_option("--batch", a->batch, "Most jobs claimed per round trip (default: free slots)")->check(CLI::Range(0, 10000));
-  app.add_option("--timeout", a->timeout, "Seconds per attempt for jobs without their own (default 60)")->check(CLI::Range(1, 86400));
-  app.add_option("--memory", a->memory, "Exit (code 12) once the worker uses this many MB")->check(CLI::Range(0, 1 << 20));
-  app.add_option("--tries", a->tries, "Attempts for jobs without their own (default 3)")->check(CLI::Range(1, 1000));
-  app.add_option("--backoff", a->backoff, "Seconds between retries: 10, 1,5,10 or exp[:BASE[:CAP]] (default exp)");
-  app.add_option("--sleep", a->sleep, "Longest idle wait in seconds when no wake-up arrives (default 3)")->check(CLI::Range(0.0, 3600.0));
-  app.add_option("--max-time", a->max_time, "Exit after this many seconds")->check(CLI::Range(0, 1 << 30));
-  app.add_option("--max-jobs", a->max_jobs, "Exit after this many jobs")->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--queue", a->queues,
+                 "Queues in strict priority order, e.g. high,default,low (default DB_QUEUE)");
+  app.add_option("--concurrency", a->concurrency, "Jobs run at once (default 1)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--batch", a->batch, "Most jobs claimed per round trip (default: free slots)")
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--timeout", a->timeout,
+                 "Seconds per attempt for jobs without their own (default 60)")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--memory", a->memory, "Exit (code 12) once the worker uses this many MB")
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--tries", a->tries, "Attempts for jobs without their own (default 3)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--backoff", a->backoff,
+                 "Seconds between retries: 10, 1,5,10 or exp[:BASE[:CAP]] (default exp)");
+  app.add_option("--sleep", a->sleep,
+                 "Longest idle wait in seconds when no wake-up arrives (default 3)")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--max-time", a->max_time, "Exit after this many seconds")
+      ->check(CLI::Range(0, 1 << 30));
+  app.add_option("--max-jobs", a->max_jobs, "Exit after this many jobs")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   app.add_flag("--stop-when-empty", a->stop_when_empty, "Exit when no job is ready");
   app.add_flag("--once", a->once, "Run one job, then exit");
   app.add_option("--name", a->name, "Worker name in logs (default host:pid)");
@@ -93,10 +105,10 @@ void define_work(CLI::App& app, Context& ctx) {
               {"completed", s.completed},
               {"retried", s.retried},
               {"failed", s.failed}},
-             "Worker " + logged.name() + " exited (" + queue::worker_exit_name(exit) + "): " +
-                 std::to_string(s.processed) + " processed, " + std::to_string(s.completed) +
-                 " completed, " + std::to_string(s.retried) + " retried, " +
-                 std::to_string(s.failed) + " failed");
+             "Worker " + logged.name() + " exited (" + queue::worker_exit_name(exit) +
+                 "): " + std::to_string(s.processed) + " processed, " +
+                 std::to_string(s.completed) + " completed, " + std::to_string(s.retried) +
+                 " retried, " + std::to_string(s.failed) + " failed");
     if (exit == queue::WorkerExit::kMemory) std::exit(12);
   });
 }
@@ -113,10 +125,12 @@ void define_dispatch(CLI::App& app, Context& ctx) {
   app.add_option("type", a->type, "A registered job type (e.g. diag.noop)")->required();
   app.add_option("--tenant", a->tenant, "Tenant id (0: a system job)")->required();
   app.add_option("--queue", a->queue, "Queue (default: the type's, else DB_QUEUE)");
-  app.add_option("--delay", a->delay, "Seconds before it may run")->check(CLI::Range(0.0, 31536000.0));
+  app.add_option("--delay", a->delay, "Seconds before it may run")
+      ->check(CLI::Range(0.0, 31536000.0));
   app.add_option("--data", a->data, "The payload, a JSON object; - reads stdin");
   app.add_option("--unique", a->unique, "Refuse if a job with this key is waiting or running");
-  app.add_option("--count", a->count, "Enqueue this many copies in one transaction")->check(CLI::Range(1, 1000000));
+  app.add_option("--count", a->count, "Enqueue this many copies in one transaction")
+      ->check(CLI::Range(1, 1000000));
   app.callback([&ctx, a] {
     if (a->data == "-") {
       std::stringstream ss;
@@ -130,9 +144,11 @@ void define_dispatch(CLI::App& app, Context& ctx) {
     queue::Dispatcher& d = ctx.dispatcher();
     // tenant_app checks that the tenant exists before its context is set.
     db::Connection& conn = a->tenant > 0 ? ctx.tenant_app(a->tenant) : ctx.app();
-    auto jobs = d.dispatch_many(conn, a->tenant, a->type,
-                                std::vector<std::string>(static_cast<size_t>(a->count), a->data), o);
-    nlohmann::json out = {{"id", jobs.front().id}, {"uuid", jobs.front().uuid}, {"queue", jobs.front().queue}};
+    auto jobs =
+        d.dispatch_many(conn, a->tenant, a->type,
+                        std::vector<std::string>(static_cast<size_t>(a->count), a->data), o);
+    nlohmann::json out = {
+        {"id", jobs.front().id}, {"uuid", jobs.front().uuid}, {"queue", jobs.front().queue}};
     if (jobs.size() > 1) out["count"] = jobs.size();
     ctx.emit(out, "Dispatched " + a->type + " as job " + std::to_string(jobs.front().id) +
                       (jobs.size() > 1 ? " (+" + std::to_string(jobs.size() - 1) + " more)" : "") +
@@ -150,14 +166,20 @@ void define_failed(CLI::App& app, Context& ctx) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& f : store.failed_list(*tenant, *limit)) {
-      out.push_back({{"id", f.id}, {"uuid", f.uuid}, {"queue", f.queue}, {"tenant_id", f.tenant_id},
-                     {"type", f.type}, {"attempts", f.attempts}, {"exception", f.exception},
+      out.push_back({{"id", f.id},
+                     {"uuid", f.uuid},
+                     {"queue", f.queue},
+                     {"tenant_id", f.tenant_id},
+                     {"type", f.type},
+                     {"attempts", f.attempts},
+                     {"exception", f.exception},
                      {"failed_at", f.failed_at}});
       std::string ex = f.exception.size() > 60 ? f.exception.substr(0, 57) + "..." : f.exception;
       rows.push_back({std::to_string(f.id), f.uuid, f.queue, std::to_string(f.tenant_id), f.type,
                       f.failed_at, ex});
     }
-    ctx.emit(out, render_table({"id", "uuid", "queue", "tenant", "type", "failed at", "exception"}, rows));
+    ctx.emit(out, render_table({"id", "uuid", "queue", "tenant", "type", "failed at", "exception"},
+                               rows));
   });
 }
 
@@ -188,7 +210,8 @@ void define_forget(CLI::App& app, Context& ctx) {
 
 void define_flush(CLI::App& app, Context& ctx) {
   auto hours = std::make_shared<std::optional<int>>();
-  app.add_option("--hours", *hours, "Only failures older than this many hours")->check(CLI::Range(0, 1000000));
+  app.add_option("--hours", *hours, "Only failures older than this many hours")
+      ->check(CLI::Range(0, 1000000));
   app.callback([&ctx, hours] {
     const int64_t n = store_of(ctx).failed_flush(*hours);
     ctx.emit({{"deleted", n}}, "Deleted " + std::to_string(n) + " failed job(s)");
@@ -201,27 +224,36 @@ void define_stats(CLI::App& app, Context& ctx) {
     nlohmann::json queues = nlohmann::json::array(), tenants = nlohmann::json::array();
     std::vector<std::vector<std::string>> qrows, trows;
     for (const auto& q : store.stats_queues()) {
-      queues.push_back({{"queue", q.queue}, {"ready", q.ready}, {"reserved", q.reserved},
-                        {"delayed", q.delayed}, {"failed", q.failed}});
+      queues.push_back({{"queue", q.queue},
+                        {"ready", q.ready},
+                        {"reserved", q.reserved},
+                        {"delayed", q.delayed},
+                        {"failed", q.failed}});
       qrows.push_back({q.queue, std::to_string(q.ready), std::to_string(q.reserved),
                        std::to_string(q.delayed), std::to_string(q.failed)});
     }
     for (const auto& t : store.stats_tenants()) {
-      tenants.push_back({{"tenant_id", t.tenant_id}, {"ready", t.ready}, {"reserved", t.reserved},
+      tenants.push_back({{"tenant_id", t.tenant_id},
+                         {"ready", t.ready},
+                         {"reserved", t.reserved},
                          {"failed", t.failed}});
       trows.push_back({std::to_string(t.tenant_id), std::to_string(t.ready),
                        std::to_string(t.reserved), std::to_string(t.failed)});
     }
     auto [done, failed] = store.stats_throughput(1);
     auto [done5, failed5] = store.stats_throughput(5);
-    ctx.emit({{"queues", queues}, {"tenants", tenants},
-              {"throughput", {{"completed_last_minute", done}, {"failed_last_minute", failed},
-                              {"completed_per_minute_5m", done5 / 5.0}, {"failed_last_5m", failed5}}}},
+    ctx.emit({{"queues", queues},
+              {"tenants", tenants},
+              {"throughput",
+               {{"completed_last_minute", done},
+                {"failed_last_minute", failed},
+                {"completed_per_minute_5m", done5 / 5.0},
+                {"failed_last_5m", failed5}}}},
              render_table({"queue", "ready", "reserved", "delayed", "failed"}, qrows) + "\n" +
                  render_table({"tenant", "ready", "reserved", "failed"}, trows) + "\nCompleted " +
                  std::to_string(done) + " job(s) in the current minute, " +
-                 std::to_string(done5 / 5) + "/min over 5 minutes; failed " + std::to_string(failed5) +
-                 " in 5 minutes.");
+                 std::to_string(done5 / 5) + "/min over 5 minutes; failed " +
+                 std::to_string(failed5) + " in 5 minutes.");
   });
 }
 
@@ -280,19 +312,19 @@ void add_queue_commands(Commands& commands, Context& ctx) {
   commands.push_back({"queue:retry", "Push failed jobs (ids, uuids or all) back onto the queue",
                       with(define_retry)});
   commands.push_back({"queue:forget", "Delete a failed job", with(define_forget)});
-  commands.push_back({"queue:flush", "Delete failed jobs (all, or older than --hours)", with(define_flush)});
-  commands.push_back({"queue:stats", "Ready, reserved, delayed and failed jobs per queue and tenant",
+  commands.push_back(
+      {"queue:flush", "Delete failed jobs (all, or older than --hours)", with(define_flush)});
+  commands.push_back({"queue:stats",
+                      "Ready, reserved, delayed and failed jobs per queue and tenant",
                       with(define_stats)});
-  commands.push_back({"queue:restart", "Ask every worker to exit after its current jobs",
-                      with(define_restart)});
-  commands.push_back({"queue:pause", "Hold one tenant's jobs", [&ctx](CLI::App& app) {
-                        define_pause(app, ctx, true);
-                      }});
-  commands.push_back({"queue:resume", "Release one tenant's held jobs", [&ctx](CLI::App& app) {
-                        define_pause(app, ctx, false);
-                      }});
-  commands.push_back({"tenant:weight", "Set a tenant's share in round-robin (and its cap)",
-                      with(define_weight)});
+  commands.push_back(
+      {"queue:restart", "Ask every worker to exit after its current jobs", with(define_restart)});
+  commands.push_back({"queue:pause", "Hold one tenant's jobs",
+                      [&ctx](CLI::App& app) { define_pause(app, ctx, true); }});
+  commands.push_back({"queue:resume", "Release one tenant's held jobs",
+                      [&ctx](CLI::App& app) { define_pause(app, ctx, false); }});
+  commands.push_back(
+      {"tenant:weight", "Set a tenant's share in round-robin (and its cap)", with(define_weight)});
 }
 
 }  // namespace unity::cli

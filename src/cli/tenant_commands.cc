@@ -76,11 +76,11 @@ void add_tenant_commands(Commands& commands, Context& ctx) {
   auto with = [&ctx](void (*define)(CLI::App&, Context&)) {
     return [&ctx, define](CLI::App& app) { define(app, ctx); };
   };
-  commands.push_back({"tenant:create", "Create a tenant (a client company)",
-                      with(define_tenant_create)});
+  commands.push_back(
+      {"tenant:create", "Create a tenant (a client company)", with(define_tenant_create)});
   commands.push_back({"tenant:list", "List tenants", with(define_tenant_list)});
-  commands.push_back({"user:create", "Create a user of a tenant with a role",
-                      with(define_user_create)});
+  commands.push_back(
+      {"user:create", "Create a user of a tenant with a role", with(define_user_create)});
   commands.push_back({"user:list", "List a tenant's users", with(define_user_list)});
 }
 

@@ -6,28 +6,44 @@ namespace unity {
 
 std::string_view error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kAlreadyExists: return "already_exists";
-    case ErrorCode::kFailedPrecondition: return "failed_precondition";
-    case ErrorCode::kPermissionDenied: return "permission_denied";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kDeadlineExceeded: return "deadline_exceeded";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kAlreadyExists:
+      return "already_exists";
+    case ErrorCode::kFailedPrecondition:
+      return "failed_precondition";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kDeadlineExceeded:
+      return "deadline_exceeded";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
 
 int exit_code(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 2;
-    case ErrorCode::kNotFound: return 3;
-    case ErrorCode::kAlreadyExists: return 4;
-    case ErrorCode::kFailedPrecondition: return 5;
-    case ErrorCode::kPermissionDenied: return 6;
-    case ErrorCode::kUnavailable: return 7;
-    case ErrorCode::kDeadlineExceeded: return 8;
-    case ErrorCode::kInternal: return 1;
+    case ErrorCode::kInvalidArgument:
+      return 2;
+    case ErrorCode::kNotFound:
+      return 3;
+    case ErrorCode::kAlreadyExists:
+      return 4;
+    case ErrorCode::kFailedPrecondition:
+      return 5;
+    case ErrorCode::kPermissionDenied:
+      return 6;
+    case ErrorCode::kUnavailable:
+      return 7;
+    case ErrorCode::kDeadlineExceeded:
+      return 8;
+    case ErrorCode::kInternal:
+      return 1;
   }
   return 1;
 }

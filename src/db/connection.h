@@ -39,11 +39,11 @@ enum class Dialect { kSqlite, kPostgres };
 
 // What a driver can do; layers above branch on these, never on the dialect.
 struct Capabilities {
-  bool skip_locked = false;          // SELECT … FOR UPDATE SKIP LOCKED
-  bool listen_notify = false;        // listen()/notify()/wait_notification()
-  bool row_level_security = false;   // tenant isolation enforced by the server (Guarantee 5)
-  bool concurrent_writers = false;   // more than one write transaction at a time
-  bool data_version = false;         // data_version() tells when another connection committed
+  bool skip_locked = false;         // SELECT … FOR UPDATE SKIP LOCKED
+  bool listen_notify = false;       // listen()/notify()/wait_notification()
+  bool row_level_security = false;  // tenant isolation enforced by the server (Guarantee 5)
+  bool concurrent_writers = false;  // more than one write transaction at a time
+  bool data_version = false;        // data_version() tells when another connection committed
 };
 
 // Which database identity a connection acts as (Guarantee 5). kOwner owns the schema and runs
@@ -73,7 +73,8 @@ class Connection {
   // Runs one prepared statement; returns the number of rows changed.
   virtual int64_t execute(std::string_view sql, const Params& params = {}) = 0;
   // Runs one prepared statement and streams each result row to `on_row`.
-  virtual void query_each(std::string_view sql, const Params& params, const RowCallback& on_row) = 0;
+  virtual void query_each(std::string_view sql, const Params& params,
+                          const RowCallback& on_row) = 0;
   // The whole result in memory.
   Rows query(std::string_view sql, const Params& params = {});
   // The first row, or nullopt.

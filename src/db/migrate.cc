@@ -43,7 +43,8 @@ std::string Migrator::render(std::string_view contents) const {
   std::string out;
   out.reserve(contents.size());
   size_t pos = 0;
-  for (size_t hit; (hit = contents.find(kMark, pos)) != std::string_view::npos; pos = hit + kMark.size()) {
+  for (size_t hit; (hit = contents.find(kMark, pos)) != std::string_view::npos;
+       pos = hit + kMark.size()) {
     out.append(contents.substr(pos, hit - pos));
     out.append(queue_table_);
   }
@@ -116,7 +117,8 @@ size_t Migrator::pending_count() {
     // No schema_migrations table: nothing applied.
   }
   size_t pending = 0;
-  for (const auto& file : conn_.migration_files()) pending += applied.count(version_of(file.name)) ? 0 : 1;
+  for (const auto& file : conn_.migration_files())
+    pending += applied.count(version_of(file.name)) ? 0 : 1;
   return pending;
 }
 
@@ -124,12 +126,11 @@ std::vector<MigrationStatus> Migrator::status() {
   ensure_table();
   std::map<std::string, std::pair<std::string, std::string>> applied;  // version → checksum, at
   std::map<std::string, std::string> applied_names;
-  conn_.query_each("SELECT version, name, checksum, applied_at FROM schema_migrations", {},
-                   [&](const Row& r) {
-                     applied[r.get<std::string>(0)] = {r.get<std::string>(2),
-                                                       r.get<std::string>(3)};
-                     applied_names[r.get<std::string>(0)] = r.get<std::string>(1);
-                   });
+  conn_.query_each(
+      "SELECT version, name, checksum, applied_at FROM schema_migrations", {}, [&](const Row& r) {
+        applied[r.get<std::string>(0)] = {r.get<std::string>(2), r.get<std::string>(3)};
+        applied_names[r.get<std::string>(0)] = r.get<std::string>(1);
+      });
   std::vector<MigrationStatus> out;
   for (const auto& file : conn_.migration_files()) {
     MigrationStatus s;

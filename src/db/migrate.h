@@ -16,9 +16,9 @@
 namespace unity::db {
 
 struct MigrationStatus {
-  std::string version;     // "0001"
-  std::string name;        // "0001_foundation"
-  std::string checksum;    // of the embedded file
+  std::string version;   // "0001"
+  std::string name;      // "0001_foundation"
+  std::string checksum;  // of the embedded file
   bool applied = false;
   std::string applied_at;  // ISO 8601, empty when pending
   bool changed = false;    // applied with another checksum

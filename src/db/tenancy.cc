@@ -15,9 +15,9 @@ Tenant tenant_from(const Row& r) {
 }
 
 User user_from(const Row& r) {
-  return {r.get<int64_t>("id"),          r.get<int64_t>("tenant_id"), r.get<std::string>("email"),
-          r.get<std::string>("name"),    r.get<std::string>("role"),
-          r.get<std::string>("created_at")};
+  return {r.get<int64_t>("id"),        r.get<int64_t>("tenant_id"),
+          r.get<std::string>("email"), r.get<std::string>("name"),
+          r.get<std::string>("role"),  r.get<std::string>("created_at")};
 }
 
 bool looks_like_email(const std::string& email) {
@@ -63,7 +63,8 @@ User create_user(Connection& conn, const std::string& email, const std::string& 
                  const std::string& role) {
   const int64_t tenant = conn.require_tenant();
   if (!looks_like_email(email)) throw invalid_argument("invalid email '" + email + "'");
-  if (name.empty() || name.size() > 200) throw invalid_argument("user name must be 1 to 200 characters");
+  if (name.empty() || name.size() > 200)
+    throw invalid_argument("user name must be 1 to 200 characters");
   if (!is_valid_role(role)) {
     throw invalid_argument("unknown role '" + role +
                            "' (roles: admin, manager, inventory, sales, billing, procurement)");
@@ -91,7 +92,9 @@ User find_user(Connection& conn, int64_t id) {
       "SELECT id, tenant_id, email, name, role, created_at FROM users "
       "WHERE id = $1 AND tenant_id = $2",
       {id, tenant});
-  if (!row) throw not_found("user " + std::to_string(id) + " not found in tenant " + std::to_string(tenant));
+  if (!row)
+    throw not_found("user " + std::to_string(id) + " not found in tenant " +
+                    std::to_string(tenant));
   return user_from(*row);
 }
 

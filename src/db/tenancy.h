@@ -12,7 +12,7 @@
 
 namespace unity::db {
 
-inline constexpr const char* kRoles[] = {"admin", "manager",  "inventory",
+inline constexpr const char* kRoles[] = {"admin", "manager", "inventory",
                                          "sales", "billing", "procurement"};
 
 struct Tenant {

@@ -23,7 +23,7 @@
 namespace unity::events {
 
 struct EventMeta {
-  std::string id;                  // UUIDv7, unique across tenants
+  std::string id;  // UUIDv7, unique across tenants
   int64_t tenant_id = 0;
   std::optional<int64_t> user_id;  // the acting user; none for system events (daily scans)
   TimePoint occurred_at;

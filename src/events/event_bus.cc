@@ -15,7 +15,8 @@ namespace {
 // already, run the handler. Its transaction (the worker's) holds all three.
 class ListenerJob final : public queue::Job {
  public:
-  ListenerJob(const EventBus& bus, std::string listener) : bus_(bus), listener_(std::move(listener)) {}
+  ListenerJob(const EventBus& bus, std::string listener)
+      : bus_(bus), listener_(std::move(listener)) {}
   void handle(queue::JobContext& ctx) override { bus_.run_queued(listener_, ctx); }
 
  private:
@@ -64,9 +65,8 @@ void EventBus::dispatch(db::Connection& conn, const Event& event) {
     for (const auto& s : it->second) s.fn(event, conn);
   }
   if (auto it = queued_by_event_.find(event.name()); it != queued_by_event_.end()) {
-    const std::string payload = nlohmann::json{{"event_id", event.meta().id},
-                                               {"event", std::string(event.name())}}
-                                    .dump();
+    const std::string payload =
+        nlohmann::json{{"event_id", event.meta().id}, {"event", std::string(event.name())}}.dump();
     for (const auto& listener : it->second) {
       dispatcher_.dispatch(conn, event.tenant_id(), listener_job_type(listener), payload);
     }
@@ -95,7 +95,8 @@ void EventBus::run_queued(const std::string& listener, queue::JobContext& ctx) c
       " ON CONFLICT (event_id, listener) DO NOTHING",
       {ctx.tenant_id(), event_id, listener, ctx.job_id()});
   if (fresh == 0) return;
-  auto event = registry_.read(stored->name, meta_of(*stored), parse_json(stored->payload, "event payload"));
+  auto event =
+      registry_.read(stored->name, meta_of(*stored), parse_json(stored->payload, "event payload"));
   handler->second(*event, ctx);
 }
 

@@ -40,8 +40,8 @@ class EventDispatcher {
 };
 
 struct ListenerOptions {
-  std::string queue;                      // empty: DB_QUEUE
-  std::optional<int> tries;               // default: the worker's (3)
+  std::string queue;         // empty: DB_QUEUE
+  std::optional<int> tries;  // default: the worker's (3)
   std::optional<int> timeout_s;
   std::optional<queue::Backoff> backoff;
 };
@@ -81,9 +81,10 @@ class EventBus final : public EventDispatcher {
   void listen(std::string listener, std::function<void(const E&, queue::JobContext&)> fn,
               ListenerOptions options = {}) {
     ensure_registered<E>();
-    add_queued(std::string(E::kName), std::move(listener),
-               [fn = std::move(fn)](const Event& e, queue::JobContext& c) { fn(cast<E>(e), c); },
-               std::move(options));
+    add_queued(
+        std::string(E::kName), std::move(listener),
+        [fn = std::move(fn)](const Event& e, queue::JobContext& c) { fn(cast<E>(e), c); },
+        std::move(options));
   }
 
   void dispatch(db::Connection& conn, const Event& event) override;
@@ -119,9 +120,9 @@ class EventBus final : public EventDispatcher {
   queue::JobRegistry& jobs_;
   queue::JobDispatcher& dispatcher_;
   EventRegistry registry_;
-  std::map<std::string, std::vector<Sync>, std::less<>> sync_;           // by event name
+  std::map<std::string, std::vector<Sync>, std::less<>> sync_;  // by event name
   std::map<std::string, std::vector<std::string>, std::less<>> queued_by_event_;
-  std::map<std::string, Queued, std::less<>> queued_;                    // by listener name
+  std::map<std::string, Queued, std::less<>> queued_;  // by listener name
 };
 
 // The job type name of a queued listener: "listener.SendLowStockNotification".

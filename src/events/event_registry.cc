@@ -11,12 +11,15 @@ void EventRegistry::add(std::string name, EventReader reader) {
   readers_.emplace(std::move(name), std::move(reader));
 }
 
-bool EventRegistry::contains(std::string_view name) const { return readers_.find(name) != readers_.end(); }
+bool EventRegistry::contains(std::string_view name) const {
+  return readers_.find(name) != readers_.end();
+}
 
 std::unique_ptr<Event> EventRegistry::read(std::string_view name, EventMeta meta,
                                            const nlohmann::json& payload) const {
   auto it = readers_.find(name);
-  if (it == readers_.end()) throw invalid_argument("unknown event type '" + std::string(name) + "'");
+  if (it == readers_.end())
+    throw invalid_argument("unknown event type '" + std::string(name) + "'");
   try {
     return it->second(std::move(meta), payload);
   } catch (const nlohmann::json::exception& e) {

@@ -39,8 +39,9 @@ int64_t EventStore::append(const Event& event) {
       "INSERT INTO domain_events (uuid, tenant_id, user_id, name, aggregate_type, aggregate_id,"
       " payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
       {m.id, m.tenant_id, m.user_id ? db::Value{*m.user_id} : db::kNull, std::string(event.name()),
-       agg_type.empty() ? db::kNull : db::Value{agg_type}, agg_id.empty() ? db::kNull : db::Value{agg_id},
-       event.payload_json(), format_iso8601(m.occurred_at)});
+       agg_type.empty() ? db::kNull : db::Value{agg_type},
+       agg_id.empty() ? db::kNull : db::Value{agg_id}, event.payload_json(),
+       format_iso8601(m.occurred_at)});
 }
 
 std::vector<StoredEvent> EventStore::list(const EventFilter& f) {
@@ -73,9 +74,9 @@ std::vector<StoredEvent> EventStore::list(const EventFilter& f) {
 
 std::optional<StoredEvent> EventStore::find(const std::string& uuid) {
   const int64_t tenant = conn_.require_tenant();
-  auto row = conn_.query_one(std::string("SELECT ") + kColumns +
-                                 " FROM domain_events WHERE uuid = $1 AND tenant_id = $2",
-                             {uuid, tenant});
+  auto row = conn_.query_one(
+      std::string("SELECT ") + kColumns + " FROM domain_events WHERE uuid = $1 AND tenant_id = $2",
+      {uuid, tenant});
   if (!row) return std::nullopt;
   return stored_from(*row);
 }

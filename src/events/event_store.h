@@ -23,7 +23,7 @@ struct StoredEvent {
   std::string occurred_at;  // ISO 8601
   std::string aggregate_type;
   std::string aggregate_id;
-  std::string payload;      // JSON text
+  std::string payload;  // JSON text
 };
 
 struct EventFilter {

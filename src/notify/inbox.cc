@@ -68,8 +68,9 @@ int64_t mark_read(db::Connection& conn, const Notifiable& who, const std::vector
 }
 
 int64_t prune_read(db::Connection& conn, TimePoint before) {
-  return conn.execute("DELETE FROM notifications WHERE tenant_id = $1 AND read_at IS NOT NULL AND read_at < $2",
-                      {conn.require_tenant(), format_iso8601(before)});
+  return conn.execute(
+      "DELETE FROM notifications WHERE tenant_id = $1 AND read_at IS NOT NULL AND read_at < $2",
+      {conn.require_tenant(), format_iso8601(before)});
 }
 
 }  // namespace unity::notify

@@ -51,7 +51,8 @@ std::string render_data(const Notification& n) {
 
 DatabaseNotifier::DatabaseNotifier(queue::JobRegistry& jobs, queue::JobDispatcher& dispatcher)
     : dispatcher_(dispatcher) {
-  if (!jobs.find(kDeliverJob)) jobs.add(kDeliverJob, {}, [] { return std::make_unique<DeliverJob>(); });
+  if (!jobs.find(kDeliverJob))
+    jobs.add(kDeliverJob, {}, [] { return std::make_unique<DeliverJob>(); });
 }
 
 void check_recipient(db::Connection& conn, const Notifiable& to, const Notification& n) {
@@ -63,8 +64,11 @@ void check_recipient(db::Connection& conn, const Notifiable& to, const Notificat
     return;
   }
   const int64_t tenant = conn.require_tenant();
-  auto row = conn.query_one("SELECT role FROM users WHERE id = $1 AND tenant_id = $2", {to.id, tenant});
-  if (!row) throw not_found("user " + std::to_string(to.id) + " not found in tenant " + std::to_string(tenant));
+  auto row =
+      conn.query_one("SELECT role FROM users WHERE id = $1 AND tenant_id = $2", {to.id, tenant});
+  if (!row)
+    throw not_found("user " + std::to_string(to.id) + " not found in tenant " +
+                    std::to_string(tenant));
   const std::string role = row->get<std::string>(0);
   if (!role_has_permission(role, n.permission())) {
     throw permission_denied("user " + std::to_string(to.id) + " (" + role + ") lacks " +

@@ -83,7 +83,9 @@ std::string dump(const nlohmann::json& j) {
 
 }  // namespace
 
-void AuditLog::job_started(const ClaimedJob& job) { write(dump(job_line("job.start", worker_, job))); }
+void AuditLog::job_started(const ClaimedJob& job) {
+  write(dump(job_line("job.start", worker_, job)));
+}
 
 void AuditLog::job_finished(const ClaimedJob& job, const std::string& outcome, double duration_ms,
                             const std::string& error) {
@@ -95,9 +97,8 @@ void AuditLog::job_finished(const ClaimedJob& job, const std::string& outcome, d
 }
 
 void AuditLog::event(const std::string& name, const std::string& detail) {
-  nlohmann::json j = {{"ts", format_iso8601(system_clock().now())},
-                      {"event", name},
-                      {"worker", worker_}};
+  nlohmann::json j = {
+      {"ts", format_iso8601(system_clock().now())}, {"event", name}, {"worker", worker_}};
   if (!detail.empty()) j["detail"] = detail;
   write(dump(j));
 }

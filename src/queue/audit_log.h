@@ -35,9 +35,9 @@ class AuditLog {
 
   static constexpr size_t kBuffer = 1 << 16;
 
-  std::mutex mu_;          // guards file_ and the stderr echo
+  std::mutex mu_;  // guards file_ and the stderr echo
   std::FILE* file_ = nullptr;
-  std::string pending_;    // whole lines not yet written
+  std::string pending_;  // whole lines not yet written
   bool echo_ = false;
   std::string worker_;
 };

@@ -15,8 +15,9 @@ std::chrono::milliseconds parse_seconds(const std::string& text, const std::stri
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), s);
   if (ec != std::errc() || p != text.data() + text.size() || s < 0 || s > 86400 * 7 ||
       !std::isfinite(s)) {
-    throw invalid_argument("backoff '" + spec +
-                           "' is not valid: use seconds like 10, a list like 1,5,10, or exp[:BASE[:CAP]]");
+    throw invalid_argument(
+        "backoff '" + spec +
+        "' is not valid: use seconds like 10, a list like 1,5,10, or exp[:BASE[:CAP]]");
   }
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(s * 1000)));
 }
@@ -50,14 +51,16 @@ Backoff Backoff::parse(const std::string& spec) {
   Backoff b;
   b.delays.clear();
   std::stringstream in(spec);
-  for (std::string part; std::getline(in, part, ',');) b.delays.push_back(parse_seconds(part, spec));
+  for (std::string part; std::getline(in, part, ',');)
+    b.delays.push_back(parse_seconds(part, spec));
   if (b.delays.empty()) throw invalid_argument("backoff is empty");
   b.kind = b.delays.size() == 1 ? Kind::kFixed : Kind::kList;
   return b;
 }
 
 std::string Backoff::to_string() const {
-  if (kind == Kind::kExponential) return "exp:" + seconds_text(delays.at(0)) + ":" + seconds_text(cap);
+  if (kind == Kind::kExponential)
+    return "exp:" + seconds_text(delays.at(0)) + ":" + seconds_text(cap);
   std::string out;
   for (auto d : delays) out += (out.empty() ? "" : ",") + seconds_text(d);
   return out;
@@ -66,13 +69,16 @@ std::string Backoff::to_string() const {
 std::chrono::milliseconds Backoff::delay(int attempt, double jitter) const {
   attempt = std::max(attempt, 1);
   switch (kind) {
-    case Kind::kFixed: return delays.at(0);
-    case Kind::kList: return delays.at(std::min<size_t>(attempt - 1, delays.size() - 1));
-    case Kind::kExponential: break;
+    case Kind::kFixed:
+      return delays.at(0);
+    case Kind::kList:
+      return delays.at(std::min<size_t>(attempt - 1, delays.size() - 1));
+    case Kind::kExponential:
+      break;
   }
   const double base = static_cast<double>(delays.at(0).count());
-  const double raw = std::min(base * std::pow(2.0, std::min(attempt - 1, 40)),
-                              static_cast<double>(cap.count()));
+  const double raw =
+      std::min(base * std::pow(2.0, std::min(attempt - 1, 40)), static_cast<double>(cap.count()));
   const double factor = 0.75 + 0.5 * std::clamp(jitter, 0.0, 0.999999);
   return std::chrono::milliseconds(
       static_cast<int64_t>(std::min(raw * factor, static_cast<double>(cap.count()))));

@@ -47,9 +47,10 @@ class WriteJob : public Job {
  public:
   void handle(JobContext& ctx) override {
     const auto payload = parse_json_object(ctx.payload(), "diag.write payload");
-    ctx.db().execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1, $2, $3, $4)",
-                     {ctx.tenant_id(), optional_string(payload, "mark").value_or(""), ctx.job_id(),
-                      ctx.attempt()});
+    ctx.db().execute(
+        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1, $2, $3, $4)",
+        {ctx.tenant_id(), optional_string(payload, "mark").value_or(""), ctx.job_id(),
+         ctx.attempt()});
     const int64_t sleep_ms = optional_int(payload, "sleep_ms").value_or(0);
     if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
   }

@@ -30,13 +30,15 @@ NewJob Dispatcher::prepare(const JobType& type, int64_t tenant_id, const std::st
   j.type = type.name;
   j.payload = payload;
   const int64_t now = clock_.now().time_since_epoch().count();
-  j.available_at_us = now + std::chrono::duration_cast<std::chrono::microseconds>(options.delay).count();
+  j.available_at_us =
+      now + std::chrono::duration_cast<std::chrono::microseconds>(options.delay).count();
   j.max_tries = options.tries ? options.tries : type.options.tries;
   j.timeout_s = options.timeout_s ? options.timeout_s : type.options.timeout_s;
   if (type.options.backoff) j.backoff = type.options.backoff->to_string();
   if (type.options.retry_for) {
-    j.retry_until_us = now + std::chrono::duration_cast<std::chrono::microseconds>(
-                                 *type.options.retry_for).count();
+    j.retry_until_us =
+        now +
+        std::chrono::duration_cast<std::chrono::microseconds>(*type.options.retry_for).count();
   }
   j.unique_key = options.unique_key;
   return j;

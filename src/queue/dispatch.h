@@ -20,10 +20,10 @@
 namespace unity::queue {
 
 struct DispatchOptions {
-  std::optional<std::string> queue;         // default: the type's queue, else DB_QUEUE
-  std::chrono::milliseconds delay{0};       // run no earlier than now + delay
-  std::optional<std::string> unique_key;    // refuse a duplicate while one waits or runs
-  std::optional<int> tries;                 // override the type's
+  std::optional<std::string> queue;       // default: the type's queue, else DB_QUEUE
+  std::chrono::milliseconds delay{0};     // run no earlier than now + delay
+  std::optional<std::string> unique_key;  // refuse a duplicate while one waits or runs
+  std::optional<int> tries;               // override the type's
   std::optional<int> timeout_s;
 };
 

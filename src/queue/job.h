@@ -48,12 +48,12 @@ struct Backoff {
 // A job type's defaults. Unset fields fall back to the worker's options (--tries, --timeout,
 // --backoff), then to the queue defaults: 3 tries, 60 s timeout, exponential backoff.
 struct JobOptions {
-  std::string queue;                          // empty: DB_QUEUE
-  std::optional<int> tries;                   // attempts before the job fails for good
-  std::optional<int> timeout_s;               // per attempt
+  std::string queue;             // empty: DB_QUEUE
+  std::optional<int> tries;      // attempts before the job fails for good
+  std::optional<int> timeout_s;  // per attempt
   std::optional<Backoff> backoff;
   std::optional<std::chrono::seconds> retry_for;  // give up this long after dispatch
-  bool transactional = true;                  // Guarantee 3; false for long, chunked jobs
+  bool transactional = true;                      // Guarantee 3; false for long, chunked jobs
 };
 
 // What a running handler sees. Not thread-safe; valid only during handle()/failed().
@@ -64,8 +64,8 @@ class JobContext {
   virtual const std::string& uuid() const = 0;
   virtual const std::string& type() const = 0;
   virtual const std::string& queue() const = 0;
-  virtual int64_t tenant_id() const = 0;     // 0 for a system job
-  virtual int attempt() const = 0;           // 1 on the first run
+  virtual int64_t tenant_id() const = 0;  // 0 for a system job
+  virtual int attempt() const = 0;        // 1 on the first run
   virtual int max_tries() const = 0;
   virtual const std::string& payload() const = 0;  // the JSON object as dispatched
   // The database in the job's tenant context. In transactional mode it is inside the transaction

@@ -1,8 +1,8 @@
 #include "queue/store.h"
 
 #include <map>
-#include <unordered_map>
 #include <random>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/uuid.h"
@@ -98,10 +98,9 @@ std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jo
   // One job outside a transaction: one autocommit statement that inserts and notifies together
   // (one round trip instead of BEGIN, INSERT, NOTIFY, COMMIT).
   const bool single = jobs.size() == 1 && conn_.transaction_depth() == 0;
-  const std::string& sql =
-      single && notify
-          ? t(std::string("WITH j AS (") + kInsert + ") SELECT id, pg_notify('unity_jobs', $3) FROM j")
-          : t(kInsert);
+  const std::string& sql = single && notify ? t(std::string("WITH j AS (") + kInsert +
+                                                ") SELECT id, pg_notify('unity_jobs', $3) FROM j")
+                                            : t(kInsert);
   const int64_t now = now_us();
   // In the caller's transaction when there is one (no savepoint: a failure aborts the caller's
   // work anyway); otherwise in our own.
@@ -170,8 +169,8 @@ std::vector<ClaimedJob> JobStore::job_claim(const std::string& queue, int64_t te
 }
 
 int64_t JobStore::job_count_reserved(int64_t tenant_id) {
-  return conn_.query_int(t("SELECT count(*) FROM {q} WHERE tenant_id = $1 AND reserved_at IS NOT NULL"),
-                         {tenant_id});
+  return conn_.query_int(
+      t("SELECT count(*) FROM {q} WHERE tenant_id = $1 AND reserved_at IS NOT NULL"), {tenant_id});
 }
 
 int64_t JobStore::job_complete_many(const std::vector<std::pair<int64_t, int64_t>>& id_tokens) {
@@ -196,11 +195,11 @@ bool JobStore::job_complete(int64_t id, int64_t token) {
 
 bool JobStore::job_release(int64_t id, int64_t token, int64_t available_at_us,
                            const std::string& error) {
-  return conn_.execute(t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
-                         " lease_token = NULL, worker = NULL, available_at = $3, last_error = $4"
-                         " WHERE id = $1 AND lease_token = $2"),
-                       {id, token, available_at_us, error.empty() ? db::kNull : db::Value{error}}) ==
-         1;
+  return conn_.execute(
+             t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
+               " lease_token = NULL, worker = NULL, available_at = $3, last_error = $4"
+               " WHERE id = $1 AND lease_token = $2"),
+             {id, token, available_at_us, error.empty() ? db::kNull : db::Value{error}}) == 1;
 }
 
 int64_t JobStore::job_unclaim(const std::vector<std::pair<int64_t, int64_t>>& id_tokens) {
@@ -241,13 +240,15 @@ int64_t JobStore::lease_extend(const std::vector<std::pair<int64_t, int64_t>>& i
   if (id_tokens.empty()) return 0;
   std::map<int64_t, std::vector<int64_t>> by_token;
   for (const auto& [id, token] : id_tokens) by_token[token].push_back(id);
-  const std::string sql = t("UPDATE {q} SET lease_expires_at = $1 WHERE lease_token = $2 AND id IN " +
-                            conn_.id_set_sql(3));
+  const std::string sql =
+      t("UPDATE {q} SET lease_expires_at = $1 WHERE lease_token = $2 AND id IN " +
+        conn_.id_set_sql(3));
   const int64_t until = now_us() + lease_us;
   int64_t n = 0;
   db::Transaction tx(conn_);
   conn_.relax_commit_durability();
-  for (const auto& [token, ids] : by_token) n += conn_.execute(sql, {until, token, conn_.id_set_param(ids)});
+  for (const auto& [token, ids] : by_token)
+    n += conn_.execute(sql, {until, token, conn_.id_set_param(ids)});
   tx.commit();
   return n;
 }
@@ -256,7 +257,8 @@ std::vector<ClaimedJob> JobStore::lease_rescue_expired(int64_t lease_token, int 
   const std::string sql =
       t("UPDATE {q} SET lease_token = $3, worker = NULL WHERE id IN (SELECT id FROM {q}"
         " WHERE reserved_at IS NOT NULL AND lease_expires_at < $1 ORDER BY lease_expires_at"
-        " LIMIT $2" + skip_locked() + ") RETURNING " + kClaimedColumns);
+        " LIMIT $2" +
+        skip_locked() + ") RETURNING " + kClaimedColumns);
   std::vector<ClaimedJob> out;
   db::Transaction tx(conn_);
   conn_.query_each(sql, {now_us(), limit, lease_token},
@@ -281,7 +283,8 @@ void JobStore::tenant_pause(int64_t tenant_id, const std::string& queue) {
 }
 
 int64_t JobStore::tenant_resume(int64_t tenant_id, const std::string& queue) {
-  if (queue == "*") return conn_.execute("DELETE FROM queue_pauses WHERE tenant_id = $1", {tenant_id});
+  if (queue == "*")
+    return conn_.execute("DELETE FROM queue_pauses WHERE tenant_id = $1", {tenant_id});
   return conn_.execute("DELETE FROM queue_pauses WHERE tenant_id = $1 AND queue = $2",
                        {tenant_id, queue});
 }
@@ -297,14 +300,16 @@ std::vector<std::pair<int64_t, std::string>> JobStore::tenant_pauses() {
 std::vector<TenantSettings> JobStore::tenant_settings() {
   std::vector<TenantSettings> out;
   conn_.query_each(
-      "SELECT id, weight, max_concurrency FROM tenants WHERE weight <> 1 OR max_concurrency IS NOT NULL",
+      "SELECT id, weight, max_concurrency FROM tenants WHERE weight <> 1 OR max_concurrency IS NOT "
+      "NULL",
       {}, [&](const db::Row& r) {
         out.push_back({r.get<int64_t>(0), r.get<int>(1), opt_int(r, "max_concurrency")});
       });
   return out;
 }
 
-void JobStore::tenant_set_weight(int64_t tenant_id, int weight, std::optional<int> max_concurrency) {
+void JobStore::tenant_set_weight(int64_t tenant_id, int weight,
+                                 std::optional<int> max_concurrency) {
   if (weight < 1 || weight > 1000) throw invalid_argument("--weight must be between 1 and 1000");
   if (max_concurrency && *max_concurrency < 1) {
     throw invalid_argument("--max-concurrency must be at least 1");
@@ -358,11 +363,12 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
       sql += " WHERE queue = $1";
       p.add(*queue);
     }
-    conn_.query_each(sql + " ORDER BY id", p, [&](const db::Row& r) { rows.push_back(r.get<int64_t>(0)); });
+    conn_.query_each(sql + " ORDER BY id", p,
+                     [&](const db::Row& r) { rows.push_back(r.get<int64_t>(0)); });
   } else {
     for (const auto& key : ids) {
-      auto row = conn_.query_one("SELECT id FROM failed_jobs WHERE uuid = $1 OR CAST(id AS TEXT) = $1",
-                                 {key});
+      auto row = conn_.query_one(
+          "SELECT id FROM failed_jobs WHERE uuid = $1 OR CAST(id AS TEXT) = $1", {key});
       if (!row) throw not_found("failed job " + key + " not found (see `unity queue:failed`)");
       rows.push_back(row->get<int64_t>(0));
     }

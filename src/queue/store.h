@@ -121,7 +121,7 @@ class JobStore {
   std::vector<ClaimedJob> lease_rescue_expired(int64_t lease_token, int limit);
 
   // Pauses, weights, caps, signals.
-  void tenant_pause(int64_t tenant_id, const std::string& queue);   // queue "*" = all
+  void tenant_pause(int64_t tenant_id, const std::string& queue);  // queue "*" = all
   int64_t tenant_resume(int64_t tenant_id, const std::string& queue);
   // (tenant, queue) pairs paused; queue "*" pauses all.
   std::vector<std::pair<int64_t, std::string>> tenant_pauses();

@@ -46,12 +46,18 @@ std::string default_worker_name() {
 
 const char* worker_exit_name(WorkerExit e) {
   switch (e) {
-    case WorkerExit::kStopped: return "stopped";
-    case WorkerExit::kEmpty: return "empty";
-    case WorkerExit::kMaxJobs: return "max_jobs";
-    case WorkerExit::kMaxTime: return "max_time";
-    case WorkerExit::kMemory: return "memory";
-    case WorkerExit::kRestart: return "restart";
+    case WorkerExit::kStopped:
+      return "stopped";
+    case WorkerExit::kEmpty:
+      return "empty";
+    case WorkerExit::kMaxJobs:
+      return "max_jobs";
+    case WorkerExit::kMaxTime:
+      return "max_time";
+    case WorkerExit::kMemory:
+      return "memory";
+    case WorkerExit::kRestart:
+      return "restart";
   }
   return "stopped";
 }
@@ -90,7 +96,8 @@ struct Worker::Impl {
       throw invalid_argument("--concurrency must be between 1 and 1024");
     }
     if (opts.batch < 0 || opts.batch > 10000) throw invalid_argument("--batch must be 0 to 10000");
-    if (opts.sleep_s < 0 || opts.sleep_s > 3600) throw invalid_argument("--sleep must be 0 to 3600");
+    if (opts.sleep_s < 0 || opts.sleep_s > 3600)
+      throw invalid_argument("--sleep must be 0 to 3600");
     if (opts.timeout_s && (*opts.timeout_s < 1 || *opts.timeout_s > 86400)) {
       throw invalid_argument("--timeout must be 1 to 86400 seconds");
     }
@@ -113,15 +120,15 @@ struct Worker::Impl {
   const Clock& clock;
   int64_t lease_us = 90'000'000;
 
-  mutable std::mutex mu;  // guards everything below up to `stats`
-  std::condition_variable work_cv;   // executors: a job is ready, or stop
-  std::condition_variable fetch_cv;  // fetcher: a slot freed
-  std::condition_variable ack_cv;    // completer: acks to write, or stop
-  std::condition_variable keeper_cv; // keeper: stop
-  std::deque<ClaimedJob> ready;      // claimed, not started, in priority order
+  mutable std::mutex mu;              // guards everything below up to `stats`
+  std::condition_variable work_cv;    // executors: a job is ready, or stop
+  std::condition_variable fetch_cv;   // fetcher: a slot freed
+  std::condition_variable ack_cv;     // completer: acks to write, or stop
+  std::condition_variable keeper_cv;  // keeper: stop
+  std::deque<ClaimedJob> ready;       // claimed, not started, in priority order
   std::map<int64_t, Running> running;
   std::vector<std::pair<int64_t, int64_t>> acks;
-  int64_t unacked = 0;  // finished jobs whose acknowledgement is not written yet
+  int64_t unacked = 0;   // finished jobs whose acknowledgement is not written yet
   int64_t finished = 0;  // attempts finished so far (a job may be ready again after each)
   std::map<std::string, std::pair<int64_t, int64_t>> metrics;  // queue → completed, failed
   bool executors_stop = false;
@@ -136,7 +143,8 @@ struct Worker::Impl {
   // Per queue, per tenant: round-robin credit (fetcher thread only).
   std::map<std::string, std::map<int64_t, int64_t>> swrr_credit;
 
-  // --- helpers ------------------------------------------------------------------------------------
+  // --- helpers
+  // ------------------------------------------------------------------------------------
   int tries_for(const ClaimedJob& j) const { return j.max_tries.value_or(opts.tries.value_or(3)); }
   std::chrono::seconds timeout_for(const ClaimedJob& j) const {
     return std::chrono::seconds(j.timeout_s.value_or(opts.timeout_s.value_or(60)));
@@ -148,9 +156,7 @@ struct Worker::Impl {
   std::unique_ptr<db::Connection> connect() const {
     return db::open_connection(config, db::Role::kApp);
   }
-  bool stopping() const {
-    return stop_requested.load() || Worker::stop_flag().load();
-  }
+  bool stopping() const { return stop_requested.load() || Worker::stop_flag().load(); }
   bool is_paused() const { return paused.load() || Worker::pause_flag().load(); }
 
   // Failed attempt: retry with backoff, or give up (failed_jobs + the failed() hook).
@@ -167,7 +173,8 @@ struct Worker::Impl {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     const double jitter = std::uniform_real_distribution<double>(0, 1)(rng);
     const auto delay = backoff_for(job).delay(job.attempts, jitter);
-    const int64_t at = store.now_us() + std::chrono::duration_cast<std::chrono::microseconds>(delay).count();
+    const int64_t at =
+        store.now_us() + std::chrono::duration_cast<std::chrono::microseconds>(delay).count();
     return store.job_release(job.id, job.lease_token, at, error) ? "retry" : "fenced";
   }
 
@@ -234,7 +241,8 @@ struct Worker::Impl {
       return retry_or_fail(store, job, error, true);
     } catch (const std::exception& e) {
       error = e.what();
-      if (cancel->load()) error = "timed out after " + std::to_string(timeout_for(job).count()) + " s: " + error;
+      if (cancel->load())
+        error = "timed out after " + std::to_string(timeout_for(job).count()) + " s: " + error;
       return retry_or_fail(store, job, error, false);
     }
   }
@@ -439,7 +447,8 @@ struct Worker::Impl {
     std::_Exit(124);
   }
 
-  // --- claiming -----------------------------------------------------------------------------------
+  // --- claiming
+  // -----------------------------------------------------------------------------------
   struct Snapshot {
     std::set<std::pair<int64_t, std::string>> pauses;
     std::map<int64_t, TenantSettings> settings;
@@ -448,7 +457,9 @@ struct Worker::Impl {
   Snapshot snapshot;
 
   void refresh_snapshot(JobStore& store) {
-    if (Clock_::now() - snapshot.at < std::chrono::seconds(1) && snapshot.at != Clock_::time_point{}) return;
+    if (Clock_::now() - snapshot.at < std::chrono::seconds(1) &&
+        snapshot.at != Clock_::time_point{})
+      return;
     snapshot.pauses.clear();
     for (auto& p : store.tenant_pauses()) snapshot.pauses.insert(p);
     snapshot.settings.clear();
@@ -609,8 +620,9 @@ struct Worker::Impl {
 
   WorkerExit fetch_loop() {
     for (size_t i = 0; i < opts.queues.size(); ++i) queue_rank[opts.queues[i]] = i;
-    if (log) log->event("worker.start", "queues=" + std::to_string(opts.queues.size()) +
-                                            " concurrency=" + std::to_string(opts.concurrency));
+    if (log)
+      log->event("worker.start", "queues=" + std::to_string(opts.queues.size()) +
+                                     " concurrency=" + std::to_string(opts.concurrency));
     const auto started = Clock_::now();
     int64_t started_us = 0;
     for (int failures = 0;; ++failures) {
@@ -620,7 +632,8 @@ struct Worker::Impl {
         // The database went away (restart, network): keep the jobs in flight, reconnect, go on.
         if (e.code() != ErrorCode::kUnavailable || stopping()) throw;
         if (log) log->event("database_unavailable", e.what());
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * (failures + 1), 2000)));
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::min(100 * (failures + 1), 2000)));
       }
     }
   }
@@ -659,8 +672,8 @@ struct Worker::Impl {
       int capacity = free_slots();
       if (opts.max_jobs > 0) {
         std::lock_guard lock(mu);
-        capacity = static_cast<int>(std::min<int64_t>(capacity, opts.max_jobs - started_total -
-                                                                    static_cast<int64_t>(ready.size())));
+        capacity = static_cast<int>(std::min<int64_t>(
+            capacity, opts.max_jobs - started_total - static_cast<int64_t>(ready.size())));
       }
       if (opts.batch > 0 && capacity > 0) {
         std::lock_guard lock(mu);
@@ -672,9 +685,9 @@ struct Worker::Impl {
       if (is_paused() || capacity <= 0 || (capacity < threshold && !idle())) {
         std::unique_lock lock(mu);
         fetch_cv.wait_for(lock, std::chrono::milliseconds(100), [&] {
-          return stopping() || (!is_paused() && opts.concurrency - static_cast<int>(running.size() +
-                                                                                    ready.size()) >=
-                                                    threshold);
+          return stopping() ||
+                 (!is_paused() &&
+                  opts.concurrency - static_cast<int>(running.size() + ready.size()) >= threshold);
         });
         continue;
       }

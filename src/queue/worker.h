@@ -37,19 +37,19 @@
 namespace unity::queue {
 
 struct WorkerOptions {
-  std::vector<std::string> queues;     // priority order; empty: DB_QUEUE
-  int concurrency = 1;                 // jobs at once (1–1024)
-  int batch = 0;                       // most jobs claimed per round trip; 0: free slots
-  std::optional<int> timeout_s;        // --timeout for jobs without their own (default 60)
-  std::optional<int> tries;            // --tries for jobs without their own (default 3)
-  std::optional<Backoff> backoff;      // --backoff for jobs without their own (default exp)
-  int memory_mb = 0;                   // exit after the resident set passes this; 0: no limit
-  double sleep_s = 3;                  // longest idle wait between polls
-  int max_time_s = 0;                  // exit after this long; 0: no limit
-  int64_t max_jobs = 0;                // exit after this many jobs; 0: no limit
-  bool stop_when_empty = false;        // exit when no job is ready (delayed ones may remain)
-  bool once = false;                   // run one job, then exit
-  std::string name;                    // worker name in logs and jobs.worker; default host:pid
+  std::vector<std::string> queues;        // priority order; empty: DB_QUEUE
+  int concurrency = 1;                    // jobs at once (1–1024)
+  int batch = 0;                          // most jobs claimed per round trip; 0: free slots
+  std::optional<int> timeout_s;           // --timeout for jobs without their own (default 60)
+  std::optional<int> tries;               // --tries for jobs without their own (default 3)
+  std::optional<Backoff> backoff;         // --backoff for jobs without their own (default exp)
+  int memory_mb = 0;                      // exit after the resident set passes this; 0: no limit
+  double sleep_s = 3;                     // longest idle wait between polls
+  int max_time_s = 0;                     // exit after this long; 0: no limit
+  int64_t max_jobs = 0;                   // exit after this many jobs; 0: no limit
+  bool stop_when_empty = false;           // exit when no job is ready (delayed ones may remain)
+  bool once = false;                      // run one job, then exit
+  std::string name;                       // worker name in logs and jobs.worker; default host:pid
   std::chrono::milliseconds grace{5000};  // after a timeout, before the process gives up
 };
 

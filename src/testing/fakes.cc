@@ -7,8 +7,8 @@ namespace unity::testing {
 void EventFake::dispatch(db::Connection&, const events::Event& event) {
   names_.emplace_back(event.name());
   if (registry_.contains(event.name())) {
-    events_.push_back(registry_.read(event.name(), event.meta(),
-                                     nlohmann::json::parse(event.payload_json())));
+    events_.push_back(
+        registry_.read(event.name(), event.meta(), nlohmann::json::parse(event.payload_json())));
   }
 }
 
@@ -36,12 +36,13 @@ std::vector<queue::InsertedJob> QueueFake::dispatch_many(db::Connection&, int64_
   return out;
 }
 
-::testing::AssertionResult QueueFake::assert_pushed(const std::string& type,
-                                                    std::function<bool(const PushedJob&)> pred) const {
+::testing::AssertionResult QueueFake::assert_pushed(
+    const std::string& type, std::function<bool(const PushedJob&)> pred) const {
   for (const auto& j : jobs_) {
     if (j.type == type && (!pred || pred(j))) return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << "no " << type << " matching was pushed; got " << summary();
+  return ::testing::AssertionFailure()
+         << "no " << type << " matching was pushed; got " << summary();
 }
 
 ::testing::AssertionResult QueueFake::assert_pushed_on(const std::string& queue,
@@ -49,7 +50,8 @@ std::vector<queue::InsertedJob> QueueFake::dispatch_many(db::Connection&, int64_
   return assert_pushed(type, [&](const PushedJob& j) { return j.queue == queue; });
 }
 
-::testing::AssertionResult QueueFake::assert_pushed_times(const std::string& type, size_t times) const {
+::testing::AssertionResult QueueFake::assert_pushed_times(const std::string& type,
+                                                          size_t times) const {
   size_t n = 0;
   for (const auto& j : jobs_) n += j.type == type ? 1 : 0;
   if (n == times) return ::testing::AssertionSuccess();
@@ -82,7 +84,8 @@ void NotificationFake::send(db::Connection& conn, const std::vector<notify::Noti
     const notify::Notifiable& to, const std::string& type,
     std::function<bool(const nlohmann::json&)> pred) const {
   for (const auto& s : sent_) {
-    if (s.to == to && s.type == type && (!pred || pred(s.data))) return ::testing::AssertionSuccess();
+    if (s.to == to && s.type == type && (!pred || pred(s.data)))
+      return ::testing::AssertionSuccess();
   }
   return ::testing::AssertionFailure() << "no " << type << " sent to " << to.type_name() << " "
                                        << to.id << "; sent " << summary();
@@ -92,7 +95,8 @@ void NotificationFake::send(db::Connection& conn, const std::vector<notify::Noti
                                                                 const std::string& type) const {
   for (const auto& s : sent_) {
     if (s.to == to && s.type == type) {
-      return ::testing::AssertionFailure() << type << " was sent to " << to.type_name() << " " << to.id;
+      return ::testing::AssertionFailure()
+             << type << " was sent to " << to.type_name() << " " << to.id;
     }
   }
   return ::testing::AssertionSuccess();

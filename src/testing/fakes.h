@@ -42,8 +42,8 @@ class EventFake final : public events::EventDispatcher {
         return ::testing::AssertionSuccess();
       }
     }
-    return ::testing::AssertionFailure() << "no " << E::kName << " matching was dispatched; got "
-                                         << summary();
+    return ::testing::AssertionFailure()
+           << "no " << E::kName << " matching was dispatched; got " << summary();
   }
   template <typename E>
   ::testing::AssertionResult assert_dispatched_times(size_t times) const {
@@ -78,15 +78,16 @@ struct PushedJob {
 
 class QueueFake final : public queue::JobDispatcher {
  public:
-  std::vector<queue::InsertedJob> dispatch_many(db::Connection& conn, int64_t tenant_id,
-                                                const std::string& type,
-                                                const std::vector<std::string>& payloads,
-                                                const queue::DispatchOptions& options = {}) override;
+  std::vector<queue::InsertedJob> dispatch_many(
+      db::Connection& conn, int64_t tenant_id, const std::string& type,
+      const std::vector<std::string>& payloads,
+      const queue::DispatchOptions& options = {}) override;
 
   const std::vector<PushedJob>& pushed() const { return jobs_; }
   ::testing::AssertionResult assert_pushed(
       const std::string& type, std::function<bool(const PushedJob&)> pred = nullptr) const;
-  ::testing::AssertionResult assert_pushed_on(const std::string& queue, const std::string& type) const;
+  ::testing::AssertionResult assert_pushed_on(const std::string& queue,
+                                              const std::string& type) const;
   ::testing::AssertionResult assert_pushed_times(const std::string& type, size_t times) const;
   ::testing::AssertionResult assert_not_pushed(const std::string& type) const;
   ::testing::AssertionResult assert_nothing_pushed() const;

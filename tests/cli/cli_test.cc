@@ -45,7 +45,7 @@ TEST_P(CliTest, MigrateThenCreateTenantAndUserAsJson) {
   ASSERT_EQ(t.exit, 0) << t.err;
   const int64_t tenant = nlohmann::json::parse(t.out)["id"];
   CliRun u = unity("user:create --tenant " + std::to_string(tenant) +
-                " --email ann@acme.test --name Ann --role manager --json");
+                   " --email ann@acme.test --name Ann --role manager --json");
   ASSERT_EQ(u.exit, 0) << u.err;
   auto user = nlohmann::json::parse(u.out);
   EXPECT_GT(user["id"].get<int64_t>(), 0);
@@ -79,7 +79,8 @@ TEST_P(CliTest, BadInputGetsOneLineAndNonZeroExit) {
     int exit;
     std::string says;
   } cases[] = {
-      {"user:create --tenant 999 --email a@b.test --name A --role admin", 3, "tenant 999 not found"},
+      {"user:create --tenant 999 --email a@b.test --name A --role admin", 3,
+       "tenant 999 not found"},
       {"user:create --tenant 1 --email nope --name A --role admin", 3, "not found"},
       {"tenant:create ''", 2, "1 to 200 characters"},
       {"no:such-command", 2, "unknown command"},
@@ -121,7 +122,8 @@ TEST_P(CliTest, ChangedMigrationStopsMigrateNamingIt) {
 TEST_P(CliTest, QueueCommandsSpeakTheOutputContract) {
   ASSERT_EQ(unity("migrate").exit, 0);
   ASSERT_EQ(unity("tenant:create Acme").exit, 0);
-  auto d = nlohmann::json::parse(unity("queue:dispatch diag.noop --tenant 1 --queue high --json").out);
+  auto d =
+      nlohmann::json::parse(unity("queue:dispatch diag.noop --tenant 1 --queue high --json").out);
   EXPECT_GT(d["id"].get<int64_t>(), 0);
   EXPECT_EQ(d["queue"], "high");
   ASSERT_EQ(unity("queue:dispatch diag.fail --tenant 1 --data '{\"times\":9}' --json").exit, 0);
@@ -130,12 +132,14 @@ TEST_P(CliTest, QueueCommandsSpeakTheOutputContract) {
   auto stats = nlohmann::json::parse(unity("queue:stats --json").out);
   ASSERT_EQ(stats["queues"].size(), 2u);
   for (const auto& q : stats["queues"]) {
-    for (const char* k : {"queue", "ready", "reserved", "delayed", "failed"}) EXPECT_TRUE(q.contains(k)) << k;
+    for (const char* k : {"queue", "ready", "reserved", "delayed", "failed"})
+      EXPECT_TRUE(q.contains(k)) << k;
   }
   EXPECT_EQ(stats["tenants"][0]["tenant_id"], 1);
   EXPECT_EQ(stats["tenants"][0]["ready"], 3);
 
-  CliRun work = unity("queue:work --queue high,default --stop-when-empty --tries 2 --backoff 0 --json");
+  CliRun work =
+      unity("queue:work --queue high,default --stop-when-empty --tries 2 --backoff 0 --json");
   ASSERT_EQ(work.exit, 0) << work.err;
   auto w = nlohmann::json::parse(work.out);
   EXPECT_EQ(w["exit"], "empty");
@@ -195,7 +199,8 @@ TEST_P(CliTest, QueueBadInputIsRefusedWithOneLine) {
 
 TEST_P(CliTest, QueueTableNameComesFromDbQueueTable) {
   auto run = [&](const std::string& args) {
-    return run_cli(db_->dir(), db_->env_for_cli() + " DB_QUEUE_TABLE=erp_jobs DB_QUEUE=normal", args);
+    return run_cli(db_->dir(), db_->env_for_cli() + " DB_QUEUE_TABLE=erp_jobs DB_QUEUE=normal",
+                   args);
   };
   ASSERT_EQ(run("migrate").exit, 0);
   ASSERT_EQ(run("tenant:create Acme").exit, 0);
@@ -227,9 +232,15 @@ TEST_P(CliTest, AuditTrailAndNotificationsCommands) {
   EXPECT_EQ(list[0]["name"], "ProductCreated");
   EXPECT_EQ(list[0]["payload"]["sku"], "W-1");
   EXPECT_EQ(list[0]["occurred_at"], "2026-11-01T10:00:00.000000Z");
-  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --type ProductUpdated --json").out).size(), 1u);
-  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --since 2026-11-02 --json").out).size(), 0u);
-  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --aggregate product:42 --json").out).size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --type ProductUpdated --json").out)
+                .size(),
+            1u);
+  EXPECT_EQ(
+      nlohmann::json::parse(unity("events:list --tenant 1 --since 2026-11-02 --json").out).size(),
+      0u);
+  EXPECT_EQ(nlohmann::json::parse(unity("events:list --tenant 1 --aggregate product:42 --json").out)
+                .size(),
+            2u);
   EXPECT_EQ(unity("events:list --tenant 1 --since yesterday").exit, 2);
   EXPECT_EQ(unity("events:list --tenant 9").exit, 3);
   EXPECT_EQ(unity("listeners:list --json").exit, 0);
@@ -239,13 +250,21 @@ TEST_P(CliTest, AuditTrailAndNotificationsCommands) {
       " created_at, updated_at) VALUES ('018f0000-0000-7000-8000-0000000000aa', 1,"
       " 'AlertNotification', 'user', 1, '{\"title\":\"Hi\"}', $1, $1)",
       {std::string("2026-11-01T10:00:00Z")});
-  auto inbox = nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --unread --json").out);
+  auto inbox =
+      nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --unread --json").out);
   ASSERT_EQ(inbox.size(), 1u);
-  for (const char* k : {"id", "type", "data", "read_at", "created_at"}) EXPECT_TRUE(inbox[0].contains(k)) << k;
+  for (const char* k : {"id", "type", "data", "read_at", "created_at"})
+    EXPECT_TRUE(inbox[0].contains(k)) << k;
   EXPECT_EQ(inbox[0]["type"], "AlertNotification");
-  EXPECT_EQ(nlohmann::json::parse(unity("notifications:unread --tenant 1 --user 1 --json").out)["unread"], 1);
-  EXPECT_EQ(unity("notifications:read 018f0000-0000-7000-8000-0000000000aa --tenant 1 --user 1").exit, 0);
-  EXPECT_EQ(nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --unread --json").out).size(), 0u);
+  EXPECT_EQ(
+      nlohmann::json::parse(unity("notifications:unread --tenant 1 --user 1 --json").out)["unread"],
+      1);
+  EXPECT_EQ(
+      unity("notifications:read 018f0000-0000-7000-8000-0000000000aa --tenant 1 --user 1").exit, 0);
+  EXPECT_EQ(
+      nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --unread --json").out)
+          .size(),
+      0u);
   EXPECT_EQ(unity("notifications:read nope --tenant 1 --user 1").exit, 3);
   EXPECT_EQ(unity("notifications:list --tenant 2 --user 1").exit, 3);  // another tenant's user
 }
@@ -263,7 +282,8 @@ class CliConfigTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void write_env(const std::string& text) { std::ofstream(dir_ / ".env") << text; }
-  CliRun unity(const std::string& args, const std::string& env = "", const std::string& prefix = "") {
+  CliRun unity(const std::string& args, const std::string& env = "",
+               const std::string& prefix = "") {
     return run_cli(dir_.string(), env, args, prefix);
   }
   std::filesystem::path dir_;
@@ -326,10 +346,9 @@ TEST_F(CliConfigTest, UnreachablePostgresIsUnavailable) {
 
 TEST_F(CliConfigTest, DatabaseInAReadOnlyFolderIsAClearError) {
   std::filesystem::create_directories(dir_ / "ro");
-  std::filesystem::permissions(dir_ / "ro", std::filesystem::perms::owner_read |
-                                                std::filesystem::perms::owner_exec |
-                                                std::filesystem::perms::others_read |
-                                                std::filesystem::perms::others_exec);
+  std::filesystem::permissions(
+      dir_ / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+                       std::filesystem::perms::others_read | std::filesystem::perms::others_exec);
   std::filesystem::permissions(dir_, std::filesystem::perms::all);
   // root ignores folder permissions, so run as an unprivileged user where we are root.
   const std::string prefix = getuid() == 0 ? "runuser -u nobody --" : "";

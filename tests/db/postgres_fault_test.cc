@@ -93,10 +93,10 @@ TEST_F(PostgresFaultTest, RestartWhileWorkersDrainLosesNoJobAndDuplicatesNoEffec
                                                {"DB_QUEUE_RETRY_AFTER", "3"}};
   std::vector<testing::Process> workers;
   for (const char* name : {"w1", "w2"}) {
-    workers.push_back(testing::Process::start(
-        {testing::unity_binary(), "queue:work", "--concurrency=4", "--sleep=0.2", "--backoff=0",
-         std::string("--name=") + name},
-        env, db_->dir(), db_->dir() + "/workers.out"));
+    workers.push_back(
+        testing::Process::start({testing::unity_binary(), "queue:work", "--concurrency=4",
+                                 "--sleep=0.2", "--backoff=0", std::string("--name=") + name},
+                                env, db_->dir(), db_->dir() + "/workers.out"));
   }
   auto owner_count = [&](const std::string& sql) {
     try {
@@ -105,10 +105,12 @@ TEST_F(PostgresFaultTest, RestartWhileWorkersDrainLosesNoJobAndDuplicatesNoEffec
       return int64_t{-1};
     }
   };
-  ASSERT_TRUE(testing::eventually([&] { return owner_count("SELECT count(*) FROM diag_marks") >= 300; }, 60s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return owner_count("SELECT count(*) FROM diag_marks") >= 300; }, 60s));
   ASSERT_GT(owner_count("SELECT count(*) FROM jobs"), 0) << "drained before the restart";
   ASSERT_EQ(testing::pg_ctl("-w -m fast restart"), 0);
-  EXPECT_TRUE(testing::eventually([&] { return owner_count("SELECT count(*) FROM jobs") == 0; }, 120s));
+  EXPECT_TRUE(
+      testing::eventually([&] { return owner_count("SELECT count(*) FROM jobs") == 0; }, 120s));
   for (auto& w : workers) {
     w.signal(SIGTERM);
     EXPECT_EQ(w.wait(30s), 0);

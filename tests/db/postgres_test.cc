@@ -54,8 +54,8 @@ TEST_F(PostgresTest, NotifyInsideARolledBackTransactionIsNeverDelivered) {
 }
 
 TEST_F(PostgresTest, UnreachableServerIsUnavailableWithAClearMessage) {
-  Config c = Config::from_vars({{"DB_CONNECTION", "pgsql"},
-                                {"DB_URL", "postgresql://postgres@127.0.0.1:1/none"}});
+  Config c = Config::from_vars(
+      {{"DB_CONNECTION", "pgsql"}, {"DB_URL", "postgresql://postgres@127.0.0.1:1/none"}});
   try {
     open_connection(c);
     FAIL();

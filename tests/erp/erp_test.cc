@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <functional>
-#include <thread>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 

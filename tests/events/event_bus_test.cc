@@ -75,7 +75,8 @@ TEST_P(EventBusTest, EventRoundTripsThroughTheStoreWithoutLoss) {
   EXPECT_EQ(stored[0].name, "ThingHappened");
   EXPECT_EQ(stored[0].aggregate_type, "thing");
   EXPECT_EQ(stored[0].aggregate_id, "42");
-  auto event = bus().registry().read(stored[0].name, meta_of(stored[0]), nlohmann::json::parse(stored[0].payload));
+  auto event = bus().registry().read(stored[0].name, meta_of(stored[0]),
+                                     nlohmann::json::parse(stored[0].payload));
   const auto& thing = dynamic_cast<const ThingHappened&>(*event);
   EXPECT_EQ(thing.thing_id(), 42);
   EXPECT_EQ(thing.label(), "Zoë's \"thing\" 東京");
@@ -108,21 +109,19 @@ TEST_P(EventBusTest, RolledBackDispatchLeavesNoEventNoJobNoEffect) {
 }
 
 TEST_P(EventBusTest, FailingSyncListenerRollsTheWholeDispatchBack) {
-  bus().listen_sync<ThingHappened>("Refuses", [](const ThingHappened&, db::Connection&) {
-    throw invalid_argument("refused");
-  });
+  bus().listen_sync<ThingHappened>(
+      "Refuses", [](const ThingHappened&, db::Connection&) { throw invalid_argument("refused"); });
   EXPECT_THROW(dispatch_thing(a_, 1), Error);
   EXPECT_EQ(count("SELECT count(*) FROM domain_events"), 0);
 }
 
 TEST_P(EventBusTest, ListenerFailingTwiceThenSucceedingLeavesExactlyOneEffect) {
-  bus().listen<ThingHappened>(
-      "Flaky",
-      [](const ThingHappened& e, queue::JobContext& ctx) {
-        mark(ctx.db(), e.tenant_id(), "flaky", ctx.job_id(), ctx.attempt());
-        if (ctx.attempt() <= 2) throw unavailable("flaky dependency");
-      },
-      {.tries = 3});
+  bus().listen<ThingHappened>("Flaky",
+                              [](const ThingHappened& e, queue::JobContext& ctx) {
+                                mark(ctx.db(), e.tenant_id(), "flaky", ctx.job_id(), ctx.attempt());
+                                if (ctx.attempt() <= 2) throw unavailable("flaky dependency");
+                              },
+                              {.tries = 3});
   dispatch_thing(a_, 1);
   drain();
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 1);
@@ -131,9 +130,10 @@ TEST_P(EventBusTest, ListenerFailingTwiceThenSucceedingLeavesExactlyOneEffect) {
 }
 
 TEST_P(EventBusTest, AlwaysFailingListenerLandsInFailedJobsWhileSiblingsSucceed) {
-  bus().listen<ThingHappened>("Broken", [](const ThingHappened&, queue::JobContext&) {
-    throw internal_error("always broken");
-  }, {.tries = 2});
+  bus().listen<ThingHappened>(
+      "Broken",
+      [](const ThingHappened&, queue::JobContext&) { throw internal_error("always broken"); },
+      {.tries = 2});
   for (const char* name : {"SiblingOne", "SiblingTwo"}) {
     bus().listen<ThingHappened>(name, [name](const ThingHappened& e, queue::JobContext& ctx) {
       mark(ctx.db(), e.tenant_id(), name, ctx.job_id(), ctx.attempt());
@@ -151,7 +151,8 @@ TEST_P(EventBusTest, RedeliveredEventListenerPairChangesNothingTwice) {
     mark(ctx.db(), e.tenant_id(), "count", ctx.job_id(), ctx.attempt());
   });
   dispatch_thing(a_, 1);
-  const std::string payload = db_->owner()->query_one("SELECT payload FROM jobs")->get<std::string>(0);
+  const std::string payload =
+      db_->owner()->query_one("SELECT payload FROM jobs")->get<std::string>(0);
   drain();
   // The same (event, listener) delivered again, as a lost acknowledgement would.
   db::TenantScope scope(*conn_, a_);
@@ -167,7 +168,8 @@ TEST_P(EventBusTest, ListenerJobCannotReachAnotherTenantsEvent) {
     mark(ctx.db(), ctx.tenant_id(), "spied:" + std::to_string(e.tenant_id()), ctx.job_id(), 1);
   });
   dispatch_thing(a_, 1);
-  const std::string payload = db_->owner()->query_one("SELECT payload FROM jobs")->get<std::string>(0);
+  const std::string payload =
+      db_->owner()->query_one("SELECT payload FROM jobs")->get<std::string>(0);
   db_->owner()->execute("DELETE FROM jobs");
   // A job of tenant B that names tenant A's event id.
   db::TenantScope scope(*conn_, b_);
@@ -175,7 +177,10 @@ TEST_P(EventBusTest, ListenerJobCannotReachAnotherTenantsEvent) {
   drain();
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 1);
-  EXPECT_NE(db_->owner()->query_one("SELECT exception FROM failed_jobs")->get<std::string>(0).find("not found"),
+  EXPECT_NE(db_->owner()
+                ->query_one("SELECT exception FROM failed_jobs")
+                ->get<std::string>(0)
+                .find("not found"),
             std::string::npos);
 }
 
@@ -220,11 +225,12 @@ TEST_P(EventBusTest, ListenersListShowsEveryEventWithItsListeners) {
   EXPECT_FALSE(all[1].queued);
   EXPECT_EQ(all[2].queue, "low");
   EXPECT_EQ(all[2].tries, 5);
-  EXPECT_THROW(bus().listen<ThingHappened>("Later", [](const ThingHappened&, queue::JobContext&) {}),
-               Error);
+  EXPECT_THROW(
+      bus().listen<ThingHappened>("Later", [](const ThingHappened&, queue::JobContext&) {}), Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, EventBusTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
+INSTANTIATE_TEST_SUITE_P(Drivers, EventBusTest,
+                         ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });
 
 }  // namespace

@@ -27,7 +27,8 @@ class ThingHappened final : public Event {
   }
   static std::unique_ptr<Event> read(EventMeta meta, const nlohmann::json& p) {
     return std::make_unique<ThingHappened>(std::move(meta), require_int(p, "thing_id"),
-                                           require_string(p, "label"), require_decimal(p, "amount"));
+                                           require_string(p, "label"),
+                                           require_decimal(p, "amount"));
   }
 
  private:

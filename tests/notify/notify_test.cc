@@ -36,7 +36,9 @@ class InvoiceNotice final : public Notification {
   std::string_view type() const override { return "InvoiceGeneratedNotification"; }
   std::string_view permission() const override { return kBillingPayments; }
   bool to_contacts() const override { return true; }
-  DatabaseMessage to_database() const override { return {"Invoice 7", "Due in 30 days", "info", "/invoices/7", "{}"}; }
+  DatabaseMessage to_database() const override {
+    return {"Invoice 7", "Due in 30 days", "info", "/invoices/7", "{}"};
+  }
 };
 
 TEST(PermissionsTest, RolesMapToPermissions) {
@@ -64,7 +66,8 @@ class NotifyTest : public ::testing::TestWithParam<Driver> {
       sales_ = db::create_user(*conn_, "sales@a.test", "Sal", "sales").id;
       const std::string now = "2026-01-01T00:00:00Z";
       int64_t customer = conn_->query_int(
-          "INSERT INTO customers (tenant_id, name, created_at, updated_at) VALUES ($1,'C',$2,$2) RETURNING id",
+          "INSERT INTO customers (tenant_id, name, created_at, updated_at) VALUES ($1,'C',$2,$2) "
+          "RETURNING id",
           {a_, now});
       contact_ = conn_->query_int(
           "INSERT INTO customer_contacts (tenant_id, customer_id, name, email, created_at)"
@@ -131,7 +134,8 @@ TEST_P(NotifyTest, RecipientOfAnotherTenantOrWithoutPermissionIsRefusedAndNothin
     }
     return ErrorCode::kInternal;
   };
-  EXPECT_EQ(code_of({Notifiable::user(admin_), Notifiable::user(other_)}, StockAlert()), ErrorCode::kNotFound);
+  EXPECT_EQ(code_of({Notifiable::user(admin_), Notifiable::user(other_)}, StockAlert()),
+            ErrorCode::kNotFound);
   EXPECT_EQ(code_of({Notifiable::user(sales_)}, StockAlert()), ErrorCode::kPermissionDenied);
   EXPECT_EQ(code_of({Notifiable::contact(contact_)}, StockAlert()), ErrorCode::kPermissionDenied);
   EXPECT_EQ(code_of({Notifiable::contact(9999)}, InvoiceNotice()), ErrorCode::kNotFound);
@@ -166,8 +170,9 @@ TEST_P(NotifyTest, NotificationFakeChecksRecipientsAndRecords) {
   unity::testing::NotificationFake fake;
   db::TenantScope s(*conn_, a_);
   fake.send(*conn_, {Notifiable::user(stock_)}, StockAlert());
-  EXPECT_TRUE(fake.assert_sent_to(Notifiable::user(stock_), "LowStockNotification",
-                                  [](const nlohmann::json& d) { return d["metadata"]["sku"] == "W-1"; }));
+  EXPECT_TRUE(
+      fake.assert_sent_to(Notifiable::user(stock_), "LowStockNotification",
+                          [](const nlohmann::json& d) { return d["metadata"]["sku"] == "W-1"; }));
   EXPECT_TRUE(fake.assert_not_sent_to(Notifiable::user(admin_), "LowStockNotification"));
   EXPECT_FALSE(fake.assert_sent_to(Notifiable::user(admin_), "LowStockNotification"));
   EXPECT_TRUE(fake.assert_sent_times("LowStockNotification", 1));

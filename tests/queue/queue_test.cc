@@ -23,8 +23,9 @@ using testing::TestDatabase;
 class WriteThenFailOnceJob : public Job {
  public:
   void handle(JobContext& ctx) override {
-    ctx.db().execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,'w',$2,$3)",
-                     {ctx.tenant_id(), ctx.job_id(), ctx.attempt()});
+    ctx.db().execute(
+        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,'w',$2,$3)",
+        {ctx.tenant_id(), ctx.job_id(), ctx.attempt()});
     if (ctx.attempt() == 1) throw internal_error("first attempt fails after writing");
   }
 };
@@ -42,8 +43,9 @@ class CountUsersJob : public Job {
  public:
   void handle(JobContext& ctx) override {
     const int64_t n = ctx.db().query_int("SELECT count(*) FROM users");
-    ctx.db().execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,1)",
-                     {ctx.tenant_id(), std::to_string(n), ctx.job_id()});
+    ctx.db().execute(
+        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,1)",
+        {ctx.tenant_id(), std::to_string(n), ctx.job_id()});
   }
 };
 
@@ -52,8 +54,9 @@ class GiveUpJob : public Job {
  public:
   void handle(JobContext& ctx) override { ctx.fail("nothing to do for this one"); }
   void failed(JobContext& ctx, const std::string& error) override {
-    ctx.db().execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,0)",
-                     {ctx.tenant_id(), "failed:" + error, ctx.job_id()});
+    ctx.db().execute(
+        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,0)",
+        {ctx.tenant_id(), "failed:" + error, ctx.job_id()});
   }
 };
 
@@ -117,7 +120,8 @@ TEST_P(QueueTest, JobDispatchedInARolledBackTransactionDoesNotExist) {
 }
 
 TEST_P(QueueTest, DispatchWakesListeningWorkersOnCommitOnly) {
-  if (!conn_->capabilities().listen_notify) GTEST_SKIP() << "no LISTEN/NOTIFY: workers poll data_version";
+  if (!conn_->capabilities().listen_notify)
+    GTEST_SKIP() << "no LISTEN/NOTIFY: workers poll data_version";
   auto listener = db_->app();
   listener->listen("unity_jobs");
   dispatch(tenant_a_, "diag.noop", "{}", {.queue = "high"});  // one job, autocommit
@@ -144,7 +148,8 @@ TEST_P(QueueTest, BadDispatchesAreRefusedAndLeaveNothing) {
   EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "no.such.type"); }), ErrorCode::kInvalidArgument);
   EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "{not json"); }),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "[1,2]"); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "[1,2]"); }),
+            ErrorCode::kInvalidArgument);
   EXPECT_EQ(code_of([&] { dispatch(99999, "diag.noop"); }), ErrorCode::kNotFound);
   EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "{}", {.tries = 0}); }),
             ErrorCode::kInvalidArgument);
@@ -173,7 +178,8 @@ TEST_P(QueueTest, FailingJobIsRetriedThenLandsInFailedJobsWithItsPayload) {
   dispatch(tenant_a_, "diag.fail", "{\"times\":99}", {.tries = 3});
   drain();
   auto owner = db_->owner();
-  auto row = owner->query_one("SELECT type, payload, attempts, exception, tenant_id FROM failed_jobs");
+  auto row =
+      owner->query_one("SELECT type, payload, attempts, exception, tenant_id FROM failed_jobs");
   ASSERT_TRUE(row);
   EXPECT_EQ(row->get<std::string>("type"), "diag.fail");
   EXPECT_EQ(row->get<std::string>("payload"), "{\"times\":99}");
@@ -222,15 +228,17 @@ TEST_P(QueueTest, ReleasedJobRunsAgain) {
 TEST_P(QueueTest, FencedWorkerCanNeitherCompleteNorCommitItsWrites) {
   dispatch(tenant_a_, "diag.write");
   JobStore store(*conn_, "jobs", system_clock());
-  auto first = store.job_claim("default", tenant_a_, 1, new_lease_token(), "w1", -1);  // lease already over
+  auto first =
+      store.job_claim("default", tenant_a_, 1, new_lease_token(), "w1", -1);  // lease already over
   ASSERT_EQ(first.size(), 1u);
   auto rescued = store.lease_rescue_expired(new_lease_token(), 10);  // another worker takes over
   ASSERT_EQ(rescued.size(), 1u);
   {
     db::TenantScope scope(*conn_, tenant_a_);
     db::Transaction tx(*conn_);
-    conn_->execute("INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,'stale',$2,1)",
-                   {tenant_a_, first[0].id});
+    conn_->execute(
+        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,'stale',$2,1)",
+        {tenant_a_, first[0].id});
     EXPECT_FALSE(store.job_complete(first[0].id, first[0].lease_token));
     // the worker does not commit a fenced job: tx rolls back
   }
@@ -260,9 +268,11 @@ TEST_P(QueueTest, CrashedAttemptOnTheLastTryFails) {
 }
 
 TEST_P(QueueTest, StrictPriorityRunsHigherQueuesFirst) {
-  for (int i = 0; i < 20; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"low\"}", {.queue = "low"});
+  for (int i = 0; i < 20; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"low\"}", {.queue = "low"});
   for (int i = 0; i < 20; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"default\"}");
-  for (int i = 0; i < 20; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"high\"}", {.queue = "high"});
+  for (int i = 0; i < 20; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"high\"}", {.queue = "high"});
   drain({.queues = {"high", "default", "low"}, .concurrency = 1});
   auto m = marks();
   ASSERT_EQ(m.size(), 60u);

@@ -71,7 +71,8 @@ class WorkerProcessTest : public ::testing::TestWithParam<Driver> {
 TEST_P(WorkerProcessTest, KilledWorkersJobRunsAgainAfterItsLease) {
   dispatch("diag.sleep", "{\"ms\":2000}");
   auto first = worker({"--sleep=0.1"}, env(1));
-  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
   first.signal(SIGKILL);
   EXPECT_EQ(first.wait(5s), 128 + SIGKILL);
   auto second = worker({"--sleep=0.1"}, env(1));
@@ -87,7 +88,8 @@ TEST_P(WorkerProcessTest, KilledWorkersJobRunsAgainAfterItsLease) {
 TEST_P(WorkerProcessTest, HeartbeatsKeepALongJobFromRunningTwice) {
   dispatch("diag.sleep", "{\"ms\":2500}");
   auto a = worker({"--sleep=0.1", "--name=a"}, env(1));  // lease: 1 s, the job takes 2.5 s
-  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
   auto b = worker({"--sleep=0.1", "--name=b"}, env(1));  // would rescue it if the lease lapsed
   EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 20s));
   a.signal(SIGTERM);
@@ -106,7 +108,7 @@ TEST_P(WorkerProcessTest, CrashBetweenHandlerAndAcknowledgementAppliesWritesOnce
   auto crashing = worker({"--stop-when-empty"}, e);
   EXPECT_EQ(crashing.wait(20s), 99);
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);  // its transaction never committed
-  std::this_thread::sleep_for(1200ms);                      // the lease runs out
+  std::this_thread::sleep_for(1200ms);                     // the lease runs out
   auto second = worker({"--stop-when-empty", "--backoff=0"}, env(1));
   EXPECT_EQ(second.wait(20s), 0);
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 1);
@@ -118,7 +120,8 @@ TEST_P(WorkerProcessTest, SigtermFinishesTheJobInFlightThenExitsZero) {
   dispatch("diag.sleep", "{\"ms\":1500}");
   for (int i = 0; i < 5; ++i) dispatch("diag.noop", "{}", {.delay = 3s});
   auto w = worker({"--sleep=0.1"}, env());
-  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") == 1; }, 10s));
   w.signal(SIGTERM);
   EXPECT_EQ(w.wait(10s), 0);
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE type = 'diag.sleep'"), 0);  // it completed

@@ -15,8 +15,9 @@ class Process {
  public:
   // Starts `argv` (argv[0] is the program path) with the current environment plus `env`, in
   // `dir`, stdout and stderr to `log_path` (appended).
-  static Process start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                       const std::string& dir, const std::string& log_path);
+  static Process start(const std::vector<std::string>& argv,
+                       const std::map<std::string, std::string>& env, const std::string& dir,
+                       const std::string& log_path);
   Process(Process&& other) noexcept;
   ~Process();  // kills (SIGKILL) and reaps it if still running
 

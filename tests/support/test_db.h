@@ -49,13 +49,13 @@ std::string postgres_admin_url();
 int pg_ctl(const std::string& args);
 
 // Use at the start of a test: skips (or fails under UNITY_REQUIRE_PG=1) when PostgreSQL is absent.
-#define UNITY_REQUIRE_DRIVER(driver)                                                  \
-  do {                                                                                \
-    if ((driver) == ::unity::testing::Driver::kPostgres &&                            \
-        !::unity::testing::postgres_available()) {                                    \
-      if (std::getenv("UNITY_REQUIRE_PG")) FAIL() << "UNITY_TEST_PG_URL is not set";  \
-      GTEST_SKIP() << "PostgreSQL not available (set UNITY_TEST_PG_URL)";             \
-    }                                                                                 \
+#define UNITY_REQUIRE_DRIVER(driver)                                                 \
+  do {                                                                               \
+    if ((driver) == ::unity::testing::Driver::kPostgres &&                           \
+        !::unity::testing::postgres_available()) {                                   \
+      if (std::getenv("UNITY_REQUIRE_PG")) FAIL() << "UNITY_TEST_PG_URL is not set"; \
+      GTEST_SKIP() << "PostgreSQL not available (set UNITY_TEST_PG_URL)";            \
+    }                                                                                \
   } while (0)
 
 }  // namespace unity::testing

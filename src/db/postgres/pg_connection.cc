@@ -64,7 +64,8 @@ Value cell(const PGresult* res, int row, int col) {
   const char* text = PQgetvalue(res, row, col);
   const int len = PQgetlength(res, row, col);
   switch (PQftype(res, col)) {
-    case kBoolOid: return int64_t{text[0] == 't' ? 1 : 0};
+    case kBoolOid:
+      return int64_t{text[0] == 't' ? 1 : 0};
     case kInt2Oid:
     case kInt4Oid:
     case kInt8Oid:
@@ -74,9 +75,12 @@ Value cell(const PGresult* res, int row, int col) {
       return v;
     }
     case kFloat4Oid:
-    case kFloat8Oid: return std::strtod(text, nullptr);
-    case kTimestampTzOid: return normalize_timestamp(std::string_view(text, len));
-    default: return std::string(text, static_cast<size_t>(len));
+    case kFloat8Oid:
+      return std::strtod(text, nullptr);
+    case kTimestampTzOid:
+      return normalize_timestamp(std::string_view(text, len));
+    default:
+      return std::string(text, static_cast<size_t>(len));
   }
 }
 
@@ -97,8 +101,8 @@ class PgConnection final : public Connection {
   const Capabilities& capabilities() const override { return caps_; }
   std::string describe() const override {
     if (!conn_) return "postgres";
-    return std::string("postgres db=") + PQdb(conn_) + " host=" + PQhost(conn_) + " port=" +
-           PQport(conn_);
+    return std::string("postgres db=") + PQdb(conn_) + " host=" + PQhost(conn_) +
+           " port=" + PQport(conn_);
   }
 
   void execute_script(std::string_view sql) override {
@@ -181,9 +185,7 @@ class PgConnection final : public Connection {
     execute_script("DEALLOCATE ALL; DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;");
   }
 
-  void lock_for_migration() override {
-    execute("SELECT pg_advisory_xact_lock(7275001)", {});
-  }
+  void lock_for_migration() override { execute("SELECT pg_advisory_xact_lock(7275001)", {}); }
 
   void prepare_app_role(const std::string& role) override {
     // Several `migrate` runs against databases of one cluster may race on the cluster-wide role
@@ -316,7 +318,8 @@ class PgConnection final : public Connection {
       throw unavailable("cannot connect to PostgreSQL: " + msg +
                         " (is the server running, and are DB_URL or DB_HOST/DB_PORT right?)");
     }
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     prepared_.clear();
     Result res(PQexec(conn_, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'"));
     check(res.get(), "SET TimeZone");
@@ -359,7 +362,8 @@ class PgConnection final : public Connection {
   template <typename Op>
   void with_reconnect(Op&& op) {
     if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) {
-      if (transaction_depth() > 0) throw unavailable("connection to PostgreSQL lost in a transaction");
+      if (transaction_depth() > 0)
+        throw unavailable("connection to PostgreSQL lost in a transaction");
       reconnect();
     }
     try {

@@ -22,9 +22,9 @@
 namespace unity::db {
 
 struct PostgresOptions {
-  std::string conninfo;             // libpq URI or key=value string
-  std::optional<std::string> role;  // SET ROLE after connect (the app role), none for the owner
-  int reconnect_timeout_ms = 10000; // how long a reconnect keeps trying
+  std::string conninfo;              // libpq URI or key=value string
+  std::optional<std::string> role;   // SET ROLE after connect (the app role), none for the owner
+  int reconnect_timeout_ms = 10000;  // how long a reconnect keeps trying
 };
 
 // Throws Error(kUnavailable) when the server cannot be reached (the message says where and what to

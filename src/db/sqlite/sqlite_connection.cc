@@ -3,10 +3,10 @@
 #include <sqlite3.h>
 
 #include <cctype>
-#include <string>
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "core/embedded_file.h"
@@ -69,7 +69,8 @@ std::string map_placeholders(std::string_view sql) {
       if (end == std::string_view::npos) end = sql.size() - 1;
       out.append(sql.substr(i, end - i + 1));
       i = end;
-    } else if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+    } else if (c == '$' && i + 1 < sql.size() &&
+               std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
       out.push_back('?');
     } else {
       out.push_back(c);
@@ -99,9 +100,9 @@ struct CachedStatement {
 class SqliteConnection final : public Connection {
  public:
   explicit SqliteConnection(const SqliteOptions& options) : path_(options.path) {
-    int rc = sqlite3_open_v2(path_.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path_.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -176,11 +177,14 @@ class SqliteConnection final : public Connection {
 
   void drop_all() override {
     std::vector<std::string> names;
-    query_each("SELECT type, name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%'",
-               {}, [&](const Row& r) {
-                 names.push_back("DROP " + std::string(r.get<std::string>(0) == "view" ? "VIEW" : "TABLE") +
-                                 " IF EXISTS \"" + r.get<std::string>(1) + "\"");
-               });
+    query_each(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE "
+        "'sqlite_%'",
+        {}, [&](const Row& r) {
+          names.push_back("DROP " +
+                          std::string(r.get<std::string>(0) == "view" ? "VIEW" : "TABLE") +
+                          " IF EXISTS \"" + r.get<std::string>(1) + "\"");
+        });
     clear_cache();
     execute_script("PRAGMA foreign_keys=OFF");
     for (const auto& stmt : names) execute_script(stmt);
@@ -267,9 +271,12 @@ class SqliteConnection final : public Connection {
 
   static Value column_value(sqlite3_stmt* stmt, int i) {
     switch (sqlite3_column_type(stmt, i)) {
-      case SQLITE_INTEGER: return sqlite3_column_int64(stmt, i);
-      case SQLITE_FLOAT: return sqlite3_column_double(stmt, i);
-      case SQLITE_NULL: return kNull;
+      case SQLITE_INTEGER:
+        return sqlite3_column_int64(stmt, i);
+      case SQLITE_FLOAT:
+        return sqlite3_column_double(stmt, i);
+      case SQLITE_NULL:
+        return kNull;
       default: {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt, i));
         return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, i)));

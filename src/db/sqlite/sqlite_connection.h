@@ -12,9 +12,9 @@
 namespace unity::db {
 
 struct SqliteOptions {
-  std::string path;              // the database file; its folder must exist and be writable
-  int busy_timeout_ms = 5000;    // how long a statement waits for another writer's lock
-  bool synchronous_full = false; // synchronous=FULL instead of NORMAL (WAL: NORMAL is crash-safe)
+  std::string path;               // the database file; its folder must exist and be writable
+  int busy_timeout_ms = 5000;     // how long a statement waits for another writer's lock
+  bool synchronous_full = false;  // synchronous=FULL instead of NORMAL (WAL: NORMAL is crash-safe)
 };
 
 // Throws Error(kUnavailable) naming the path when the file cannot be opened or written.
