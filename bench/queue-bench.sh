@@ -59,13 +59,7 @@ if [ -n "$PEERS" ]; then
 fi
 
 pg_start_stock() {
-  PG_BIN="$(pg_find_bin)" || die "PostgreSQL server binaries not found (apt-get install postgresql-15)"
-  if [ "$(id -u)" = 0 ]; then
-    PG_USER=unitypg
-    id "$PG_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_USER"
-  else
-    PG_USER="$(id -un)"
-  fi
+  pg_setup
   if (exec 3<>"/dev/tcp/127.0.0.1/$PGPORT") 2>/dev/null; then die "port $PGPORT on 127.0.0.1 is in use"; fi
   mkdir -p "$WORK/pg"
   [ "$(id -u)" = 0 ] && chown "$PG_USER" "$WORK/pg"

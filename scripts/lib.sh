@@ -70,7 +70,9 @@ pg_as_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi
 }
 
-pg_start() {
+# pg_setup : finds the server binaries (PG_BIN) and the non-root user to run them as (PG_USER;
+# made as a system user `unitypg` when called as root, since the server refuses root).
+pg_setup() {
   PG_BIN="$(pg_find_bin)" || die "PostgreSQL server binaries not found (apt-get install postgresql-15)"
   if [ "$(id -u)" = 0 ]; then
     PG_USER=unitypg
@@ -78,6 +80,10 @@ pg_start() {
   else
     PG_USER="$(id -un)"
   fi
+}
+
+pg_start() {
+  pg_setup
   PG_DIR="$(mktemp -d /tmp/unity-pg.XXXXXX)"
   chmod 755 "$PG_DIR"
   [ "$(id -u)" = 0 ] && chown "$PG_USER" "$PG_DIR"

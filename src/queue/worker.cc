@@ -457,9 +457,7 @@ struct Worker::Impl {
   Snapshot snapshot;
 
   void refresh_snapshot(JobStore& store) {
-    if (Clock_::now() - snapshot.at < std::chrono::seconds(1) &&
-        snapshot.at != Clock_::time_point{})
-      return;
+    if (Clock_::now() - snapshot.at < std::chrono::seconds(1)) return;  // at most once a second
     snapshot.pauses.clear();
     for (auto& p : store.tenant_pauses()) snapshot.pauses.insert(p);
     snapshot.settings.clear();
