@@ -5,7 +5,8 @@ UNITY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian packages the build and the tests need. postgresql-15 brings the server the tests start.
 UNITY_BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libsqlite3-dev sqlite3 libpq-dev
-  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format)
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  libcsv-dev libxlsxwriter-dev libhpdf-dev libcurl4-openssl-dev libcpp-httplib-dev)
 UNITY_TEST_PACKAGES=(postgresql-15 postgresql-client-15 supervisor)
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -38,6 +39,8 @@ build() {
     cmake --preset "$preset" -S "$UNITY_ROOT" >/dev/null || die "cmake configure failed"
   fi
   log "building ($preset)"
+  # ccache keys on paths relative to the checkout, so clones and build folders share its cache.
+  export CCACHE_BASEDIR="$UNITY_ROOT" CCACHE_NOHASHDIR=1
   cmake --build "$dir" -j "$(nproc)" >&2 || die "build failed"
   echo "$dir"
 }

@@ -9,6 +9,7 @@
 #include "db/tenancy.h"
 #include "erp/erp.h"
 #include "events/event_bus.h"
+#include "jobs/jobs.h"
 #include "notify/notifier.h"
 #include "queue/audit_log.h"
 #include "queue/dispatch.h"
@@ -57,6 +58,7 @@ void Context::wire() {
   bus_ = std::make_unique<events::EventBus>(*registry_, *dispatcher_);
   notifier_ = std::make_unique<notify::DatabaseNotifier>(*registry_, *dispatcher_);
   erp::wire_erp(*bus_, *notifier_);
+  jobs::wire_jobs(*registry_);
 }
 
 const queue::JobRegistry& Context::registry() {

@@ -90,6 +90,15 @@ void add_tenant_commands(Commands& commands, Context& ctx);
 void add_queue_commands(Commands& commands, Context& ctx);
 void add_event_commands(Commands& commands, Context& ctx);
 void add_erp_commands(Commands& commands, Context& ctx);
+void add_sales_commands(Commands& commands, Context& ctx);
+void add_demo_command(Commands& commands, Context& ctx);
+void add_procurement_commands(Commands& commands, Context& ctx);
 void add_bench_commands(Commands& commands, Context& ctx);
+void add_schedule_commands(Commands& commands, Context& ctx);
+void add_valuation_commands(Commands& commands, Context& ctx);
+void add_import_commands(Commands& commands, Context& ctx);
+void add_bulk_commands(Commands& commands, Context& ctx);
+void add_report_commands(Commands& commands, Context& ctx);
+void add_sync_commands(Commands& commands, Context& ctx);
 
 }  // namespace unity::cli

@@ -1,13 +1,13 @@
 // Domain commands of the catalog and inventory modules: product:create|update|delete|show,
 // stock:receive|adjust|show, stock:check-expiry. Writes take --tenant, --user (must belong to the
 // tenant) and --data='{…}' or --data=- (stdin); each write and its events commit together.
-#include <iostream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/context.h"
+#include "cli/domain_args.h"
+#include "cli/scans.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -26,40 +26,6 @@ namespace {
 using erp::catalog::CatalogService;
 using erp::catalog::Product;
 using erp::inventory::InventoryService;
-
-struct DomainArgs {
-  int64_t tenant = 0;
-  std::optional<int64_t> user;
-  std::string data;
-};
-
-void add_domain_options(CLI::App& app, DomainArgs& a, bool needs_data = true) {
-  app.add_option("--tenant", a.tenant, "Tenant id")->required();
-  app.add_option("--user", a.user, "Acting user id (must belong to the tenant)");
-  auto* data = app.add_option("--data", a.data, "The input, a JSON object; - reads stdin");
-  if (needs_data) data->required();
-}
-
-// The tenant's connection, the checked user and the parsed --data.
-struct Session {
-  db::Connection& conn;
-  std::optional<int64_t> user;
-  nlohmann::json data;
-};
-
-Session open_session(Context& ctx, DomainArgs& a) {
-  db::Connection& conn = ctx.tenant_app(a.tenant);
-  if (a.user) db::find_user(conn, *a.user);
-  if (a.data == "-") {
-    std::stringstream ss;
-    ss << std::cin.rdbuf();
-    a.data = ss.str();
-  }
-  nlohmann::json data =
-      a.data.empty() ? nlohmann::json::object() : parse_json_object(a.data, "--data");
-  erp::wire_erp(ctx.bus(), ctx.notifier());
-  return {conn, a.user, std::move(data)};
-}
 
 nlohmann::json opt_text(const std::optional<std::string>& s) {
   return s ? nlohmann::json(*s) : nlohmann::json();
@@ -205,31 +171,21 @@ void define_check_expiry(CLI::App& app, Context& ctx) {
   app.callback([&ctx, a] {
     const std::string as_of =
         a->as_of.empty() ? format_iso8601(system_clock().now()).substr(0, 10) : a->as_of;
-    db::Connection& conn = ctx.app();
-    std::vector<int64_t> tenants;
-    if (a->tenant) {
-      tenants.push_back(db::find_tenant(conn, *a->tenant).id);
-    } else {
-      for (const auto& t : db::list_tenants(conn)) tenants.push_back(t.id);
-    }
-    erp::wire_erp(ctx.bus(), ctx.notifier());
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
-    for (int64_t tenant : tenants) {
-      db::TenantScope scope(conn, tenant);
-      for (const auto& e : InventoryService(conn, ctx.bus()).check_expiry(as_of, a->days)) {
-        out.push_back({{"tenant_id", tenant},
-                       {"batch_id", e.batch_id},
-                       {"sku", e.sku},
-                       {"batch", e.batch},
-                       {"location", e.location},
-                       {"expiry_date", e.expiry_date},
-                       {"days_left", e.days_left},
-                       {"severity", e.severity},
-                       {"quantity_remaining", e.quantity_remaining.to_string()}});
-        rows.push_back({std::to_string(tenant), e.sku, e.batch, e.expiry_date,
-                        std::to_string(e.days_left), e.severity});
-      }
+    for (const auto& [tenant, e] :
+         check_expiry_for_tenants(ctx, scan_tenants(ctx, a->tenant), as_of, a->days)) {
+      out.push_back({{"tenant_id", tenant},
+                     {"batch_id", e.batch_id},
+                     {"sku", e.sku},
+                     {"batch", e.batch},
+                     {"location", e.location},
+                     {"expiry_date", e.expiry_date},
+                     {"days_left", e.days_left},
+                     {"severity", e.severity},
+                     {"quantity_remaining", e.quantity_remaining.to_string()}});
+      rows.push_back({std::to_string(tenant), e.sku, e.batch, e.expiry_date,
+                      std::to_string(e.days_left), e.severity});
     }
     ctx.emit(out, render_table({"tenant", "sku", "batch", "expiry_date", "days_left", "severity"},
                                rows));

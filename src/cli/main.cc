@@ -47,11 +47,20 @@ int main(int argc, char** argv) {
   unity::cli::Context ctx;
   unity::cli::Commands commands;
   unity::cli::add_migrate_commands(commands, ctx);
+  unity::cli::add_demo_command(commands, ctx);
   unity::cli::add_tenant_commands(commands, ctx);
   unity::cli::add_queue_commands(commands, ctx);
   unity::cli::add_event_commands(commands, ctx);
   unity::cli::add_erp_commands(commands, ctx);
+  unity::cli::add_sales_commands(commands, ctx);
+  unity::cli::add_procurement_commands(commands, ctx);
   unity::cli::add_bench_commands(commands, ctx);
+  unity::cli::add_schedule_commands(commands, ctx);
+  unity::cli::add_valuation_commands(commands, ctx);
+  unity::cli::add_import_commands(commands, ctx);
+  unity::cli::add_bulk_commands(commands, ctx);
+  unity::cli::add_report_commands(commands, ctx);
+  unity::cli::add_sync_commands(commands, ctx);
 
   const std::string_view name = argc > 1 ? argv[1] : "";
   if (name.empty() || name == "--help" || name == "-h" || name == "list") {

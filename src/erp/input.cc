@@ -26,6 +26,16 @@ void check_text(std::string_view field, const std::string& value, size_t max_len
   }
 }
 
+void check_email(std::string_view field, const std::string& value) {
+  const auto at = value.find('@');
+  if (value.size() < 3 || value.size() > 254 || at == std::string::npos || at == 0 ||
+      at + 1 == value.size() || value.find('@', at + 1) != std::string::npos ||
+      value.find_first_of(" \t\r\n") != std::string::npos) {
+    throw invalid_argument("field \"" + std::string(field) + "\" must be an email address, got " +
+                           quote_for_message(value));
+  }
+}
+
 void check_non_negative(std::string_view field, Decimal value) {
   if (value.is_negative()) {
     throw invalid_argument("field \"" + std::string(field) + "\" must not be negative, got " +

@@ -17,6 +17,8 @@ void reject_unknown_fields(const nlohmann::json& object,
                            std::initializer_list<std::string_view> allowed);
 // Throws unless 1..max_len characters.
 void check_text(std::string_view field, const std::string& value, size_t max_len);
+// Throws unless a plausible address: 3..254 characters, one '@' with text on both sides, no spaces.
+void check_email(std::string_view field, const std::string& value);
 // Throws unless value >= 0 (or > 0 when `positive`).
 void check_non_negative(std::string_view field, Decimal value);
 void check_positive(std::string_view field, Decimal value);

@@ -8,6 +8,7 @@
 // title, message, severity, action URL and free metadata.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,9 @@ class Notification {
   virtual std::string_view permission() const { return ""; }
   // Whether customer contacts may receive it (invoices and payments).
   virtual bool to_contacts() const { return false; }
+  // The user the notification is about as its author (the order's creator): that user receives it
+  // whether or not their role holds permission(). Same tenant still required.
+  virtual std::optional<int64_t> author() const { return std::nullopt; }
   virtual DatabaseMessage to_database() const = 0;
 };
 

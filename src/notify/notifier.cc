@@ -1,5 +1,7 @@
 #include "notify/notifier.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -70,6 +72,7 @@ void check_recipient(db::Connection& conn, const Notifiable& to, const Notificat
     throw not_found("user " + std::to_string(to.id) + " not found in tenant " +
                     std::to_string(tenant));
   const std::string role = row->get<std::string>(0);
+  if (n.author() == to.id) return;
   if (!role_has_permission(role, n.permission())) {
     throw permission_denied("user " + std::to_string(to.id) + " (" + role + ") lacks " +
                             std::string(n.permission()) + " for " + std::string(n.type()));
@@ -99,6 +102,15 @@ std::vector<Notifiable> users_with_permission(db::Connection& conn, std::string_
                       out.push_back(Notifiable::user(r.get<int64_t>(0)));
                     }
                   });
+  return out;
+}
+
+std::vector<Notifiable> staff_recipients(db::Connection& conn, const Notification& n) {
+  std::vector<Notifiable> out = users_with_permission(conn, n.permission());
+  if (auto author = n.author()) {
+    const Notifiable a = Notifiable::user(*author);
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  }
   return out;
 }
 

@@ -40,6 +40,9 @@ class DatabaseNotifier final : public Notifier {
 // The users of the connection's tenant whose role holds `permission` (empty: every user).
 std::vector<Notifiable> users_with_permission(db::Connection& conn, std::string_view permission);
 
+// The staff recipients of `n`: users_with_permission(n.permission()) and n.author() (once).
+std::vector<Notifiable> staff_recipients(db::Connection& conn, const Notification& n);
+
 // Checks one recipient against the connection's tenant and the notification (see send()).
 void check_recipient(db::Connection& conn, const Notifiable& to, const Notification& n);
 

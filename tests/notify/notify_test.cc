@@ -185,3 +185,145 @@ INSTANTIATE_TEST_SUITE_P(Drivers, NotifyTest, ::testing::Values(Driver::kSqlite,
 
 }  // namespace
 }  // namespace unity::notify
+
+// The system notifications (notify/messages.h): data-driven announcements, reminders and alerts,
+// and ReportGeneratedNotification to its requester.
+#include "notify/messages.h"
+
+namespace unity::notify {
+namespace {
+
+// The message of the kInvalidArgument `make` throws ("" when it throws nothing or another code).
+template <typename F>
+std::string invalid_message(F make) {
+  try {
+    make();
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kInvalidArgument) return e.what();
+  }
+  return "";
+}
+
+TEST(MessagesTest, GeneralNotificationsComeFromDataWithTheirDefaults) {
+  auto a = AnnouncementNotification::from_json(
+      {{"title", "System Maintenance"}, {"message", "Down at 22:00"}});
+  EXPECT_EQ(a.type(), "AnnouncementNotification");
+  EXPECT_EQ(a.permission(), "");
+  auto d = nlohmann::json::parse(render_data(a));
+  EXPECT_EQ(d["title"], "System Maintenance");
+  EXPECT_EQ(d["message"], "Down at 22:00");
+  EXPECT_EQ(d["severity"], "info");
+  EXPECT_EQ(d["action_url"], "");
+  EXPECT_EQ(d["metadata"], nlohmann::json::object());
+
+  auto alert = AlertNotification::from_json({{"title", "Disk"}, {"message", "90% full"}});
+  EXPECT_EQ(alert.to_database().severity, "warning");
+  auto critical = AlertNotification::from_json({{"title", "Disk"},
+                                                {"message", "99% full"},
+                                                {"severity", "critical"},
+                                                {"action_url", "/ops"}});
+  EXPECT_EQ(critical.to_database().severity, "critical");
+  EXPECT_EQ(critical.to_database().action_url, "/ops");
+
+  auto r = ReminderNotification::from_json(
+      {{"title", "Stock count"}, {"message", "Tomorrow"}, {"remind_at", "2026-03-02 09:00+01:00"}});
+  EXPECT_EQ(r.type(), "ReminderNotification");
+  EXPECT_EQ(nlohmann::json::parse(r.to_database().metadata)["remind_at"],
+            "2026-03-02T08:00:00.000000Z");
+
+  auto g = general_notification("alert", {{"title", "T"}, {"message", "M"}});
+  EXPECT_EQ(g->type(), "AlertNotification");
+}
+
+TEST(MessagesTest, BadDataIsRefusedNamingTheField) {
+  using J = nlohmann::json;
+  auto ann = [](J j) { return invalid_message([&] { AnnouncementNotification::from_json(j); }); };
+  EXPECT_NE(ann({{"message", "M"}}).find("\"title\" is required"), std::string::npos);
+  EXPECT_NE(ann({{"title", "T"}}).find("\"message\""), std::string::npos);
+  EXPECT_NE(ann({{"title", 7}, {"message", "M"}}).find("\"title\" must be a string"),
+            std::string::npos);
+  EXPECT_NE(ann({{"title", ""}, {"message", "M"}}).find("\"title\""), std::string::npos);
+  EXPECT_NE(ann({{"title", std::string(201, 'x')}, {"message", "M"}}).find("\"title\""),
+            std::string::npos);
+  EXPECT_NE(ann({{"title", "T"}, {"message", "M"}, {"severity", "loud"}}).find("\"severity\""),
+            std::string::npos);
+  EXPECT_NE(ann({{"title", "T"}, {"message", "M"}, {"titel", "x"}}).find("unknown field \"titel\""),
+            std::string::npos);
+  EXPECT_NE(ann({{"title", "T"}, {"message", "M"}, {"remind_at", "2026-03-01"}})
+                .find("unknown field \"remind_at\""),
+            std::string::npos);
+  EXPECT_NE(ann({{"title", "T"}, {"message", "M"}, {"action_url", "javascript:alert(1)"}})
+                .find("\"action_url\""),
+            std::string::npos);
+  EXPECT_NE(ann(J::array()).find("JSON object"), std::string::npos);
+  EXPECT_NE(invalid_message([] {
+              ReminderNotification::from_json(
+                  {{"title", "T"}, {"message", "M"}, {"remind_at", "tomorrow"}});
+            }).find("\"remind_at\""),
+            std::string::npos);
+  EXPECT_NE(invalid_message([] {
+              general_notification("memo", {{"title", "T"}, {"message", "M"}});
+            }).find("announcement, reminder or alert"),
+            std::string::npos);
+  // The constructors check too.
+  EXPECT_NE(invalid_message([] {
+              AlertNotification(MessageData{"T", "", "", "", std::nullopt});
+            }).find("\"message\""),
+            std::string::npos);
+}
+
+TEST(MessagesTest, ReportGeneratedRendersTheReportAndIsForItsRequester) {
+  ReportGeneratedNotification n(
+      {7, "sales", "sales-2026-03.csv", "reports/1/sales-2026-03.csv", "csv", 42});
+  EXPECT_EQ(n.type(), "ReportGeneratedNotification");
+  EXPECT_EQ(n.author(), 42);
+  auto d = nlohmann::json::parse(render_data(n));
+  EXPECT_EQ(d["severity"], "success");
+  EXPECT_EQ(d["action_url"], "/reports/7");
+  EXPECT_EQ(d["metadata"]["report_id"], 7);
+  EXPECT_EQ(d["metadata"]["report_type"], "sales");
+  EXPECT_EQ(d["metadata"]["file_name"], "sales-2026-03.csv");
+  EXPECT_EQ(d["metadata"]["path"], "reports/1/sales-2026-03.csv");
+  EXPECT_EQ(d["metadata"]["format"], "csv");
+  auto bad = [](GeneratedReport r) {
+    return invalid_message([&] { ReportGeneratedNotification{r}; });
+  };
+  EXPECT_NE(bad({7, "weather", "f", "p", "csv", 42}).find("\"report_type\""), std::string::npos);
+  EXPECT_NE(bad({7, "sales", "f", "p", "docx", 42}).find("\"format\""), std::string::npos);
+  EXPECT_NE(bad({7, "sales", "", "p", "csv", 42}).find("\"file_name\""), std::string::npos);
+  EXPECT_NE(bad({7, "sales", "f", "p", "csv", 0}).find("\"requester\""), std::string::npos);
+  EXPECT_NE(bad({0, "sales", "f", "p", "csv", 42}).find("\"report_id\""), std::string::npos);
+}
+
+TEST_P(NotifyTest, AnnouncementsGoToAnyUserAndReportsToTheirRequester) {
+  {
+    db::TenantScope s(*conn_, a_);
+    auto announcement =
+        AnnouncementNotification::from_json({{"title", "Maintenance"}, {"message", "Tonight"}});
+    notifier_->send(*conn_, users_with_permission(*conn_, announcement.permission()), announcement);
+    ReportGeneratedNotification report({3, "sales", "s.csv", "reports/s.csv", "csv", sales_});
+    notifier_->send(*conn_, {Notifiable::user(sales_)}, report);
+    try {
+      notifier_->send(*conn_, {Notifiable::user(stock_)}, report);
+      ADD_FAILURE() << "a report went to someone who did not ask for it";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kPermissionDenied);
+    }
+    try {  // another tenant's user
+      notifier_->send(*conn_, {Notifiable::user(other_)}, announcement);
+      ADD_FAILURE() << "an announcement crossed tenants";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    }
+  }
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM notifications WHERE type = 'AnnouncementNotification'"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM notifications WHERE type = 'ReportGeneratedNotification'"
+                  " AND notifiable_id = " +
+                  std::to_string(sales_)),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM notifications"), 4);
+}
+
+}  // namespace
+}  // namespace unity::notify

@@ -407,7 +407,14 @@ TEST_P(QueueTest, StopRequestReturnsClaimedButUnstartedJobs) {
                              std::vector<std::string>(10, "{\"ms\":300}"));
   Worker w(db_->config(), registry_, {.concurrency = 2, .batch = 10}, nullptr);
   std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    // Once the batch is claimed the first two are running (each sleeps 300 ms): stop then. Waiting
+    // for the claim rather than a fixed time keeps the test right on a loaded machine.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL") < 10 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     w.request_stop();
   });
   EXPECT_EQ(w.run(), WorkerExit::kStopped);

@@ -130,7 +130,10 @@ TEST_P(WorkerProcessTest, SigtermFinishesTheJobInFlightThenExitsZero) {
 
 TEST_P(WorkerProcessTest, SigusrTwoPausesAndSigcontResumes) {
   auto w = worker({"--sleep=0.1"}, env());
-  std::this_thread::sleep_for(300ms);
+  // A job done proves the worker is running, its signal handlers in place (a fixed wait was not
+  // enough on a loaded machine: SIGUSR2 before the handler kills the process).
+  dispatch("diag.noop", "{}");
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 20s));
   w.signal(SIGUSR2);
   std::this_thread::sleep_for(200ms);
   dispatch("diag.noop", "{}");

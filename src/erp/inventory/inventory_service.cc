@@ -153,12 +153,14 @@ int64_t InventoryService::record(const Locked& p, const Location& loc,
 MovementResult InventoryService::put_in(const Locked& p, const Location& loc, Decimal quantity,
                                         Decimal unit_cost, const std::string& batch,
                                         const std::optional<std::string>& expiry,
-                                        const std::string& reason) {
+                                        const std::string& reason,
+                                        const std::string& reference_type,
+                                        const std::string& reference_id) {
   const std::string now = format_iso8601(clock_.now());
   MovementResult out;
   out.batch_id = insert_batch(p, loc, batch, quantity, unit_cost, expiry, now);
   out.movement_ids.push_back(
-      record(p, loc, out.batch_id, quantity, unit_cost, reason, "", "", now));
+      record(p, loc, out.batch_id, quantity, unit_cost, reason, reference_type, reference_id, now));
   out.cost = quantity * unit_cost;
   out.on_hand = on_hand(p.id);
   check_low_stock(p, loc, out.on_hand, /*decreased=*/false);
@@ -237,8 +239,8 @@ MovementResult InventoryService::receive(const Receipt& r) {
   Location loc = location(r.location);
   const std::string batch =
       r.batch.empty() ? "RCV-" + format_iso8601(clock_.now()).substr(0, 10) : r.batch;
-  MovementResult out =
-      put_in(p, loc, r.quantity, r.unit_cost.value_or(p.cost), batch, r.expiry_date, "receipt");
+  MovementResult out = put_in(p, loc, r.quantity, r.unit_cost.value_or(p.cost), batch,
+                              r.expiry_date, "receipt", r.reference_type, r.reference_id);
   tx.commit();
   return out;
 }

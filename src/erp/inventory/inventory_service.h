@@ -61,6 +61,10 @@ struct Receipt {
   std::optional<Decimal> unit_cost;
   std::string batch;
   std::optional<std::string> expiry_date;
+  // What the receipt is for, recorded on the ledger row (e.g. "purchase_order", "12"); empty when
+  // none. Set by other modules, never parsed from stock:receive input.
+  std::string reference_type;
+  std::string reference_id;
   static Receipt from_json(const nlohmann::json& data);
 };
 
@@ -142,7 +146,8 @@ class InventoryService {
                           const std::string& reference_id);
   MovementResult put_in(const Locked& p, const Location& loc, Decimal quantity, Decimal unit_cost,
                         const std::string& batch, const std::optional<std::string>& expiry,
-                        const std::string& reason);
+                        const std::string& reason, const std::string& reference_type = "",
+                        const std::string& reference_id = "");
   void check_low_stock(const Locked& p, const Location& loc, Decimal on_hand, bool decreased);
 
   db::Connection& conn_;

@@ -1,0 +1,133 @@
+// sync TYPE (dispatches SyncExternalData) and syncs:list (the tenant's sync_logs rows). Also
+// installs the job's runtime (the event bus and SYNC_TOKEN of this process: jobs/sync_job.h), so
+// a `queue:work` of this binary runs the job with them.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/context.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "db/tenancy.h"
+#include "db/transaction.h"
+#include "events/event_bus.h"
+#include "jobs/rate_limit.h"
+#include "jobs/sync_job.h"
+#include "queue/dispatch.h"
+
+namespace unity::cli {
+
+namespace {
+
+struct SyncArgs {
+  std::string type, endpoint, direction;
+  int64_t tenant = 0;
+  std::optional<int64_t> user;
+};
+
+nlohmann::json payload_of(int64_t sync_id, const std::optional<int64_t>& user) {
+  nlohmann::json p = {{"sync_id", sync_id}};
+  if (user) p["user_id"] = *user;
+  return p;
+}
+
+void define_sync(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<SyncArgs>();
+  app.add_option("type", a->type, "products | customers | inventory | orders")->required();
+  app.add_option("--tenant", a->tenant, "Tenant id")->required();
+  app.add_option("--user", a->user, "Requesting user id (must belong to the tenant)");
+  app.add_option("--endpoint", a->endpoint, "Base URL of the external system")->required();
+  app.add_option("--direction", a->direction,
+                 "pull | push (default: pull for products and customers, push for the others)");
+  app.callback([&ctx, a] {
+    const auto request = jobs::check_sync_request(a->type, a->direction, a->endpoint);
+    db::Connection& conn = ctx.tenant_app(a->tenant);
+    if (a->user) db::find_user(conn, *a->user);
+    jobs::limit_job_start(conn, ctx.config(), "sync", a->tenant, a->user);
+    const bool inline_run = ctx.config().queue_connection == QueueConnection::kSync;
+    int64_t sync_id = 0;
+    queue::InsertedJob job;
+    if (inline_run) {
+      // The job runs inside dispatch and its failure rolls back what it wrote: the row is
+      // committed first so that it can say why.
+      sync_id = jobs::start_sync(conn, request, system_clock());
+      try {
+        job = ctx.dispatcher().dispatch(conn, a->tenant, jobs::kSyncExternalData,
+                                        dump_json(payload_of(sync_id, a->user)));
+      } catch (const std::exception& e) {
+        jobs::mark_sync_failed(conn, sync_id, e.what(), system_clock());
+        throw;
+      }
+    } else {
+      db::Transaction tx(conn);  // the row exists if and only if its job does
+      sync_id = jobs::start_sync(conn, request, system_clock());
+      job = ctx.dispatcher().dispatch(conn, a->tenant, jobs::kSyncExternalData,
+                                      dump_json(payload_of(sync_id, a->user)));
+      tx.commit();
+    }
+    const auto row = jobs::load_sync(conn, sync_id);
+    ctx.emit({{"job_id", job.id},
+              {"sync_id", sync_id},
+              {"uuid", job.uuid},
+              {"queue", job.queue},
+              {"status", row ? row->status : "running"}},
+             inline_run ? "Synced " + request.sync_type + " (" + request.direction + "): sync " +
+                              std::to_string(sync_id) + " " + (row ? row->status : "") + "\n"
+                        : "Dispatched SyncExternalData as job " + std::to_string(job.id) +
+                              " (sync " + std::to_string(sync_id) + ")\n");
+  });
+}
+
+nlohmann::json opt(const std::optional<std::string>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+void define_list(CLI::App& app, Context& ctx) {
+  auto tenant = std::make_shared<int64_t>(0);
+  app.add_option("--tenant", *tenant, "Tenant id")->required();
+  app.callback([&ctx, tenant] {
+    db::Connection& conn = ctx.tenant_app(*tenant);
+    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : jobs::load_syncs(conn)) {
+      out.push_back({{"id", s.id},
+                     {"sync_type", s.sync_type},
+                     {"status", s.status},
+                     {"error_message", opt(s.error_message)},
+                     {"synced_at", opt(s.synced_at)},
+                     {"failed_at", opt(s.failed_at)},
+                     {"direction", s.direction},
+                     {"endpoint", s.endpoint},
+                     {"pages", s.pages},
+                     {"records", s.records},
+                     {"created_at", s.created_at}});
+      rows.push_back({std::to_string(s.id), s.sync_type, s.direction, s.status,
+                      std::to_string(s.records), s.synced_at.value_or(s.failed_at.value_or("")),
+                      s.error_message.value_or("")});
+    }
+    ctx.emit(out,
+             render_table({"id", "type", "direction", "status", "records", "at", "error"}, rows));
+  });
+}
+
+}  // namespace
+
+void add_sync_commands(Commands& commands, Context& ctx) {
+  jobs::set_sync_runtime([&ctx] {
+    jobs::SyncRuntime rt;
+    rt.events = &ctx.bus();
+    rt.token = ctx.config().sync_token;
+    return rt;
+  });
+  auto with = [&ctx](void (*define)(CLI::App&, Context&)) {
+    return [&ctx, define](CLI::App& app) { define(app, ctx); };
+  };
+  commands.push_back({"sync",
+                      "Dispatch SyncExternalData: sync TYPE --endpoint=URL [--direction=pull|push]",
+                      with(define_sync)});
+  commands.push_back(
+      {"syncs:list", "The tenant's external syncs, newest first", with(define_list)});
+}
+
+}  // namespace unity::cli

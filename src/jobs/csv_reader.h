@@ -1,0 +1,71 @@
+#pragma once
+// A streaming RFC 4180 CSV reader over libcsv (Debian's libcsv-dev): quoted fields, "" escapes,
+// embedded newlines, CRLF or LF line ends, and a leading UTF-8 byte-order mark (skipped). The file
+// is read in blocks; only the current records are held in memory. Blank lines are skipped.
+//
+// Every field is checked to be valid UTF-8 without NUL bytes. Anything that is not CSV (a
+// malformed quote, an unterminated quoted field at the end, a NUL byte, a field over
+// kMaxFieldBytes) or not UTF-8 throws CsvError with the record number (1 = the first record,
+// the header of an import). Spaces around fields are kept (RFC 4180: they are part of the field).
+
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct csv_parser;
+
+namespace unity::jobs {
+
+class CsvError : public std::runtime_error {
+ public:
+  CsvError(int64_t record, const std::string& message)
+      : std::runtime_error(message), record_(record) {}
+  int64_t record() const { return record_; }
+
+ private:
+  int64_t record_;
+};
+
+class CsvReader {
+ public:
+  static constexpr size_t kMaxFieldBytes = size_t{16} << 20;  // 16 MiB
+
+  // Opens `path`; throws CsvError(0, …) when it cannot be read.
+  explicit CsvReader(const std::string& path);
+  ~CsvReader();
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
+
+  // The next record into `fields`; false at the end of the file. Throws CsvError.
+  bool next(std::vector<std::string>& fields);
+  // The number of the record next() returned last (1-based).
+  int64_t record() const { return returned_; }
+  // Bytes read from the file so far (for progress).
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  friend struct CsvCallbacks;
+  void fill();
+  [[noreturn]] void fail(int64_t record, const std::string& message) const;
+
+  std::FILE* file_ = nullptr;
+  std::unique_ptr<csv_parser> parser_;
+  std::deque<std::vector<std::string>> ready_;
+  std::vector<std::string> current_;
+  std::string bad_field_;     // set by a callback: a reason the current field is not acceptable
+  int64_t parsed_ = 0;        // records completed by the parser
+  int64_t error_record_ = 0;  // the first record with a bad field
+  int64_t returned_ = 0;
+  uint64_t bytes_read_ = 0;
+  bool first_block_ = true;
+  bool eof_ = false;
+};
+
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
+bool valid_utf8(const std::string& s);
+
+}  // namespace unity::jobs

@@ -1,0 +1,92 @@
+#pragma once
+// ProcessBulkImport (the seed's job): imports a CSV file of products, customers, vendors or
+// inventory receipts for one tenant, tracked by its import_logs row.
+//
+// - The file is read by CsvReader (RFC 4180, streaming). A first pass checks the whole file
+//   (size ≤ kMaxImportBytes, CSV, UTF-8, a header with every mapped column) and counts its rows;
+//   a file-level error fails the import with one error at row 0 and writes nothing.
+// - Columns: with a map (field → column header, `--map=sku=SKU,…`) each field reads its column;
+//   without one, a header matching a field name case-insensitively. Other columns are ignored.
+// - Every row is validated; good rows are written through the domain services (so their events
+//   fire): products upsert by SKU (CatalogService create/update), customers by e-mail
+//   (CrmService create; the name and payment terms of an existing one are updated), vendors by
+//   e-mail (ProcurementService create; an existing one's name is updated), inventory rows are
+//   receipts (InventoryService::receive: ledger rows and StockMovementRecorded, like a manual
+//   receipt). A bad row is recorded in import_logs.errors as {"row","column","message"}, `row` as
+//   a spreadsheet shows it (header = row 1), `column` the file's header (null for the whole row).
+//   At most kMaxStoredErrors errors are stored; failed_rows counts them all.
+// - Rows are written in chunks of `chunk_rows`, each in one transaction that also advances
+//   import_logs (processed_rows, imported_rows, failed_rows, errors), so a redelivered job skips
+//   the rows already committed and never imports a row twice. Status: pending → processing →
+//   completed | completed_with_errors (some rows failed) | failed (file-level error).
+// - The job is non-transactional (it commits its own chunks) and reads the copy of the upload the
+//   dispatching command stored under STORAGE_PATH/imports/<id>.csv.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/clock.h"
+#include "db/connection.h"
+#include "events/event_bus.h"
+#include "queue/registry.h"
+
+namespace unity::jobs {
+
+inline constexpr const char* kProcessBulkImport = "ProcessBulkImport";
+inline constexpr uint64_t kMaxImportBytes = uint64_t{1} << 30;  // 1 GiB
+inline constexpr size_t kMaxStoredErrors = 1000;
+inline constexpr int64_t kImportChunkRows = 500;
+
+// products, customers, vendors, inventory.
+const std::vector<std::string>& import_types();
+// The fields of a type, required ones first; throws kInvalidArgument for an unknown type.
+const std::vector<std::string>& import_fields(const std::string& type);
+
+using ColumnMap = std::map<std::string, std::string>;  // field → column header
+// Parses "sku=SKU,name=Product Name" (kInvalidArgument naming the bad part; unknown fields of
+// `type` are rejected).
+ColumnMap parse_column_map(const std::string& type, const std::string& spec);
+
+// Creates the import_logs row (pending) for `source` and copies the file to
+// `storage_path`/imports/<id>.csv, in one transaction. Throws kInvalidArgument for an unknown
+// type, a file that cannot be read or one over kMaxImportBytes (nothing created).
+int64_t create_import(db::Connection& conn, const std::string& storage_path,
+                      const std::string& type, const std::string& source,
+                      std::optional<int64_t> user_id, const Clock& clock = system_clock());
+
+// The payload of a ProcessBulkImport job.
+std::string import_payload(int64_t import_id, const ColumnMap& map, std::optional<int64_t> user);
+
+// imports:show: {"id","status","total_rows","imported_rows","failed_rows","errors":[…]}.
+// kNotFound when the tenant has no such import.
+nlohmann::json import_status(db::Connection& conn, int64_t import_id);
+
+struct ImportRunOptions {
+  int64_t chunk_rows = kImportChunkRows;
+  // Stop (as if killed) after committing this many chunks; < 0: run to the end. For tests.
+  int64_t stop_after_chunks = -1;
+  std::function<void(int)> progress;  // 0–100
+  std::function<bool()> cancelled;    // true: stop after the current chunk (throws kUnavailable)
+};
+
+// Runs (or resumes) import `import_id` of the connection's tenant: the job's body.
+void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t import_id,
+                const ColumnMap& map, std::optional<int64_t> user_id, const Clock& clock,
+                const ImportRunOptions& options = {});
+
+// Where the job finds the event dispatcher for its services: set once by the application (the
+// `unity` binary sets its bus; tests set theirs). Without one the job fails with
+// kFailedPrecondition.
+using EventsProvider = std::function<events::EventDispatcher&()>;
+void set_import_events(EventsProvider provider);
+
+// Registers ProcessBulkImport (3 tries, 1 h timeout, backoff from 10 s, non-transactional).
+void register_import_job(queue::JobRegistry& registry, const Clock& clock);
+
+}  // namespace unity::jobs

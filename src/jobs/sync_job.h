@@ -1,0 +1,91 @@
+#pragma once
+// SyncExternalData: products, customers, inventory and orders with an external system over
+// HTTP/JSON (DESIGN.md "External sync"). Pull = GET {endpoint}/{type}?page=N →
+// {"data":[…],"next_page":N|null}; push = POST {endpoint}/{type} with {"data":[…]} in pages of
+// `push_page_size`; `Authorization: Bearer SYNC_TOKEN` when set. Products and customers pull by
+// default, inventory and orders push.
+//
+// One `sync_logs` row per run, created by start_sync() before the dispatch (status running) and
+// named in the payload {"sync_id"}. The job is not transactional: each page is one transaction
+// that also advances the row's `pages`, `records` and `resume_at`, so a page is written whole or
+// not at all, and a retried attempt resumes after the last committed page. Pulled products upsert
+// by SKU through CatalogService (ProductCreated/ProductUpdated), customers by email (new ones
+// through CrmService: CustomerCreated).
+//
+// Requests: `request_timeout` each; transient failures (transport errors, timeouts, HTTP 5xx and
+// 429) are retried `request_attempts` times with exponential backoff from `retry_base`, each one
+// counted by the endpoint's CircuitBreaker (jobs/circuit_breaker.h); an open breaker fails fast
+// without a request. A 4xx, a non-JSON content type (an HTML page) or a malformed body fails the
+// run at once. What a failed run leaves: status failed with error_message and failed_at; pages
+// committed before the failure stay (pulled rows are upserts, so running the sync again is safe;
+// pushed pages were accepted by the other side); the failing page wrote nothing. A transient
+// failure is retried by the queue (3 tries, backoff from 30 s) while the row stays running with
+// the last error in error_message; the last try marks it failed. With QUEUE_CONNECTION=sync the
+// job runs inside the caller's transaction, so a failure rolls back its pages and the caller
+// (the `sync` command) marks the row failed.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "db/connection.h"
+#include "events/event_bus.h"
+#include "jobs/circuit_breaker.h"
+#include "queue/registry.h"
+
+namespace unity::jobs {
+
+inline constexpr const char* kSyncExternalData = "SyncExternalData";
+
+// What the job needs from the process it runs in. The event bus is made by the application
+// (cli::Context, a test fixture), after wire_jobs(), so it is handed over here.
+struct SyncRuntime {
+  events::EventDispatcher* events = nullptr;  // required for pulls
+  std::string token;                          // SYNC_TOKEN; empty: no Authorization header
+  std::chrono::milliseconds request_timeout{30000};
+  int request_attempts = 3;
+  std::chrono::milliseconds retry_base{500};  // then ×2 per attempt
+  BreakerPolicy breaker;
+  int push_page_size = 100;
+};
+// Installs the runtime provider for this process (called once per job attempt). Thread-safe.
+void set_sync_runtime(std::function<SyncRuntime()> provider);
+
+// Registers SyncExternalData (3 tries, 600 s timeout, backoff exponential from 30 s to 10 min,
+// not transactional). `clock` stamps the rows and drives the breaker; it must outlive the
+// registry.
+void register_sync_job(queue::JobRegistry& registry, const Clock& clock);
+
+// "pull" or "push" for a type; kInvalidArgument for an unknown type.
+std::string default_sync_direction(const std::string& sync_type);
+
+// Checks type (products|customers|inventory|orders), direction (pull|push; pushing products or
+// customers and pulling inventory or orders are not supported: kInvalidArgument) and endpoint
+// (http:// or https://, kInvalidArgument), then inserts the running sync_logs row of the
+// connection's tenant; returns its id. Returns the endpoint without a trailing '/'.
+struct SyncRequest {
+  std::string sync_type, direction, endpoint;
+};
+SyncRequest check_sync_request(const std::string& sync_type, const std::string& direction,
+                               const std::string& endpoint);
+int64_t start_sync(db::Connection& conn, const SyncRequest& request, const Clock& clock);
+// Marks a running row failed (no-op for a finished one).
+void mark_sync_failed(db::Connection& conn, int64_t sync_id, const std::string& error,
+                      const Clock& clock);
+
+// syncs:list: the tenant's runs, newest first.
+struct SyncLog {
+  int64_t id = 0;
+  std::string sync_type, status, direction, endpoint;
+  std::optional<std::string> error_message, synced_at, failed_at;
+  int64_t pages = 0, records = 0;
+  std::string created_at;
+};
+std::vector<SyncLog> load_syncs(db::Connection& conn, int limit = 100);
+std::optional<SyncLog> load_sync(db::Connection& conn, int64_t id);
+
+}  // namespace unity::jobs

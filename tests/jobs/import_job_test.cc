@@ -1,0 +1,461 @@
+// ProcessBulkImport: the RFC 4180 reader (quotes, "" escapes, embedded newlines, CRLF, BOM, bad
+// input), the column map, and on both drivers through a real worker: validation errors with row
+// and column, upserts by natural key, inventory receipts through the ledger with their events, a
+// killed import resumed without duplicates, file-level failures that write nothing, tenant
+// isolation, and the import / imports:show commands.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "db/tenancy.h"
+#include "erp/catalog/catalog_service.h"
+#include "erp/erp.h"
+#include "events/event_bus.h"
+#include "jobs/csv_reader.h"
+#include "jobs/import_job.h"
+#include "jobs/jobs.h"
+#include "notify/notifier.h"
+#include "queue/dispatch.h"
+#include "queue/worker.h"
+#include "support/cli.h"
+#include "support/test_db.h"
+
+namespace unity::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Driver;
+using testing::TestDatabase;
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("unity-import-" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  const fs::path p = dir / name;
+  std::ofstream(p, std::ios::binary) << content;
+  return p.string();
+}
+
+std::vector<std::vector<std::string>> read_all(const std::string& content) {
+  CsvReader reader(temp_file("read.csv", content));
+  std::vector<std::vector<std::string>> out;
+  std::vector<std::string> rec;
+  while (reader.next(rec)) out.push_back(rec);
+  return out;
+}
+
+using Records = std::vector<std::vector<std::string>>;
+
+// --- The reader --------------------------------------------------------------------------------
+
+TEST(CsvReader, ReadsPlainRecordsWithLfOrCrlfAndNoFinalNewline) {
+  EXPECT_EQ(read_all("a,b\n1,2\n"), (Records{{"a", "b"}, {"1", "2"}}));
+  EXPECT_EQ(read_all("a,b\r\n1,2\r\n3,4"), (Records{{"a", "b"}, {"1", "2"}, {"3", "4"}}));
+  EXPECT_EQ(read_all("a,,c\n,,\n"), (Records{{"a", "", "c"}, {"", "", ""}}));
+}
+
+TEST(CsvReader, QuotesEscapesAndEmbeddedNewlines) {
+  EXPECT_EQ(read_all("\"a,b\",\"say \"\"hi\"\"\",\"line1\r\nline2\nline3\"\r\nx,y,z\r\n"),
+            (Records{{"a,b", "say \"hi\"", "line1\r\nline2\nline3"}, {"x", "y", "z"}}));
+  EXPECT_EQ(read_all("\"\",\" spaced \"\n"), (Records{{"", " spaced "}}));
+}
+
+TEST(CsvReader, SkipsTheByteOrderMarkAndKeepsUtf8AndSpaces) {
+  EXPECT_EQ(read_all("\xEF\xBB\xBFsku,name\nA-1, Café ☕ \n"),
+            (Records{{"sku", "name"}, {"A-1", " Café ☕ "}}));
+}
+
+TEST(CsvReader, StreamsFieldsAcrossBlockBoundaries) {
+  const std::string big(200000, 'x');
+  std::string content = "h\n";
+  for (int i = 0; i < 3; ++i) content += "\"" + big + "\n" + big + "\"\n";
+  auto recs = read_all(content);
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(recs[3][0], big + "\n" + big);
+}
+
+TEST(CsvReader, RejectsWhatIsNotCsvOrNotUtf8WithTheRecord) {
+  try {
+    read_all("a,b\n1,\"x\"y\n");
+    FAIL();
+  } catch (const CsvError& e) {
+    EXPECT_EQ(e.record(), 2);
+    EXPECT_NE(std::string(e.what()).find("not CSV"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_all("a,b\n1,\"unterminated\n"), CsvError);
+  try {
+    read_all("a,b\n1,2\n3,\xC3\x28\n");
+    FAIL();
+  } catch (const CsvError& e) {
+    EXPECT_EQ(e.record(), 3);
+    EXPECT_NE(std::string(e.what()).find("UTF-8"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_all(std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16)), CsvError);
+  EXPECT_THROW(CsvReader("/nonexistent/file.csv"), CsvError);
+  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));  // a surrogate
+  EXPECT_FALSE(valid_utf8("\xC0\xAF"));      // overlong
+  EXPECT_TRUE(valid_utf8("ok \xF0\x9F\x98\x80"));
+}
+
+TEST(ColumnMap, ParsesAndRejectsUnknownFields) {
+  auto m = parse_column_map("products", "sku=SKU, name = Product Name ,price=Price");
+  EXPECT_EQ(m, (ColumnMap{{"sku", "SKU"}, {"name", "Product Name"}, {"price", "Price"}}));
+  EXPECT_TRUE(parse_column_map("products", "").empty());
+  EXPECT_THROW(parse_column_map("products", "colour=Colour"), Error);
+  EXPECT_THROW(parse_column_map("products", "sku"), Error);
+  EXPECT_THROW(parse_column_map("gadgets", ""), Error);
+}
+
+// --- The job on both drivers --------------------------------------------------------------------
+
+class ImportJobTest : public ::testing::TestWithParam<Driver> {
+ protected:
+  void SetUp() override {
+    UNITY_REQUIRE_DRIVER(GetParam());
+    db_ = TestDatabase::create(GetParam());
+    conn_ = db_->app();
+    dispatcher_ = std::make_unique<queue::Dispatcher>(db_->config(), jobs_);
+    bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
+    notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
+    erp::wire_erp(*bus_, *notifier_);
+    wire_jobs(jobs_, clock_);
+    set_import_events([this]() -> events::EventDispatcher& { return *bus_; });
+    a_ = db::create_tenant(*conn_, "Acme").id;
+    b_ = db::create_tenant(*conn_, "Globex").id;
+    conn_->set_tenant(a_);
+  }
+  void TearDown() override { set_import_events({}); }
+
+  void drain() {
+    queue::WorkerOptions o;
+    o.stop_when_empty = true;
+    o.backoff = queue::Backoff::parse("0");
+    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+  }
+  int64_t start(const std::string& type, const std::string& content, const ColumnMap& map = {}) {
+    const int64_t id =
+        create_import(*conn_, db_->dir() + "/storage", type,
+                      temp_file("in-" + type + ".csv", content), std::nullopt, clock_);
+    dispatcher_->dispatch(*conn_, *conn_->tenant(), kProcessBulkImport,
+                          import_payload(id, map, std::nullopt));
+    return id;
+  }
+  nlohmann::json import(const std::string& type, const std::string& content,
+                        const ColumnMap& map = {}) {
+    const int64_t id = start(type, content, map);
+    drain();
+    return import_status(*conn_, id);
+  }
+  int64_t count(const std::string& sql) { return conn_->query_int(sql, {*conn_->tenant()}); }
+  int64_t events(const std::string& name) {
+    return conn_->query_int("SELECT COUNT(*) FROM domain_events WHERE tenant_id = $1 AND name = $2",
+                            {*conn_->tenant(), name});
+  }
+
+  ManualClock clock_{TimePoint(std::chrono::seconds(1'800'000'000))};
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<db::Connection> conn_;
+  queue::JobRegistry jobs_;
+  std::unique_ptr<queue::Dispatcher> dispatcher_;
+  std::unique_ptr<events::EventBus> bus_;
+  std::unique_ptr<notify::DatabaseNotifier> notifier_;
+  int64_t a_ = 0, b_ = 0;
+};
+
+TEST_P(ImportJobTest, ProductsWithAMapRecordBadRowsWithRowAndColumn) {
+  const std::string csv =
+      "\xEF\xBB\xBFSKU,Product Name,Price,Cost\r\n"
+      "A-1,Apple,1.50,0.75\r\n"
+      "B-2,Pear,abc,1\r\n"                             // row 3: bad price
+      "C-3,,2,1\r\n"                                   // row 4: no name
+      "\"D-4\",\"Widget, \"\"deluxe\"\"\nv2\",3,\r\n"  // row 5 spans two lines
+      "E-5,Short\r\n";                                 // row 6: too few fields
+  auto s = import("products", csv,
+                  {{"sku", "SKU"}, {"name", "Product Name"}, {"price", "Price"}, {"cost", "Cost"}});
+  EXPECT_EQ(s["status"], "completed_with_errors") << s.dump();
+  EXPECT_EQ(s["total_rows"], 5);
+  EXPECT_EQ(s["imported_rows"], 2);
+  EXPECT_EQ(s["failed_rows"], 3);
+  ASSERT_EQ(s["errors"].size(), 3u) << s.dump();
+  EXPECT_EQ(s["errors"][0]["row"], 3);
+  EXPECT_EQ(s["errors"][0]["column"], "Price");
+  EXPECT_EQ(s["errors"][1]["row"], 4);
+  EXPECT_EQ(s["errors"][1]["column"], "Product Name");
+  EXPECT_EQ(s["errors"][2]["row"], 6);
+  EXPECT_TRUE(s["errors"][2]["column"].is_null());
+  for (const auto& e : s["errors"]) EXPECT_FALSE(e["message"].get<std::string>().empty());
+  auto d4 = erp::catalog::load_product_by_sku(*conn_, "D-4");
+  ASSERT_TRUE(d4);
+  EXPECT_EQ(d4->name, "Widget, \"deluxe\"\nv2");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM products WHERE tenant_id = $1"), 2);
+  EXPECT_EQ(events("ProductCreated"), 2);
+}
+
+TEST_P(ImportJobTest, WithoutAMapColumnsMatchFieldNamesInAnyCase) {
+  auto s = import("products", "Name,SKU,PRICE,Unit,Ignored\nApple,A-1,2,kg,zzz\n");
+  EXPECT_EQ(s["status"], "completed") << s.dump();
+  auto p = erp::catalog::load_product_by_sku(*conn_, "A-1");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->unit, "kg");
+  EXPECT_EQ(p->price.to_string(2), "2.00");
+}
+
+TEST_P(ImportJobTest, UpsertsByNaturalKeySoImportingTwiceDoesNotDuplicate) {
+  ASSERT_EQ(import("products", "sku,name,price\nA-1,Apple,1\nB-2,Pear,2\n")["status"], "completed");
+  auto again = import("products", "sku,name,price\nA-1,Green apple,1.25\nB-2,Pear,2\n");
+  EXPECT_EQ(again["status"], "completed") << again.dump();
+  EXPECT_EQ(again["imported_rows"], 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM products WHERE tenant_id = $1"), 2);
+  auto a = erp::catalog::load_product_by_sku(*conn_, "A-1");
+  EXPECT_EQ(a->name, "Green apple");
+  EXPECT_EQ(a->price.to_string(2), "1.25");
+  EXPECT_EQ(events("ProductCreated"), 2);
+  EXPECT_EQ(events("ProductUpdated"), 1);  // B-2 did not change
+
+  const std::string customers =
+      "name,email,payment_terms_days\nAda,ada@x.test,15\nBob,bob@x.test,\n";
+  EXPECT_EQ(import("customers", customers)["status"], "completed");
+  auto c2 = import("customers", "name,email\nAda L.,ADA@x.test\nBob,bob@x.test\n");
+  EXPECT_EQ(c2["status"], "completed") << c2.dump();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM customers WHERE tenant_id = $1"), 2);
+  EXPECT_EQ(conn_
+                ->query_one("SELECT name, payment_terms_days FROM customers WHERE tenant_id = $1 "
+                            "AND email = 'ada@x.test'",
+                            {a_})
+                ->get<std::string>(0),
+            "Ada L.");
+  EXPECT_EQ(events("CustomerCreated"), 2);
+
+  EXPECT_EQ(import("vendors", "name,email\nAcme Supply,sales@acme.test\n")["status"], "completed");
+  auto v2 = import("vendors", "Name,Email\nAcme Supply Ltd,sales@acme.test\nbad,nope\n");
+  EXPECT_EQ(v2["status"], "completed_with_errors") << v2.dump();
+  EXPECT_EQ(v2["errors"][0]["row"], 3);
+  EXPECT_EQ(v2["errors"][0]["column"], "Email");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM vendors WHERE tenant_id = $1"), 1);
+  EXPECT_EQ(
+      conn_->query_one("SELECT name FROM vendors WHERE tenant_id = $1", {a_})->get<std::string>(0),
+      "Acme Supply Ltd");
+}
+
+TEST_P(ImportJobTest, InventoryRowsAreReceiptsOnTheStockLedgerWithTheirEvents) {
+  ASSERT_EQ(import("products", "sku,name,price,cost\nA-1,Apple,2,1\n")["status"], "completed");
+  auto s = import("inventory",
+                  "sku,quantity,unit_cost,batch\nA-1,10,1.10,B1\nA-1,5,,B2\nZZZ,1,1,\nA-1,-3,1,\n");
+  EXPECT_EQ(s["status"], "completed_with_errors") << s.dump();
+  EXPECT_EQ(s["imported_rows"], 2);
+  ASSERT_EQ(s["errors"].size(), 2u);
+  EXPECT_EQ(s["errors"][0]["row"], 4);
+  EXPECT_EQ(s["errors"][0]["column"], "sku");  // unknown SKU
+  EXPECT_EQ(s["errors"][1]["row"], 5);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM stock_movements WHERE tenant_id = $1"), 2);
+  EXPECT_EQ(events("StockMovementRecorded"), 2);
+  EXPECT_EQ(conn_
+                ->query_one("SELECT unit_cost FROM stock_batches WHERE tenant_id = $1 AND "
+                            "batch = 'B2'",
+                            {a_})
+                .has_value(),
+            true);
+}
+
+TEST_P(ImportJobTest, AKilledImportResumesWithoutImportingARowTwice) {
+  ASSERT_EQ(import("products", "sku,name,price\nA-1,Apple,2\n")["status"], "completed");
+  std::string csv = "sku,quantity,unit_cost\n";
+  for (int i = 0; i < 10; ++i) csv += "A-1,1,1\n";
+  csv += "A-1,oops,1\n";  // row 12
+  const int64_t id = create_import(*conn_, db_->dir() + "/storage", "inventory",
+                                   temp_file("resume.csv", csv), std::nullopt, clock_);
+  // The first delivery dies after committing two chunks of 3 rows.
+  ImportRunOptions o;
+  o.chunk_rows = 3;
+  o.stop_after_chunks = 2;
+  EXPECT_THROW(run_import(*conn_, *bus_, id, {}, std::nullopt, clock_, o), Error);
+  auto mid = import_status(*conn_, id);
+  EXPECT_EQ(mid["status"], "processing");
+  EXPECT_EQ(mid["imported_rows"], 6);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM stock_movements WHERE tenant_id = $1"), 6);
+  // Redelivered: the real job picks up at row 8.
+  dispatcher_->dispatch(*conn_, a_, kProcessBulkImport, import_payload(id, {}, std::nullopt));
+  drain();
+  auto s = import_status(*conn_, id);
+  EXPECT_EQ(s["status"], "completed_with_errors") << s.dump();
+  EXPECT_EQ(s["total_rows"], 11);
+  EXPECT_EQ(s["imported_rows"], 10);
+  EXPECT_EQ(s["failed_rows"], 1);
+  ASSERT_EQ(s["errors"].size(), 1u);
+  EXPECT_EQ(s["errors"][0]["row"], 12);
+  EXPECT_EQ(s["errors"][0]["column"], "quantity");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM stock_movements WHERE tenant_id = $1"), 10);
+  EXPECT_EQ(events("StockMovementRecorded"), 10);
+  // A third delivery of a finished import does nothing.
+  dispatcher_->dispatch(*conn_, a_, kProcessBulkImport, import_payload(id, {}, std::nullopt));
+  drain();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM stock_movements WHERE tenant_id = $1"), 10);
+}
+
+TEST_P(ImportJobTest, FileLevelErrorsFailWithOneRowZeroEntryAndWriteNothing) {
+  std::string good = "sku,name,price\n";
+  for (int i = 0; i < 1200; ++i) good += "S-" + std::to_string(i) + ",Thing,1\n";  // > 2 chunks
+  struct Case {
+    std::string name, content;
+    ColumnMap map;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {"not csv", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), {}, "not CSV"},
+      {"bad quote", good + "X,\"a\"b,1\n", {}, "not CSV"},
+      {"missing mapped column", good, {{"name", "Title"}}, "Title"},
+      {"missing required column", "sku,price\nA,1\n", {}, "name"},
+      {"invalid utf-8 at the end", good + "X,\xFF\xFE,1\n", {}, "UTF-8"},
+      {"empty", "", {}, "empty"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto s = import("products", c.content, c.map);
+    EXPECT_EQ(s["status"], "failed") << s.dump();
+    ASSERT_EQ(s["errors"].size(), 1u) << s.dump();
+    EXPECT_EQ(s["errors"][0]["row"], 0);
+    EXPECT_NE(s["errors"][0]["message"].get<std::string>().find(c.expect), std::string::npos)
+        << s.dump();
+    EXPECT_EQ(s["imported_rows"], 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM products WHERE tenant_id = $1"), 0);
+    EXPECT_EQ(events("ProductCreated"), 0);
+  }
+}
+
+TEST_P(ImportJobTest, ATwoGibFileIsRefusedAtDispatchAndFailedByTheJob) {
+  const std::string big = db_->dir() + "/big.csv";
+  { std::ofstream(big) << "sku,name,price\n"; }
+  fs::resize_file(big, uint64_t{2} << 30);  // sparse: no 2 GiB written
+  try {
+    create_import(*conn_, db_->dir() + "/storage", "products", big, std::nullopt, clock_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("too large"), std::string::npos);
+  }
+  EXPECT_EQ(count("SELECT COUNT(*) FROM import_logs WHERE tenant_id = $1"), 0);
+  // A row that names such a file anyway (the job checks again).
+  const int64_t id = conn_->query_int(
+      "INSERT INTO import_logs (tenant_id, import_type, file_path, created_at, updated_at) "
+      "VALUES ($1, 'products', $2, $3, $3) RETURNING id",
+      {a_, big, std::string("2027-01-15T00:00:00Z")});
+  dispatcher_->dispatch(*conn_, a_, kProcessBulkImport, import_payload(id, {}, std::nullopt));
+  drain();
+  auto s = import_status(*conn_, id);
+  EXPECT_EQ(s["status"], "failed");
+  EXPECT_EQ(s["errors"][0]["row"], 0);
+  EXPECT_NE(s["errors"][0]["message"].get<std::string>().find("too large"), std::string::npos);
+  fs::remove(big);
+}
+
+TEST_P(ImportJobTest, TenantsAreIsolated) {
+  const int64_t id = import("products", "sku,name,price\nA-1,Apple,1\n")["id"];
+  conn_->set_tenant(b_);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM products WHERE tenant_id = $1"), 0);
+  EXPECT_THROW(import_status(*conn_, id), Error);
+  auto s = import("products", "sku,name,price\nA-1,Other apple,3\n");
+  EXPECT_EQ(s["status"], "completed");
+  EXPECT_EQ(erp::catalog::load_product_by_sku(*conn_, "A-1")->name, "Other apple");
+  conn_->set_tenant(a_);
+  EXPECT_EQ(erp::catalog::load_product_by_sku(*conn_, "A-1")->name, "Apple");
+  EXPECT_EQ(db_->owner()->query_int("SELECT COUNT(*) FROM products"), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, ImportJobTest,
+                         ::testing::Values(Driver::kSqlite, Driver::kPostgres),
+                         [](const auto& p) { return testing::driver_name(p.param); });
+
+// --- The commands -------------------------------------------------------------------------------
+
+class ImportCliTest : public ::testing::TestWithParam<Driver> {
+ protected:
+  void SetUp() override {
+    UNITY_REQUIRE_DRIVER(GetParam());
+    db_ = TestDatabase::create(GetParam(), /*migrate=*/false);
+    ASSERT_EQ(unity("migrate").exit, 0);
+    ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+    ASSERT_EQ(unity("tenant:create Globex").exit, 0);
+  }
+  testing::CliRun unity(const std::string& args, const std::string& env = "") {
+    return testing::run_cli(db_->dir(), db_->env_for_cli() + " " + env, args);
+  }
+  nlohmann::json ok(const std::string& args, const std::string& env = "") {
+    testing::CliRun r = unity(args + " --json", env);
+    EXPECT_EQ(r.exit, 0) << args << ": " << r.err;
+    return r.exit == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+  }
+  std::unique_ptr<TestDatabase> db_;
+};
+
+TEST_P(ImportCliTest, ImportWithTheSyncQueueThenShow) {
+  const std::string file = db_->dir() + "/products.csv";
+  std::ofstream(file) << "Code,Title,Cost Price\nA-1,Apple,2\nB-2,Pear,x\n";
+  auto out =
+      ok("import products " + file + " --tenant 1 --map=sku=Code,name=Title,price='Cost Price'",
+         "QUEUE_CONNECTION=sync");
+  ASSERT_TRUE(out.contains("job_id")) << out.dump();
+  ASSERT_TRUE(out.contains("import_id")) << out.dump();
+  fs::remove(file);  // the job works on its own copy
+  auto shown =
+      ok("imports:show " + std::to_string(out["import_id"].get<int64_t>()) + " --tenant 1");
+  EXPECT_EQ(shown["id"], out["import_id"]);
+  EXPECT_EQ(shown["status"], "completed_with_errors");
+  EXPECT_EQ(shown["total_rows"], 2);
+  EXPECT_EQ(shown["imported_rows"], 1);
+  EXPECT_EQ(shown["failed_rows"], 1);
+  ASSERT_EQ(shown["errors"].size(), 1u);
+  EXPECT_EQ(shown["errors"][0],
+            (nlohmann::json{
+                {"row", 3}, {"column", "Cost Price"}, {"message", shown["errors"][0]["message"]}}));
+  auto p = ok("product:show --tenant 1 --data='{\"sku\":\"A-1\"}'");
+  EXPECT_EQ(p["name"], "Apple");
+  // The readable form names the error.
+  auto human =
+      unity("imports:show " + std::to_string(out["import_id"].get<int64_t>()) + " --tenant 1");
+  EXPECT_NE(human.out.find("Cost Price"), std::string::npos) << human.out;
+  // Another tenant cannot see it.
+  auto other = unity("imports:show " + std::to_string(out["import_id"].get<int64_t>()) +
+                     " --tenant 2 --json");
+  EXPECT_NE(other.exit, 0);
+}
+
+TEST_P(ImportCliTest, BadInvocationsPrintOneLineAndDispatchNothing) {
+  const std::string file = db_->dir() + "/p.csv";
+  std::ofstream(file) << "sku,name,price\nA,B,1\n";
+  for (const std::string& args : std::vector<std::string>{
+           "import gadgets " + file + " --tenant 1", "import products /nonexistent.csv --tenant 1",
+           "import products " + file + " --tenant 1 --map=colour=C",
+           "import products " + file + " --tenant 99", std::string("imports:show 42 --tenant 1")}) {
+    auto r = unity(args, "QUEUE_CONNECTION=sync");
+    EXPECT_NE(r.exit, 0) << args;
+    EXPECT_EQ(testing::line_count(r.err), 1u) << args << ": " << r.err;
+  }
+  auto db = db_->owner();
+  EXPECT_EQ(db->query_int("SELECT COUNT(*) FROM import_logs"), 0);
+  EXPECT_EQ(db->query_int("SELECT COUNT(*) FROM jobs"), 0);
+}
+
+TEST_P(ImportCliTest, DatabaseQueueLeavesItPendingForAWorker) {
+  const std::string file = db_->dir() + "/c.csv";
+  std::ofstream(file) << "name,email\nAda,ada@x.test\n";
+  auto out = ok("import customers " + file + " --tenant 1", "QUEUE_CONNECTION=database");
+  auto id = std::to_string(out["import_id"].get<int64_t>());
+  EXPECT_EQ(ok("imports:show " + id + " --tenant 1")["status"], "pending");
+  ASSERT_EQ(unity("queue:work --stop-when-empty", "QUEUE_CONNECTION=database").exit, 0);
+  auto s = ok("imports:show " + id + " --tenant 1");
+  EXPECT_EQ(s["status"], "completed") << s.dump();
+  EXPECT_EQ(s["imported_rows"], 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, ImportCliTest,
+                         ::testing::Values(Driver::kSqlite, Driver::kPostgres),
+                         [](const auto& p) { return testing::driver_name(p.param); });
+
+}  // namespace
+}  // namespace unity::jobs
