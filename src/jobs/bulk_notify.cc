@@ -68,14 +68,8 @@ class SendBulkNotifications final : public queue::Job {
 
   void handle(queue::JobContext& ctx) override {
     const JobLog log(ctx);
-    try {
-      run(ctx, log);
-    } catch (const Error& e) {
-      if (!permanent(e)) throw;
-      log.step("error", {{"error", e.what()}, {"retry", false}});
-      if (ctx.attempt() < ctx.max_tries()) ctx.fail(e.what());
-      throw;
-    }
+    run_attempt(
+        ctx, log, [&] { run(ctx, log); }, permanent);
   }
 
   // Batches committed so far stay delivered; the row says how far it got and why it stopped.

@@ -52,4 +52,21 @@ void JobLog::step(std::string_view name, const nlohmann::json& fields) const {
 
 void JobLog::step(std::string_view name) const { step(name, nlohmann::json()); }
 
+bool is_permanent(const Error& e) {
+  return e.code() == ErrorCode::kInvalidArgument || e.code() == ErrorCode::kNotFound ||
+         e.code() == ErrorCode::kFailedPrecondition;
+}
+
+void run_attempt(queue::JobContext& ctx, const JobLog& log, const std::function<void()>& body,
+                 bool (*permanent)(const Error&)) {
+  try {
+    body();
+  } catch (const Error& e) {
+    if (!permanent(e)) throw;
+    log.step("error", {{"error", e.what()}, {"retry", false}});
+    if (ctx.attempt() < ctx.max_tries()) ctx.fail(e.what());
+    throw;
+  }
+}
+
 }  // namespace unity::jobs

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/error.h"
 #include "queue/job.h"
 
 namespace unity::jobs {
@@ -31,5 +32,16 @@ class JobLog {
  private:
   const queue::JobContext& ctx_;
 };
+
+// Bad input or a missing row does not get better on a retry: invalid_argument, not_found,
+// failed_precondition.
+bool is_permanent(const Error& e);
+
+// Runs one attempt's `body`. An Error that `permanent` says will not get better is logged (step
+// "error", retry false) and gives the job up at once; on the last try (always, under the sync
+// driver) the error itself propagates instead, so its code reaches the caller. Anything else
+// propagates for the queue to retry with backoff.
+void run_attempt(queue::JobContext& ctx, const JobLog& log, const std::function<void()>& body,
+                 bool (*permanent)(const Error&) = is_permanent);
 
 }  // namespace unity::jobs

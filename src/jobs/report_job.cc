@@ -38,11 +38,6 @@ bool is_date(const std::string& s) {
 }
 
 // Errors no retry can fix.
-bool permanent(const Error& e) {
-  return e.code() == ErrorCode::kInvalidArgument || e.code() == ErrorCode::kNotFound ||
-         e.code() == ErrorCode::kFailedPrecondition;
-}
-
 const char* const kReportColumns =
     "id, report_type, status, format, file_name, path, error_message, generated_at, failed_at, "
     "user_id, parameters";
@@ -64,14 +59,7 @@ class GenerateReports final : public queue::Job {
 
   void handle(queue::JobContext& ctx) override {
     const JobLog log(ctx);
-    try {
-      run(ctx, log);
-    } catch (const Error& e) {
-      if (!permanent(e)) throw;
-      log.step("error", {{"error", e.what()}, {"retry", false}});
-      if (ctx.attempt() < ctx.max_tries()) ctx.fail(e.what());
-      throw;
-    }
+    run_attempt(ctx, log, [&] { run(ctx, log); });
   }
 
   void failed(queue::JobContext& ctx, const std::string& error) override {

@@ -20,11 +20,6 @@ double ms_since(SteadyClock::time_point t0) {
 }
 
 // Errors no retry can fix: bad payload, unknown product or location, an oversold ledger.
-bool permanent(const Error& e) {
-  return e.code() == ErrorCode::kInvalidArgument || e.code() == ErrorCode::kNotFound ||
-         e.code() == ErrorCode::kFailedPrecondition;
-}
-
 // The payload's scope, checked against the tenant's rows.
 ValuationScope resolve_scope(db::Connection& conn, const nlohmann::json& payload) {
   erp::reject_unknown_fields(payload, {"product_id", "location", "user_id"});
@@ -52,16 +47,7 @@ class RecalculateInventoryValuation final : public queue::Job {
 
   void handle(queue::JobContext& ctx) override {
     const JobLog log(ctx);
-    try {
-      run(ctx, log);
-    } catch (const Error& e) {
-      if (!permanent(e)) throw;
-      log.step("error", {{"error", e.what()}, {"retry", false}});
-      // Give up without retries; on the last try (always, under the sync driver) the error
-      // itself propagates, so its code reaches the caller.
-      if (ctx.attempt() < ctx.max_tries()) ctx.fail(e.what());
-      throw;
-    }
+    run_attempt(ctx, log, [&] { run(ctx, log); });
   }
 
   // The failed attempt's transaction rolled back, so the stored valuations are as before the job:
