@@ -690,9 +690,11 @@ struct Worker::Impl {
         continue;
       }
       int64_t finished_before_claim = 0;
+      bool acks_pending_at_claim = false;
       {
         std::lock_guard lock(mu);
         finished_before_claim = finished;
+        acks_pending_at_claim = unacked != 0;
       }
       auto jobs = claim(store, capacity);
       if (!jobs.empty()) {
@@ -701,8 +703,11 @@ struct Worker::Impl {
       }
       if (opts.stop_when_empty) {
         std::unique_lock lock(mu);
-        // Empty only if nothing finished while we claimed: a retried job is ready again.
-        if (running.empty() && ready.empty() && unacked == 0 && finished == finished_before_claim) {
+        // Empty only if nothing finished while we claimed (a retried job is ready again) and no
+        // acknowledgement was pending when we did: an unacknowledged job still counted against
+        // its tenant's concurrency cap, so the claim may have held back jobs that are ready now.
+        if (running.empty() && ready.empty() && unacked == 0 && !acks_pending_at_claim &&
+            finished == finished_before_claim) {
           return WorkerExit::kEmpty;
         }
         fetch_cv.wait_for(lock, std::chrono::milliseconds(5));
