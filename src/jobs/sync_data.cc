@@ -6,6 +6,7 @@
 #include "erp/catalog/catalog_service.h"
 #include "erp/crm/crm_service.h"
 #include "erp/inventory/inventory_service.h"
+#include "jobs/import_upserts.h"
 
 namespace unity::jobs::sync_detail {
 
@@ -60,19 +61,16 @@ CustomerItem check_customer(db::Connection& conn, const json& item) {
   const json fields = pick(item, {"name", "email", "payment_terms_days", "contacts"});
   const std::string email = require_string(fields, "email");
   erp::crm::CustomerDraft::from_json(fields);  // validates name, email, terms, contacts
-  auto row = conn.query_one("SELECT id FROM customers WHERE tenant_id = $1 AND email = $2",
-                            {conn.require_tenant(), email});
-  return {row ? std::optional<int64_t>(row->get<int64_t>(0)) : std::nullopt, fields};
+  // Case-insensitive, like the customers_email unique index (the import's lookup).
+  return {find_customer_by_email(conn, email), fields};
 }
 
 // An existing customer: name and payment terms follow the other system (no event: the seed has
 // no CustomerUpdated); contacts are left as they are.
-void update_customer(db::Connection& conn, int64_t id, const json& fields, const Clock& clock) {
+void update_customer(db::Connection& conn, const json& fields, const Clock& clock) {
   const auto d = erp::crm::CustomerDraft::from_json(fields);
-  conn.execute(
-      "UPDATE customers SET name = $3, payment_terms_days = $4, updated_at = $5 "
-      "WHERE tenant_id = $1 AND id = $2 AND (name <> $3 OR payment_terms_days <> $4)",
-      {conn.require_tenant(), id, d.name, d.payment_terms_days, format_iso8601(clock.now())});
+  update_customer_by_email(conn, *d.email, d.name, d.payment_terms_days,
+                           format_iso8601(clock.now()));
 }
 
 std::string where(int64_t page, size_t index) {
@@ -100,7 +98,7 @@ void apply_pulled_page(db::Connection& conn, events::EventDispatcher& events,
   erp::crm::CrmService crm(conn, events, std::nullopt, clock);
   for (const auto& c : customers) {
     if (c.existing) {
-      update_customer(conn, *c.existing, c.fields, clock);
+      update_customer(conn, c.fields, clock);
     } else {
       crm.create_customer(erp::crm::CustomerDraft::from_json(c.fields));
     }

@@ -39,12 +39,7 @@ void for_line(size_t i, F parse) {
 
 void check_vendor(const VendorDraft& d) {
   check_text("name", d.name, 200);
-  check_text("email", d.email, 254);
-  const auto at = d.email.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == d.email.size()) {
-    throw invalid_argument("field \"email\" must be an e-mail address, got " +
-                           quote_for_message(d.email));
-  }
+  check_email("email", d.email);
 }
 
 void check_order(const OrderDraft& d) {
