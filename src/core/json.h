@@ -42,6 +42,12 @@ std::optional<int64_t> optional_int(const nlohmann::json& object, std::string_vi
 Decimal require_decimal(const nlohmann::json& object, std::string_view field);
 std::optional<Decimal> optional_decimal(const nlohmann::json& object, std::string_view field);
 
+// Appends `text` as a JSON string literal (quotes included), escaped exactly as nlohmann's
+// dump() escapes valid UTF-8: `"`, `\\`, \b \f \n \r \t, other control characters as \u00XX,
+// everything else (UTF-8 included) as is. For hand-written JSON on hot paths; `text` must be
+// valid UTF-8.
+void append_json_string(std::string& out, std::string_view text);
+
 // Compact text (no spaces). Invalid UTF-8 in strings is replaced with U+FFFD instead of throwing.
 std::string dump_json(const nlohmann::json& value);
 

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -179,3 +180,20 @@ TEST(RequireJsonObjectTest, AcceptsObjectsAndRejectsEverythingElse) {
 
 }  // namespace
 }  // namespace unity
+
+TEST(Json, AppendJsonStringEscapesLikeNlohmannDump) {
+  const std::vector<std::string> samples = {
+      "",
+      "plain",
+      "quote \" and backslash \\",
+      "controls \b\f\n\r\t and \x01\x1f, DEL \x7f",
+      std::string("NUL \0 inside", 12),
+      "UTF-8: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+      "=SUM(A1) ,\"\" 'x'",
+  };
+  for (const auto& s : samples) {
+    std::string out = "prefix:";
+    unity::append_json_string(out, s);
+    EXPECT_EQ(out, "prefix:" + nlohmann::json(s).dump()) << s;
+  }
+}

@@ -47,8 +47,9 @@ class Event {
 
   const EventMeta& meta() const { return meta_; }
   int64_t tenant_id() const { return meta_.tenant_id; }
-  // The payload as JSON text.
-  std::string payload_json() const;
+  // The payload as JSON text: write_payload's object, dumped. An event written in bulk may
+  // override it with hand-written text, which must equal that dump (tests compare the two).
+  virtual std::string payload_json() const;
 
  protected:
   explicit Event(EventMeta meta) : meta_(std::move(meta)) {}

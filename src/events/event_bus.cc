@@ -74,6 +74,33 @@ void EventBus::dispatch(db::Connection& conn, const Event& event) {
   tx.commit();
 }
 
+void EventDispatcher::dispatch_all(db::Connection& conn, const std::vector<const Event*>& events) {
+  db::Transaction tx(conn);
+  for (const Event* e : events) dispatch(conn, *e);
+  tx.commit();
+}
+
+void EventBus::dispatch_all(db::Connection& conn, const std::vector<const Event*>& events) {
+  if (events.empty()) return;
+  db::Transaction tx(conn);
+  EventStore(conn).append_all(events);
+  std::map<std::string, std::vector<std::string>> payloads;  // by listener, in event order
+  for (const Event* e : events) {
+    if (auto it = sync_.find(e->name()); it != sync_.end()) {
+      for (const auto& s : it->second) s.fn(*e, conn);
+    }
+    if (auto it = queued_by_event_.find(e->name()); it != queued_by_event_.end()) {
+      const std::string payload =
+          nlohmann::json{{"event_id", e->meta().id}, {"event", std::string(e->name())}}.dump();
+      for (const auto& listener : it->second) payloads[listener].push_back(payload);
+    }
+  }
+  for (const auto& [listener, list] : payloads) {
+    dispatcher_.dispatch_many(conn, events.front()->tenant_id(), listener_job_type(listener), list);
+  }
+  tx.commit();
+}
+
 void EventBus::run_queued(const std::string& listener, queue::JobContext& ctx) const {
   const auto payload = parse_json_object(ctx.payload(), "listener job payload");
   const std::string event_id = require_string(payload, "event_id");

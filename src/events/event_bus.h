@@ -37,6 +37,9 @@ class EventDispatcher {
  public:
   virtual ~EventDispatcher() = default;
   virtual void dispatch(db::Connection& conn, const Event& event) = 0;
+  // Dispatches `events` in order, all or none (one transaction). The default dispatches them one
+  // by one; EventBus appends them to the store in bulk.
+  virtual void dispatch_all(db::Connection& conn, const std::vector<const Event*>& events);
 };
 
 struct ListenerOptions {
@@ -88,6 +91,9 @@ class EventBus final : public EventDispatcher {
   }
 
   void dispatch(db::Connection& conn, const Event& event) override;
+  // The bulk form: one multi-row append per EventStore::kAppendBatch events, then each event's
+  // synchronous listeners and queued listener jobs (one dispatch_many per listener), in order.
+  void dispatch_all(db::Connection& conn, const std::vector<const Event*>& events) override;
 
   // Every event type with its listeners (listeners:list), sorted by event then listener.
   std::vector<ListenerInfo> listeners() const;

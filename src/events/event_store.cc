@@ -1,5 +1,7 @@
 #include "events/event_store.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace unity::events {
@@ -26,22 +28,65 @@ StoredEvent stored_from(const db::Row& r) {
 
 }  // namespace
 
-int64_t EventStore::append(const Event& event) {
-  const int64_t tenant = conn_.require_tenant();
+namespace {
+
+constexpr const char* kInsert =
+    "INSERT INTO domain_events (uuid, tenant_id, user_id, name, aggregate_type, aggregate_id, "
+    "payload, occurred_at) VALUES ";
+constexpr int kInsertColumns = 8;
+
+void check_tenant(int64_t tenant, const Event& event) {
   if (tenant != event.tenant_id()) {
     throw failed_precondition("event " + std::string(event.name()) + " of tenant " +
                               std::to_string(event.tenant_id()) + " dispatched in tenant " +
                               std::to_string(tenant) + "'s context");
   }
+}
+
+// Adds one event's row values to `p`.
+void add_row(db::Params& p, const Event& event) {
   const auto& m = event.meta();
-  const std::string agg_type = event.aggregate_type(), agg_id = event.aggregate_id();
-  return conn_.query_int(
-      "INSERT INTO domain_events (uuid, tenant_id, user_id, name, aggregate_type, aggregate_id,"
-      " payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-      {m.id, m.tenant_id, m.user_id ? db::Value{*m.user_id} : db::kNull, std::string(event.name()),
-       agg_type.empty() ? db::kNull : db::Value{agg_type},
-       agg_id.empty() ? db::kNull : db::Value{agg_id}, event.payload_json(),
-       format_iso8601(m.occurred_at)});
+  std::string agg_type = event.aggregate_type(), agg_id = event.aggregate_id();
+  p.add(m.id)
+      .add(m.tenant_id)
+      .add(m.user_id ? db::Value{*m.user_id} : db::kNull)
+      .add(std::string(event.name()))
+      .add(agg_type.empty() ? db::kNull : db::Value{std::move(agg_type)})
+      .add(agg_id.empty() ? db::kNull : db::Value{std::move(agg_id)})
+      .add(event.payload_json())
+      .add(format_iso8601(m.occurred_at));
+}
+
+// "($1, …, $8), ($9, …)" for `rows` rows.
+std::string placeholders(size_t rows) {
+  std::string out;
+  int n = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    out += r == 0 ? "(" : ", (";
+    for (int c = 0; c < kInsertColumns; ++c) out += (c == 0 ? "$" : ", $") + std::to_string(++n);
+    out += ')';
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t EventStore::append(const Event& event) {
+  check_tenant(conn_.require_tenant(), event);
+  db::Params p;
+  add_row(p, event);
+  return conn_.query_int(std::string(kInsert) + placeholders(1) + " RETURNING id", p);
+}
+
+void EventStore::append_all(const std::vector<const Event*>& events) {
+  const int64_t tenant = conn_.require_tenant();
+  for (const Event* e : events) check_tenant(tenant, *e);
+  for (size_t start = 0; start < events.size(); start += kAppendBatch) {
+    const size_t n = std::min(kAppendBatch, events.size() - start);
+    db::Params p;
+    for (size_t i = start; i < start + n; ++i) add_row(p, *events[i]);
+    conn_.execute(std::string(kInsert) + placeholders(n), p);
+  }
 }
 
 std::vector<StoredEvent> EventStore::list(const EventFilter& f) {

@@ -38,6 +38,10 @@ class EventStore {
   explicit EventStore(db::Connection& conn) : conn_(conn) {}
   // Appends `event`; kFailedPrecondition when the connection's tenant is not the event's.
   int64_t append(const Event& event);
+  // Appends `events` in order with multi-row INSERTs (one statement per kAppendBatch events):
+  // the bulk form of append for bulk writers such as an import. Same checks as append.
+  void append_all(const std::vector<const Event*>& events);
+  static constexpr size_t kAppendBatch = 500;
   // The connection's tenant's events, oldest first.
   std::vector<StoredEvent> list(const EventFilter& filter);
   // One event of the connection's tenant by uuid.

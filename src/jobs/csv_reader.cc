@@ -23,7 +23,7 @@ int no_space(unsigned char) { return 0; }
 
 }  // namespace
 
-bool valid_utf8(const std::string& s) {
+bool valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   size_t i = 0;
@@ -64,21 +64,22 @@ bool valid_utf8(const std::string& s) {
 struct CsvCallbacks {
   static void field(void* s, size_t len, void* data) {
     auto* r = static_cast<CsvReader*>(data);
-    std::string value = len == 0 ? std::string() : std::string(static_cast<const char*>(s), len);
+    const std::string_view value(len == 0 ? "" : static_cast<const char*>(s), len);
     if (r->bad_field_.empty()) {
-      if (value.find('\0') != std::string::npos) {
+      if (value.find('\0') != std::string_view::npos) {
         r->bad_field_ = "the file is not CSV: it contains a NUL byte (binary data)";
       } else if (!valid_utf8(value)) {
         r->bad_field_ = "the file is not valid UTF-8";
       }
     }
-    r->current_.push_back(std::move(value));
+    if (!r->counting_) r->current_.emplace_back(value);
   }
   static void record(int, void* data) {
     auto* r = static_cast<CsvReader*>(data);
     ++r->parsed_;
     // No exception may cross libcsv's C frames: remember the first bad record, throw later.
     if (!r->bad_field_.empty() && r->error_record_ == 0) r->error_record_ = r->parsed_;
+    if (r->counting_) return;
     r->ready_.push_back(std::move(r->current_));
     r->current_.clear();
   }
@@ -147,6 +148,18 @@ void CsvReader::fill() {
       fail(parsed_ + 1, "the file is not CSV: " + std::string(csv_strerror(err)));
     }
   }
+}
+
+int64_t CsvReader::skip_rest() {
+  const auto queued = static_cast<int64_t>(ready_.size());
+  ready_.clear();
+  const int64_t before = parsed_;
+  counting_ = true;
+  fill();  // in counting mode nothing becomes ready: it reads to the end
+  counting_ = false;
+  const int64_t n = queued + (parsed_ - before);
+  returned_ += n;
+  return n;
 }
 
 bool CsvReader::next(std::vector<std::string>& fields) {

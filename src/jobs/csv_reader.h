@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct csv_parser;
@@ -42,6 +43,9 @@ class CsvReader {
 
   // The next record into `fields`; false at the end of the file. Throws CsvError.
   bool next(std::vector<std::string>& fields);
+  // Reads the rest of the file with the same checks as next() but keeps no record (a first pass
+  // that only validates and counts); returns how many records there were. Throws CsvError.
+  int64_t skip_rest();
   // The number of the record next() returned last (1-based).
   int64_t record() const { return returned_; }
   // Bytes read from the file so far (for progress).
@@ -63,9 +67,10 @@ class CsvReader {
   uint64_t bytes_read_ = 0;
   bool first_block_ = true;
   bool eof_ = false;
+  bool counting_ = false;  // skip_rest(): check fields, keep nothing
 };
 
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
-bool valid_utf8(const std::string& s);
+bool valid_utf8(std::string_view s);
 
 }  // namespace unity::jobs

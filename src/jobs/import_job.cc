@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
@@ -90,8 +91,9 @@ struct FileError {
 };
 
 struct Layout {
-  std::vector<std::pair<std::string, size_t>> fields;  // field → column index
+  std::vector<std::pair<size_t, size_t>> fields;  // field index (in the spec) → column index
   std::vector<std::string> header;
+  std::map<std::string, std::string> column_of;  // field → its column's header
   size_t width = 0;
 };
 
@@ -114,16 +116,20 @@ std::optional<FileError> resolve(const TypeSpec& spec, const ColumnMap& map,
   for (size_t f = 0; f < spec.fields.size(); ++f) {
     const std::string& field = spec.fields[f];
     auto m = map.find(field);
+    std::optional<size_t> idx;
     if (m != map.end()) {
-      auto idx = find(m->second);
+      idx = find(m->second);
       if (!idx) {
         return FileError{"mapped column " + quote_for_message(m->second) + " (for field " + field +
                              ") is not in the header",
                          m->second};
       }
-      out.fields.emplace_back(field, *idx);
-    } else if (auto idx = find(field)) {
-      out.fields.emplace_back(field, *idx);
+    } else {
+      idx = find(field);
+    }
+    if (idx) {
+      out.fields.emplace_back(f, *idx);
+      out.column_of[field] = out.header[*idx];
     } else if (f < spec.required) {
       return FileError{"no column for required field " + field +
                            (map.empty() ? " (name a column " + field + " or use --map)"
@@ -139,92 +145,226 @@ struct RowError {
   std::string message;
 };
 
+// A row's checked values by field index (nullopt: no column, or an empty cell), trimmed.
+using Values = std::vector<std::optional<std::string>>;
+
+// One record of the file and what became of it.
+struct Record {
+  int64_t sheet_row = 0;  // as a spreadsheet shows it: header = 1
+  std::vector<std::string> cells;
+  Values values;
+  std::optional<RowError> error;
+};
+
 class Importer {
  public:
   Importer(db::Connection& conn, events::EventDispatcher& events, std::string type,
-           std::optional<int64_t> user, const Clock& clock)
+           const Layout& layout, std::optional<int64_t> user, const Clock& clock)
       : conn_(conn),
         events_(events),
         type_(std::move(type)),
         spec_(spec_of(type_)),
+        layout_(layout),
         user_(user),
         clock_(clock) {}
 
-  // Validates and writes one record; a bad one returns its error (nothing written for it).
-  std::optional<RowError> row(const Layout& layout, const std::vector<std::string>& record) {
-    if (record.size() != layout.width) {
-      return RowError{std::nullopt, "the row has " + std::to_string(record.size()) +
-                                        " fields, the header has " + std::to_string(layout.width)};
+  // Validates and writes the records of one chunk, inside the caller's transaction, setting
+  // each record's error (nothing is written for a bad one). Products take the bulk path (one
+  // lookup of the chunk's SKUs, multi-row INSERTs, events appended in bulk); if it fails as a
+  // whole (a SKU created concurrently, say) it is rolled back and the chunk runs row by row,
+  // which records the precise error of each row.
+  void write_chunk(std::vector<Record>& chunk) {
+    for (auto& r : chunk) r.error = check(r);
+    if (type_ == "products") {
+      try {
+        db::Transaction attempt(conn_);
+        write_products(chunk);
+        attempt.commit();
+        return;
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kInternal || e.code() == ErrorCode::kUnavailable) throw;
+        for (auto& r : chunk) r.error = check(r);
+      }
     }
-    nlohmann::json obj = nlohmann::json::object();
-    std::map<std::string, std::string> column_of;
-    for (const auto& [field, idx] : layout.fields) {
-      column_of[field] = layout.header[idx];
-      std::string v = trim(record[idx]);
+    for (auto& r : chunk) {
+      if (r.error) continue;
+      try {
+        write_one(to_json(r.values));
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kInternal || e.code() == ErrorCode::kUnavailable) throw;
+        r.error = RowError{column_for(e.what()), e.what()};
+      }
+    }
+  }
+
+ private:
+  // The row's shape and values: every required field present, decimals and whole numbers
+  // well-formed.
+  std::optional<RowError> check(Record& r) const {
+    if (r.cells.size() != layout_.width) {
+      return RowError{std::nullopt, "the row has " + std::to_string(r.cells.size()) +
+                                        " fields, the header has " + std::to_string(layout_.width)};
+    }
+    r.values.assign(spec_.fields.size(), std::nullopt);
+    for (const auto& [f, idx] : layout_.fields) {
+      const std::string& field = spec_.fields[f];
+      std::string v = trim(r.cells[idx]);
       if (v.empty()) continue;
       if (contains(spec_.decimals, field)) {
         try {
           Decimal::parse(v);
         } catch (const Error& e) {
-          return RowError{layout.header[idx], field + ": " + e.what()};
+          return RowError{layout_.header[idx], field + ": " + e.what()};
         }
       }
       if (contains(spec_.integers, field)) {
         size_t used = 0;
-        int64_t n = 0;
         try {
-          n = std::stoll(v, &used);
+          std::stoll(v, &used);
         } catch (const std::exception&) {
           used = 0;
         }
         if (used != v.size()) {
-          return RowError{layout.header[idx],
+          return RowError{layout_.header[idx],
                           field + ": " + quote_for_message(v) + " is not a whole number"};
         }
-        obj[field] = n;
-        continue;
       }
-      obj[field] = v;
+      r.values[f] = std::move(v);
     }
     for (size_t f = 0; f < spec_.required; ++f) {
-      const std::string& field = spec_.fields[f];
-      if (!obj.contains(field)) {
-        return RowError{column_of.count(field) ? std::optional(column_of[field]) : std::nullopt,
-                        field + " is required"};
-      }
-    }
-    try {
-      write(obj);
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kInternal || e.code() == ErrorCode::kUnavailable) throw;
-      return RowError{column_for(e.what(), column_of), e.what()};
+      if (!r.values[f]) return RowError{column(spec_.fields[f]), spec_.fields[f] + " is required"};
     }
     return std::nullopt;
   }
 
- private:
+  std::optional<std::string> column(const std::string& field) const {
+    auto it = layout_.column_of.find(field);
+    if (it == layout_.column_of.end()) return std::nullopt;
+    return it->second;
+  }
+
+  nlohmann::json to_json(const Values& values) const {
+    nlohmann::json obj = nlohmann::json::object();
+    for (size_t f = 0; f < values.size(); ++f) {
+      if (!values[f]) continue;
+      const std::string& field = spec_.fields[f];
+      if (contains(spec_.integers, field)) {
+        obj[field] = std::stoll(*values[f]);
+      } else {
+        obj[field] = *values[f];
+      }
+    }
+    return obj;
+  }
+
   // The column an error message is about: the first field it names, else the key's.
-  std::optional<std::string> column_for(const std::string& message,
-                                        const std::map<std::string, std::string>& column_of) {
+  std::optional<std::string> column_for(const std::string& message) const {
     const std::string m = lower(message);
     for (const auto& field : spec_.fields) {  // "field \"price\" …" names it exactly
-      if (m.find('"' + field + '"') != std::string::npos && column_of.count(field)) {
-        return column_of.at(field);
-      }
+      if (m.find('"' + field + '"') != std::string::npos && column(field)) return column(field);
     }
     for (const auto& field : spec_.fields) {
-      if (m.find(field) != std::string::npos && column_of.count(field)) {
-        return column_of.at(field);
-      }
+      if (m.find(field) != std::string::npos && column(field)) return column(field);
     }
     const std::string key = type_ == "customers" || type_ == "vendors" ? "email" : "sku";
-    if (m.find(key == "email" ? "mail" : "sku") != std::string::npos && column_of.count(key)) {
-      return column_of.at(key);
-    }
+    if (m.find(key == "email" ? "mail" : "sku") != std::string::npos) return column(key);
     return std::nullopt;
   }
 
-  void write(const nlohmann::json& obj) {
+  // products: sku, name, price, cost, reorder_level, unit (see specs()).
+  static erp::catalog::ProductDraft draft_of(const Values& v) {
+    erp::catalog::ProductDraft d;
+    d.sku = *v[0];
+    d.name = *v[1];
+    d.price = Decimal::parse(*v[2]);
+    if (v[3]) d.cost = Decimal::parse(*v[3]);
+    if (v[4]) d.reorder_level = Decimal::parse(*v[4]);
+    if (v[5]) d.unit = *v[5];
+    return d;
+  }
+
+  // The bulk path for products; row-level problems become the rows' errors, anything else
+  // throws (and the caller falls back to the row-by-row path).
+  void write_products(std::vector<Record>& chunk) {
+    namespace catalog = erp::catalog;
+    std::vector<catalog::ProductDraft> drafts(chunk.size());
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      Record& r = chunk[i];
+      if (r.error) continue;
+      drafts[i] = draft_of(r.values);
+      try {
+        drafts[i].check();
+      } catch (const Error& e) {
+        r.error = RowError{column_for(e.what()), e.what()};
+      }
+    }
+    // First occurrences of SKUs are created together where no live product has them; every
+    // other row updates the product its SKU names by then, in file order (so a SKU twice in a
+    // chunk ends with its last row).
+    std::vector<catalog::ProductDraft> creates;
+    std::vector<size_t> first_rows, updates;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      if (chunk[i].error) continue;
+      if (seen.insert(drafts[i].sku).second) {
+        first_rows.push_back(i);
+        creates.push_back(drafts[i]);
+      } else {
+        updates.push_back(i);
+      }
+    }
+    catalog::CatalogService service(conn_, events_, user_, clock_);
+    const auto ids = service.create_missing(creates);
+    std::map<std::string, catalog::Product> current;
+    std::vector<std::string> existing;
+    for (size_t k = 0; k < creates.size(); ++k) {
+      const auto& d = creates[k];
+      if (!ids[k]) {
+        existing.push_back(d.sku);
+        updates.push_back(first_rows[k]);
+        continue;
+      }
+      catalog::Product p;
+      p.id = *ids[k];
+      p.sku = d.sku;
+      p.name = d.name;
+      p.price = d.price;
+      p.cost = d.cost;
+      p.reorder_level = d.reorder_level;
+      p.unit = d.unit;
+      current.emplace(d.sku, std::move(p));
+    }
+    current.merge(catalog::load_products_by_sku(conn_, existing));
+    std::sort(updates.begin(), updates.end());
+    for (size_t i : updates) {
+      const Values& v = chunk[i].values;
+      const catalog::ProductDraft& d = drafts[i];
+      auto found = current.find(d.sku);
+      if (found == current.end()) {  // deleted since the INSERT saw it: take the row-by-row path
+        throw failed_precondition("product " + quote_for_message(d.sku) + " changed meanwhile");
+      }
+      catalog::Product& before = found->second;
+      catalog::ProductPatch patch;
+      patch.id = before.id;
+      if (d.name != before.name) patch.name = d.name;
+      if (d.price != before.price) patch.price = d.price;
+      if (v[3] && d.cost != before.cost) patch.cost = d.cost;
+      if (v[4] && d.reorder_level != before.reorder_level) patch.reorder_level = d.reorder_level;
+      if (v[5] && d.unit != before.unit) patch.unit = d.unit;
+      if (!patch.name && !patch.price && !patch.cost && !patch.reorder_level && !patch.unit) {
+        continue;  // nothing changes: no write, no event (as CatalogService::update)
+      }
+      try {
+        before = service.update(patch);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kInternal || e.code() == ErrorCode::kUnavailable) throw;
+        chunk[i].error = RowError{column_for(e.what()), e.what()};
+      }
+    }
+  }
+
+  // The row-by-row path: one record through the domain service.
+  void write_one(const nlohmann::json& obj) {
     const std::string now = format_iso8601(clock_.now());
     if (type_ == "products") {
       erp::catalog::CatalogService catalog(conn_, events_, user_, clock_);
@@ -259,6 +399,7 @@ class Importer {
   events::EventDispatcher& events_;
   std::string type_;
   const TypeSpec& spec_;
+  const Layout& layout_;
   std::optional<int64_t> user_;
   const Clock& clock_;
 };
@@ -297,8 +438,7 @@ std::optional<FileError> check_file(const std::string& path, const TypeSpec& spe
     if (!reader.next(record)) return FileError{"the file is empty: no header row", std::nullopt};
     Layout layout;
     if (auto e = resolve(spec, map, record, layout)) return e;
-    rows = 0;
-    while (reader.next(record)) ++rows;
+    rows = reader.skip_rest();
   } catch (const CsvError& e) {
     return FileError{e.what(), std::nullopt};
   }
@@ -447,9 +587,10 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
   resolve(spec, map, record, layout);
   for (int64_t skipped = 0; skipped < processed && reader.next(record); ++skipped) {
   }
-  Importer importer(conn, events, type, user_id, clock);
+  Importer importer(conn, events, type, layout, user_id, clock);
   int64_t chunks = 0;
   bool more = true;
+  std::vector<Record> chunk;
   while (more) {
     if (options.stop_after_chunks >= 0 && chunks >= options.stop_after_chunks) {
       throw unavailable("import stopped after " + std::to_string(chunks) + " chunks (test)");
@@ -458,25 +599,30 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
       throw unavailable("import " + std::to_string(import_id) + " interrupted at row " +
                         std::to_string(processed + 1) + "; it resumes there");
     }
-    db::Transaction tx(conn);
-    const size_t errors_before = errors.size();
-    int64_t n = 0;
-    for (; n < options.chunk_rows; ++n) {
-      if (!reader.next(record)) {
+    chunk.resize(static_cast<size_t>(std::max<int64_t>(options.chunk_rows, 1)));
+    size_t n = 0;
+    for (; n < chunk.size(); ++n) {
+      if (!reader.next(chunk[n].cells)) {
         more = false;
         break;
       }
-      const int64_t sheet_row = reader.record();  // header = 1
-      if (auto e = importer.row(layout, record)) {
+      chunk[n].sheet_row = reader.record();
+    }
+    chunk.resize(n);
+    db::Transaction tx(conn);
+    const size_t errors_before = errors.size();
+    importer.write_chunk(chunk);
+    for (const auto& r : chunk) {
+      if (r.error) {
         ++failed;
         if (errors.size() < kMaxStoredErrors) {
-          errors.push_back(error_entry(sheet_row, e->column, e->message));
+          errors.push_back(error_entry(r.sheet_row, r.error->column, r.error->message));
         }
       } else {
         ++imported;
       }
     }
-    processed += n;
+    processed += static_cast<int64_t>(n);
     const std::string now = format_iso8601(clock.now());
     if (errors.size() != errors_before) {
       conn.execute(

@@ -1,6 +1,8 @@
 // The event bus on both drivers: the store, sync and queued listeners, idempotency, isolation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
@@ -106,6 +108,73 @@ TEST_P(EventBusTest, RolledBackDispatchLeavesNoEventNoJobNoEffect) {
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'sync'"), 1);
   drain();
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'queued'"), 1);
+}
+
+TEST_P(EventBusTest, DispatchAllStoresInOrderRunsListenersAndIsAllOrNothing) {
+  std::vector<int64_t> seen;
+  bus().listen_sync<ThingHappened>("SyncMark", [&seen](const ThingHappened& e, db::Connection& c) {
+    seen.push_back(e.thing_id());
+    mark(c, e.tenant_id(), "sync", 0, 0);
+  });
+  bus().listen<ThingHappened>("QueuedMark", [](const ThingHappened& e, queue::JobContext& ctx) {
+    mark(ctx.db(), e.tenant_id(), "queued", ctx.job_id(), ctx.attempt());
+  });
+  bus().listen<OtherThingHappened>("QueuedOther",
+                                   [](const OtherThingHappened& e, queue::JobContext& ctx) {
+                                     mark(ctx.db(), e.tenant_id(), "other", ctx.job_id(), 0);
+                                   });
+  // More events than one multi-row INSERT holds, two types interleaved.
+  const size_t n = EventStore::kAppendBatch + 3;
+  std::vector<std::unique_ptr<Event>> owned;
+  std::vector<const Event*> list;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 100 == 7) {
+      owned.push_back(std::make_unique<OtherThingHappened>(new_event_meta(a_, std::nullopt)));
+    } else {
+      owned.push_back(std::make_unique<ThingHappened>(new_event_meta(a_, 5), int64_t(i),
+                                                      "t\"" + std::to_string(i), Decimal()));
+    }
+    list.push_back(owned.back().get());
+  }
+  const size_t others = 5;  // i = 7, 107, 207, 307, 407
+  {
+    db::TenantScope scope(*conn_, a_);
+    db::Transaction tx(*conn_);
+    bus().dispatch_all(*conn_, list);  // rolled back: nothing stays
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM domain_events"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
+  seen.clear();
+  {
+    db::TenantScope scope(*conn_, a_);
+    bus().dispatch_all(*conn_, list);
+    auto stored = EventStore(*conn_).list({.limit = 10000});
+    ASSERT_EQ(stored.size(), n);
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(stored[i].uuid, list[i]->meta().id) << i;  // in the given order
+      EXPECT_EQ(stored[i].name, list[i]->name());
+      EXPECT_EQ(nlohmann::json::parse(stored[i].payload),
+                nlohmann::json::parse(list[i]->payload_json()));
+      if (stored[i].name == "ThingHappened") {
+        EXPECT_EQ(stored[i].user_id, 5);
+      }
+    }
+  }
+  ASSERT_EQ(seen.size(), n - others);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE type = 'listener.QueuedMark'"),
+            int64_t(n - others));
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE type = 'listener.QueuedOther'"),
+            int64_t(others));
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'queued'"), int64_t(n - others));
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'other'"), int64_t(others));
+  // Another tenant's event in the list: refused before anything is written.
+  db::TenantScope scope(*conn_, b_);
+  const ThingHappened foreign(new_event_meta(a_, std::nullopt), 1, "x", Decimal());
+  EXPECT_THROW(bus().dispatch_all(*conn_, {&foreign}), Error);
+  EXPECT_EQ(EventStore(*conn_).list({}).size(), 0u);
 }
 
 TEST_P(EventBusTest, FailingSyncListenerRollsTheWholeDispatchBack) {

@@ -1,5 +1,8 @@
 #include "erp/catalog/catalog_service.h"
 
+#include <algorithm>
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -32,15 +35,6 @@ Product product_from(const db::Row& r) {
   return p;
 }
 
-void check_draft(const ProductDraft& d) {
-  check_text("sku", d.sku, 64);
-  check_text("name", d.name, 200);
-  check_text("unit", d.unit, 20);
-  check_non_negative("price", d.price);
-  check_non_negative("cost", d.cost);
-  check_non_negative("reorder_level", d.reorder_level);
-}
-
 Error sku_taken(const std::string& sku) {
   return already_exists("a product with SKU " + quote_for_message(sku) + " already exists");
 }
@@ -56,8 +50,17 @@ ProductDraft ProductDraft::from_json(const nlohmann::json& data) {
   d.cost = optional_decimal(data, "cost").value_or(Decimal());
   d.reorder_level = optional_decimal(data, "reorder_level").value_or(Decimal());
   d.unit = optional_string(data, "unit").value_or("each");
-  check_draft(d);
+  d.check();
   return d;
+}
+
+void ProductDraft::check() const {
+  check_text("sku", sku, 64);
+  check_text("name", name, 200);
+  check_text("unit", unit, 20);
+  check_non_negative("price", price);
+  check_non_negative("cost", cost);
+  check_non_negative("reorder_level", reorder_level);
 }
 
 ProductPatch ProductPatch::from_json(const nlohmann::json& data) {
@@ -90,6 +93,29 @@ std::optional<Product> load_product_by_sku(db::Connection& conn, const std::stri
   return product_from(*row);
 }
 
+std::map<std::string, Product> load_products_by_sku(db::Connection& conn,
+                                                    const std::vector<std::string>& skus) {
+  std::map<std::string, Product> out;
+  const int64_t tenant = conn.require_tenant();
+  for (size_t start = 0; start < skus.size(); start += kSkuBatch) {
+    const size_t n = std::min(kSkuBatch, skus.size() - start);
+    db::Params p{tenant};
+    std::string in;
+    for (size_t i = start; i < start + n; ++i) {
+      p.add(skus[i]);
+      in += (i == start ? "$" : ", $") + std::to_string(p.size());
+    }
+    conn.query_each(std::string("SELECT ") + kColumns +
+                        " FROM products WHERE tenant_id = $1 AND deleted_at IS NULL AND sku IN (" +
+                        in + ")",
+                    p, [&out](const db::Row& r) {
+                      Product prod = product_from(r);
+                      out.emplace(prod.sku, std::move(prod));
+                    });
+  }
+  return out;
+}
+
 CatalogService::CatalogService(db::Connection& conn, events::EventDispatcher& events,
                                std::optional<int64_t> user_id, const Clock& clock)
     : conn_(conn), events_(events), user_id_(user_id), clock_(clock) {}
@@ -114,7 +140,7 @@ Product CatalogService::find_by_sku(const std::string& sku) {
 
 Product CatalogService::create(const ProductDraft& d) {
   const int64_t tenant = conn_.require_tenant();
-  check_draft(d);
+  d.check();
   db::Transaction tx(conn_);
   if (load_product_by_sku(conn_, d.sku)) throw sku_taken(d.sku);
   const std::string now = format_iso8601(clock_.now());
@@ -131,6 +157,69 @@ Product CatalogService::create(const ProductDraft& d) {
   return p;
 }
 
+std::vector<std::optional<int64_t>> CatalogService::create_missing(
+    const std::vector<ProductDraft>& drafts) {
+  const int64_t tenant = conn_.require_tenant();
+  for (const auto& d : drafts) d.check();
+  {
+    std::vector<std::string> skus;
+    skus.reserve(drafts.size());
+    for (const auto& d : drafts) skus.push_back(d.sku);
+    std::sort(skus.begin(), skus.end());
+    if (auto dup = std::adjacent_find(skus.begin(), skus.end()); dup != skus.end()) {
+      throw invalid_argument("SKU " + quote_for_message(*dup) + " is given twice");
+    }
+  }
+  db::Transaction tx(conn_);
+  const std::string now = format_iso8601(clock_.now());
+  std::map<std::string, int64_t> id_of;  // RETURNING's order is not guaranteed: match by SKU
+  for (size_t start = 0; start < drafts.size(); start += kSkuBatch) {
+    const size_t n = std::min(kSkuBatch, drafts.size() - start);
+    db::Params p{tenant, now};
+    std::string values;
+    for (size_t i = start; i < start + n; ++i) {
+      const auto& d = drafts[i];
+      const size_t first = p.size() + 1;
+      p.add(d.sku)
+          .add(d.name)
+          .add(db_decimal(d.price))
+          .add(db_decimal(d.cost))
+          .add(db_decimal(d.reorder_level))
+          .add(d.unit);
+      values += i == start ? "($1" : ", ($1";
+      for (size_t k = first; k <= p.size(); ++k) values += ", $" + std::to_string(k);
+      values += ", 0, NULL, $2, $2)";
+    }
+    conn_.query_each(
+        "INSERT INTO products (tenant_id, sku, name, price, cost, reorder_level, unit, "
+        "low_stock_flag, deleted_at, created_at, updated_at) VALUES " +
+            values +
+            " ON CONFLICT (tenant_id, sku) WHERE deleted_at IS NULL DO NOTHING RETURNING id, sku",
+        p, [&id_of](const db::Row& r) { id_of.emplace(r.get<std::string>(1), r.get<int64_t>(0)); });
+  }
+  std::vector<std::optional<int64_t>> ids;
+  ids.reserve(drafts.size());
+  std::vector<std::unique_ptr<ProductCreated>> created;
+  created.reserve(id_of.size());
+  std::vector<const events::Event*> list;
+  list.reserve(id_of.size());
+  for (const auto& d : drafts) {
+    auto it = id_of.find(d.sku);
+    if (it == id_of.end()) {
+      ids.emplace_back(std::nullopt);
+      continue;
+    }
+    ids.emplace_back(it->second);
+    created.push_back(std::make_unique<ProductCreated>(
+        events::new_event_meta(tenant, user_id_, clock_), it->second, d.sku, d.name, d.price,
+        d.cost, d.reorder_level, d.unit));
+    list.push_back(created.back().get());
+  }
+  events_.dispatch_all(conn_, list);
+  tx.commit();
+  return ids;
+}
+
 Product CatalogService::update(const ProductPatch& patch) {
   const int64_t tenant = conn_.require_tenant();
   db::Transaction tx(conn_);
@@ -141,7 +230,7 @@ Product CatalogService::update(const ProductPatch& patch) {
                      patch.cost.value_or(before.cost),
                      patch.reorder_level.value_or(before.reorder_level),
                      patch.unit.value_or(before.unit)};
-  check_draft(after);
+  after.check();
   FieldChanges changes;
   auto text = [&](const char* field, const std::string& o, const std::string& n) {
     if (o != n) changes[field] = {o, n};

@@ -9,8 +9,10 @@
 // Not thread-safe (like the connection it uses).
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -45,6 +47,9 @@ struct ProductDraft {
   Decimal reorder_level;
   std::string unit = "each";
   static ProductDraft from_json(const nlohmann::json& data);
+  // The checks from_json and create make (lengths, no negative amounts); throws kInvalidArgument
+  // naming the field.
+  void check() const;
 };
 
 // product:update {id, …fields}: only the fields given change.
@@ -60,6 +65,11 @@ struct ProductPatch {
 std::optional<Product> load_product(db::Connection& conn, int64_t id);
 // A live product by SKU; nullopt if none.
 std::optional<Product> load_product_by_sku(db::Connection& conn, const std::string& sku);
+// The live products with these SKUs, by SKU (absent ones are missing from the map). One query
+// per kSkuBatch SKUs.
+std::map<std::string, Product> load_products_by_sku(db::Connection& conn,
+                                                    const std::vector<std::string>& skus);
+inline constexpr size_t kSkuBatch = 500;
 
 class CatalogService {
  public:
@@ -70,6 +80,12 @@ class CatalogService {
                  const Clock& clock = system_clock());
 
   Product create(const ProductDraft& draft);
+  // The bulk form of create, for imports: creates the drafts whose SKU no live product of the
+  // tenant has, all or none (multi-row INSERT … ON CONFLICT DO NOTHING, one lookup of the SKU
+  // index per row; ProductCreated events appended in bulk). The drafts' SKUs must be distinct
+  // (kInvalidArgument). Returns, in the drafts' order, the new id, or nullopt where a live
+  // product already had the SKU (nothing written for it: the caller updates it if it wants).
+  std::vector<std::optional<int64_t>> create_missing(const std::vector<ProductDraft>& drafts);
   // Dispatches ProductUpdated with the changed fields only; nothing (no write, no event) when
   // nothing changed.
   Product update(const ProductPatch& patch);
