@@ -30,6 +30,7 @@
 #include "db/migrate.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
+#include "events/event_bus.h"
 #include "jobs/bulk_notify.h"
 #include "jobs/job_log.h"
 #include "jobs/jobs.h"
@@ -110,8 +111,9 @@ int main(int argc, char** argv) {
     jobs::set_job_log_sink([](const std::string&) {});
 
     queue::JobRegistry registry;
-    jobs::wire_jobs(registry);
     queue::Dispatcher dispatcher(config, registry);
+    events::EventBus bus(registry, dispatcher);
+    jobs::wire_jobs(registry, bus);
     const nlohmann::json data = {{"title", "Stocktake"}, {"message", "Friday at 5pm, all hands"}};
     const std::string rendered =
         notify::render_data(*notify::general_notification("announcement", data));

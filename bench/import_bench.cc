@@ -197,13 +197,14 @@ int main(int argc, char** argv) {
       const std::string floor_name = name + "_floor";
       db::open_postgres({pg, std::nullopt, 10000})->execute_script("CREATE DATABASE " + floor_name);
       const std::string floor_url = pg.substr(0, pg.rfind('/') + 1) + floor_name;
-      const int64_t floor_tenant =
+      const int64_t pg_floor_tenant =
           prepare(Config::from_vars({{"DB_CONNECTION", "pgsql"}, {"DB_URL", floor_url}}));
       const double pg_floor_ms = run_loader(
           "psql -q -v ON_ERROR_STOP=1 '" + floor_url +
           "' -c 'CREATE TEMP TABLE staging (sku text, name text, price text, cost text, unit "
           "text)' -c \"\\copy staging FROM '" +
-          csv + "' WITH (FORMAT csv, HEADER true)\" -c \"" + floor_sql(true, floor_tenant) + "\"");
+          csv + "' WITH (FORMAT csv, HEADER true)\" -c \"" + floor_sql(true, pg_floor_tenant) +
+          "\"");
       std::printf("%s\n",
                   summary("postgres", rows, chunk, pg_job, "psql \\copy", copy_ms, pg_floor_ms)
                       .dump()

@@ -1,5 +1,6 @@
 // notify:bulk (dispatches SendBulkNotifications, rate limited per tenant and per user) and
-// notify:bulk:show (the job's tracking row: status, sent, skipped with reasons).
+// notify:bulk:show (the job's tracking row: status, sent, skipped with reasons). `notify:bulk
+// --wait` follows the job to its end (cli/progress.h) and exits 5 when it failed.
 #include <charconv>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,7 @@
 
 #include "cli/context.h"
 #include "cli/domain_args.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "db/transaction.h"
@@ -43,7 +45,12 @@ std::optional<std::vector<int64_t>> parse_users(const std::string& text) {
 struct BulkArgs {
   DomainArgs domain;
   std::string users, type;
+  FollowArgs wait;
 };
+
+bool finished(const std::string& status) {
+  return status == "completed" || status == "completed_with_errors" || status == "failed";
+}
 
 void define_bulk(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<BulkArgs>();
@@ -51,6 +58,9 @@ void define_bulk(CLI::App& app, Context& ctx) {
   app.add_option("--users", a->users, "Recipients: user ids separated by commas, or all")
       ->required();
   app.add_option("--type", a->type, "announcement | reminder | alert")->required();
+  add_follow_options(app, a->wait, "--wait",
+                     "Follow the job to its end (a progress bar on a terminal; needs a worker), "
+                     "print its status, exit 5 if it failed");
   app.callback([&ctx, a] {
     Session s = open_session(ctx, a->domain);
     jobs::BulkRequest request;
@@ -67,7 +77,19 @@ void define_bulk(CLI::App& app, Context& ctx) {
     tx.commit();
     nlohmann::json out = {
         {"job_id", job.id}, {"bulk_id", bulk_id}, {"uuid", job.uuid}, {"queue", job.queue}};
-    if (ctx.config().queue_connection == QueueConnection::kSync) {
+    const bool sync = ctx.config().queue_connection == QueueConnection::kSync;
+    const std::string label = "bulk notification " + std::to_string(bulk_id);
+    JobEnd end;
+    if (a->wait.enabled && !sync) {
+      end = wait_for_job(
+          ctx, s.conn,
+          {label, job.id, job.uuid,
+           "; see it with `unity notify:bulk:show " + std::to_string(bulk_id) + " --tenant " +
+               std::to_string(tenant) + "`",
+           [&] { return finished(jobs::load_bulk_notification(s.conn, bulk_id).status); }},
+          a->wait);
+    }
+    if (sync || a->wait.enabled) {
       const auto status = jobs::load_bulk_notification(s.conn, bulk_id);
       out["status"] = status.status;
       out["sent"] = status.sent;
@@ -75,7 +97,12 @@ void define_bulk(CLI::App& app, Context& ctx) {
       out["skipped_ids"] = jobs::to_json(status)["skipped_ids"];
       ctx.emit(out, "Bulk notification " + std::to_string(bulk_id) + " " + status.status +
                         ": sent " + std::to_string(status.sent) + ", skipped " +
-                        std::to_string(status.skipped_count) + " (sync)");
+                        std::to_string(status.skipped_count) + (sync ? " (sync)" : ""));
+      if (!a->wait.enabled) return;
+      if (end.failed && status.status != "failed") throw_job_failed(label, end.error);
+      if (status.status == "failed") {
+        throw_job_failed(label, status.error_message.value_or("no error recorded"));
+      }
       return;
     }
     ctx.emit(out, "Dispatched SendBulkNotifications as job " + std::to_string(job.id) +

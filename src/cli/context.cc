@@ -58,7 +58,9 @@ void Context::wire() {
   bus_ = std::make_unique<events::EventBus>(*registry_, *dispatcher_);
   notifier_ = std::make_unique<notify::DatabaseNotifier>(*registry_, *dispatcher_);
   erp::wire_erp(*bus_, *notifier_);
-  jobs::wire_jobs(*registry_);
+  sync_settings_ = std::make_unique<jobs::SyncSettings>();
+  sync_settings_->token = config().sync_token;
+  jobs::wire_jobs(*registry_, *bus_, system_clock(), *sync_settings_);
 }
 
 const queue::JobRegistry& Context::registry() {

@@ -27,6 +27,9 @@ class EventBus;
 namespace unity::notify {
 class DatabaseNotifier;
 }
+namespace unity::jobs {
+struct SyncSettings;
+}
 
 namespace unity::cli {
 
@@ -67,6 +70,7 @@ class Context {
   std::unique_ptr<queue::Dispatcher> dispatcher_;
   std::unique_ptr<events::EventBus> bus_;
   std::unique_ptr<notify::DatabaseNotifier> notifier_;
+  std::unique_ptr<jobs::SyncSettings> sync_settings_;  // from the configuration
   std::unique_ptr<queue::AuditLog> audit_log_;
 };
 

@@ -46,7 +46,7 @@ class Demo {
         bus_(jobs_, dispatcher_),
         notifier_(jobs_, dispatcher_) {
     erp::wire_erp(bus_, notifier_);
-    jobs::wire_jobs(jobs_);
+    jobs::wire_jobs(jobs_, bus_);
   }
 
   json run();

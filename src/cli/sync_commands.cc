@@ -1,12 +1,14 @@
 // sync TYPE (dispatches SyncExternalData) and syncs:list (the tenant's sync_logs rows). Also
 // installs the job's runtime (the event bus and SYNC_TOKEN of this process: jobs/sync_job.h), so
-// a `queue:work` of this binary runs the job with them.
+// a `queue:work` of this binary runs the job with them. `sync --wait` follows the job to its end
+// (cli/progress.h) and exits 5 when it failed.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/context.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "db/tenancy.h"
@@ -24,6 +26,7 @@ struct SyncArgs {
   std::string type, endpoint, direction;
   int64_t tenant = 0;
   std::optional<int64_t> user;
+  FollowArgs wait;
 };
 
 nlohmann::json payload_of(int64_t sync_id, const std::optional<int64_t>& user) {
@@ -40,6 +43,9 @@ void define_sync(CLI::App& app, Context& ctx) {
   app.add_option("--endpoint", a->endpoint, "Base URL of the external system")->required();
   app.add_option("--direction", a->direction,
                  "pull | push (default: pull for products and customers, push for the others)");
+  add_follow_options(app, a->wait, "--wait",
+                     "Follow the job to its end (a progress bar on a terminal; needs a worker), "
+                     "print its status, exit 5 if it failed");
   app.callback([&ctx, a] {
     const auto request = jobs::check_sync_request(a->type, a->direction, a->endpoint);
     db::Connection& conn = ctx.tenant_app(a->tenant);
@@ -66,16 +72,36 @@ void define_sync(CLI::App& app, Context& ctx) {
                                       dump_json(payload_of(sync_id, a->user)));
       tx.commit();
     }
+    const std::string label = "sync " + std::to_string(sync_id);
+    const bool waited = a->wait.enabled && !inline_run;
+    JobEnd end;
+    if (waited) {
+      end = wait_for_job(
+          ctx, conn,
+          {label, job.id, job.uuid,
+           "; see it with `unity syncs:list --tenant " + std::to_string(a->tenant) + "`",
+           [&] {
+             auto r = jobs::load_sync(conn, sync_id);
+             return !r || r->status != "running";
+           }},
+          a->wait);
+    }
     const auto row = jobs::load_sync(conn, sync_id);
     ctx.emit({{"job_id", job.id},
               {"sync_id", sync_id},
               {"uuid", job.uuid},
               {"queue", job.queue},
               {"status", row ? row->status : "running"}},
-             inline_run ? "Synced " + request.sync_type + " (" + request.direction + "): sync " +
-                              std::to_string(sync_id) + " " + (row ? row->status : "") + "\n"
-                        : "Dispatched SyncExternalData as job " + std::to_string(job.id) +
-                              " (sync " + std::to_string(sync_id) + ")\n");
+             inline_run || waited
+                 ? "Synced " + request.sync_type + " (" + request.direction + "): sync " +
+                       std::to_string(sync_id) + " " + (row ? row->status : "") + "\n"
+                 : "Dispatched SyncExternalData as job " + std::to_string(job.id) + " (sync " +
+                       std::to_string(sync_id) + ")\n");
+    if (!a->wait.enabled) return;
+    if (row && row->status == "failed") {
+      throw_job_failed(label, row->error_message.value_or("no error recorded"));
+    }
+    if (end.failed) throw_job_failed(label, end.error);
   });
 }
 
@@ -114,12 +140,6 @@ void define_list(CLI::App& app, Context& ctx) {
 }  // namespace
 
 void add_sync_commands(Commands& commands, Context& ctx) {
-  jobs::set_sync_runtime([&ctx] {
-    jobs::SyncRuntime rt;
-    rt.events = &ctx.bus();
-    rt.token = ctx.config().sync_token;
-    return rt;
-  });
   auto with = [&ctx](void (*define)(CLI::App&, Context&)) {
     return [&ctx, define](CLI::App& app) { define(app, ctx); };
   };

@@ -1,6 +1,7 @@
 // valuation:recalculate (dispatches RecalculateInventoryValuation) and valuation:show (the
 // valuations it stored). Products are named by SKU, locations by code; an unknown one is
-// kNotFound before anything is dispatched.
+// kNotFound before anything is dispatched. `valuation:recalculate --wait` follows the job to its
+// end (cli/progress.h) and exits 5 when it failed.
 #include <iostream>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/context.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "db/tenancy.h"
@@ -38,6 +40,7 @@ struct RecalculateArgs {
   int64_t tenant = 0;
   std::optional<int64_t> user;
   std::string product, location;
+  FollowArgs wait;
 };
 
 void define_recalculate(CLI::App& app, Context& ctx) {
@@ -46,6 +49,9 @@ void define_recalculate(CLI::App& app, Context& ctx) {
   app.add_option("--user", a->user, "Requesting user id (must belong to the tenant)");
   app.add_option("--product", a->product, "Only this product (SKU)");
   app.add_option("--location", a->location, "Only this location (code)");
+  add_follow_options(app, a->wait, "--wait",
+                     "Follow the job to its end (a progress bar on a terminal; needs a worker), "
+                     "exit 5 if it failed");
   app.callback([&ctx, a] {
     db::Connection& conn = ctx.tenant_app(a->tenant);
     if (a->user) db::find_user(conn, *a->user);
@@ -60,10 +66,22 @@ void define_recalculate(CLI::App& app, Context& ctx) {
     auto job = ctx.dispatcher().dispatch(conn, a->tenant, jobs::kRecalculateInventoryValuation,
                                          dump_json(payload));
     const bool ran = ctx.config().queue_connection == QueueConnection::kSync;
-    ctx.emit({{"job_id", job.id}, {"uuid", job.uuid}, {"queue", job.queue}},
-             ran ? std::string("Recalculated the inventory valuation (sync)")
-                 : "Dispatched RecalculateInventoryValuation as job " + std::to_string(job.id) +
-                       " on queue " + job.queue);
+    const std::string label = "valuation job " + std::to_string(job.id);
+    JobEnd end;
+    if (a->wait.enabled && !ran) {
+      end = wait_for_job(ctx, conn, {label, job.id, job.uuid, "", {}}, a->wait);
+    }
+    nlohmann::json out = {{"job_id", job.id}, {"uuid", job.uuid}, {"queue", job.queue}};
+    std::string human = "Dispatched RecalculateInventoryValuation as job " +
+                        std::to_string(job.id) + " on queue " + job.queue;
+    if (ran) human = "Recalculated the inventory valuation (sync)";
+    if (a->wait.enabled) {
+      out["status"] = end.failed ? "failed" : "completed";
+      if (!ran) human = "Recalculated the inventory valuation";
+      if (end.failed) human = "The inventory valuation failed: " + end.error;
+    }
+    ctx.emit(out, human);
+    if (end.failed) throw_job_failed(label, end.error);
   });
 }
 

@@ -5,7 +5,6 @@
 #include <cctype>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <set>
 #include <system_error>
 
@@ -29,9 +28,6 @@ namespace unity::jobs {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::mutex g_events_mutex;
-EventsProvider g_events;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -647,21 +643,12 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
   }
 }
 
-void set_import_events(EventsProvider provider) {
-  std::lock_guard lock(g_events_mutex);
-  g_events = std::move(provider);
-}
-
 namespace {
-
-EventsProvider current_events() {
-  std::lock_guard lock(g_events_mutex);
-  return g_events;
-}
 
 class ProcessBulkImport final : public queue::Job {
  public:
-  explicit ProcessBulkImport(const Clock& clock) : clock_(clock) {}
+  ProcessBulkImport(events::EventDispatcher& events, const Clock& clock)
+      : events_(events), clock_(clock) {}
 
   void handle(queue::JobContext& ctx) override {
     const JobLog log(ctx);
@@ -673,14 +660,12 @@ class ProcessBulkImport final : public queue::Job {
       ColumnMap map;
       if (payload.contains("map")) map = payload.at("map").get<ColumnMap>();
       const auto user = optional_int(payload, "user_id");
-      auto provider = current_events();
-      if (!provider) throw failed_precondition("ProcessBulkImport: no event dispatcher is set");
       log.step("started", {{"import_id", id}, {"map", map}});
       const auto t0 = std::chrono::steady_clock::now();
       ImportRunOptions options;
       options.progress = [&ctx](int p) { ctx.progress(p); };
       options.cancelled = [&ctx] { return ctx.cancelled(); };
-      run_import(ctx.db(), provider(), id, map, user, clock_, options);
+      run_import(ctx.db(), events_, id, map, user, clock_, options);
       const auto status = import_status(ctx.db(), id);
       log.step("finished", {{"import_id", id},
                             {"status", status["status"]},
@@ -732,19 +717,21 @@ class ProcessBulkImport final : public queue::Job {
   }
 
  private:
+  events::EventDispatcher& events_;
   const Clock& clock_;
 };
 
 }  // namespace
 
-void register_import_job(queue::JobRegistry& registry, const Clock& clock) {
+void register_import_job(queue::JobRegistry& registry, events::EventDispatcher& events,
+                         const Clock& clock) {
   registry.add(
       kProcessBulkImport,
       {.tries = 3,
        .timeout_s = 3600,
        .backoff = queue::Backoff::exponential(std::chrono::seconds(10), std::chrono::minutes(10)),
        .transactional = false},
-      [&clock] { return std::make_unique<ProcessBulkImport>(clock); });
+      [&events, &clock] { return std::make_unique<ProcessBulkImport>(events, clock); });
 }
 
 }  // namespace unity::jobs

@@ -80,13 +80,9 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
                 const ColumnMap& map, std::optional<int64_t> user_id, const Clock& clock,
                 const ImportRunOptions& options = {});
 
-// Where the job finds the event dispatcher for its services: set once by the application (the
-// `unity` binary sets its bus; tests set theirs). Without one the job fails with
-// kFailedPrecondition.
-using EventsProvider = std::function<events::EventDispatcher&()>;
-void set_import_events(EventsProvider provider);
-
-// Registers ProcessBulkImport (3 tries, 1 h timeout, backoff from 10 s, non-transactional).
-void register_import_job(queue::JobRegistry& registry, const Clock& clock);
+// Registers ProcessBulkImport (3 tries, 1 h timeout, backoff from 10 s, non-transactional). Its
+// services dispatch their events on `events`; `events` and `clock` must outlive the registry.
+void register_import_job(queue::JobRegistry& registry, events::EventDispatcher& events,
+                         const Clock& clock);
 
 }  // namespace unity::jobs

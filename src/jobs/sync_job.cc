@@ -20,15 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-std::mutex runtime_mu;
-std::function<SyncRuntime()> runtime_provider;  // guarded by runtime_mu
-
-SyncRuntime current_runtime() {
-  std::lock_guard lock(runtime_mu);
-  if (!runtime_provider) return {};
-  return runtime_provider();
-}
-
 // A failure no retry can fix (4xx, HTML, malformed JSON, bad items): the run fails at once.
 bool permanent(const Error& e) {
   return e.code() == ErrorCode::kInvalidArgument || e.code() == ErrorCode::kNotFound ||
@@ -69,10 +60,11 @@ json parse_pull_body(const HttpRequest& q, const HttpResponse& r) {
 
 class Syncer {
  public:
-  Syncer(queue::JobContext& ctx, const JobLog& log, SyncRuntime rt, const Clock& clock,
-         int64_t sync_id, SyncLog row)
+  Syncer(queue::JobContext& ctx, const JobLog& log, events::EventDispatcher& events,
+         SyncSettings rt, const Clock& clock, int64_t sync_id, SyncLog row)
       : ctx_(ctx),
         log_(log),
+        events_(events),
         rt_(std::move(rt)),
         clock_(clock),
         sync_id_(sync_id),
@@ -121,9 +113,7 @@ class Syncer {
   }
 
   void pull(int64_t page) {
-    events::EventDispatcher* events = rt_.events;
-    if (!events)
-      throw failed_precondition("SyncExternalData has no event dispatcher (set_sync_runtime)");
+    events::EventDispatcher* events = &events_;
     for (;;) {
       const std::string url =
           row_.endpoint + "/" + row_.sync_type + "?page=" + std::to_string(page);
@@ -150,7 +140,7 @@ class Syncer {
     const std::string url = row_.endpoint + "/" + row_.sync_type;
     for (;;) {
       int64_t last = after;
-      const json items = sync_detail::read_push_page(ctx_.db(), rt_.events, row_.sync_type, after,
+      const json items = sync_detail::read_push_page(ctx_.db(), &events_, row_.sync_type, after,
                                                      rt_.push_page_size, last, clock_);
       if (items.empty() && after > 0) return;  // an empty first page is still sent once
       send(HttpRequest{.method = "POST", .url = url, .body = json{{"data", items}}.dump()});
@@ -163,7 +153,8 @@ class Syncer {
 
   queue::JobContext& ctx_;
   const JobLog& log_;
-  SyncRuntime rt_;
+  events::EventDispatcher& events_;
+  SyncSettings rt_;
   const Clock& clock_;
   int64_t sync_id_;
   SyncLog row_;
@@ -172,7 +163,9 @@ class Syncer {
 
 class SyncExternalData final : public queue::Job {
  public:
-  explicit SyncExternalData(const Clock& clock) : clock_(clock) {}
+  SyncExternalData(events::EventDispatcher& events, const SyncSettings& settings,
+                   const Clock& clock)
+      : events_(events), settings_(settings), clock_(clock) {}
 
   void handle(queue::JobContext& ctx) override {
     const JobLog log(ctx);
@@ -192,7 +185,7 @@ class SyncExternalData final : public queue::Job {
                          {"direction", row->direction},
                          {"endpoint", row->endpoint}});
     try {
-      Syncer(ctx, log, current_runtime(), clock_, sync_id, *row)
+      Syncer(ctx, log, events_, settings_, clock_, sync_id, *row)
           .run(resume->get<std::optional<int64_t>>(0));
     } catch (const Error& e) {
       outcome(ctx, log, sync_id, e);
@@ -231,6 +224,8 @@ class SyncExternalData final : public queue::Job {
          format_iso8601(clock_.now())});
   }
 
+  events::EventDispatcher& events_;
+  const SyncSettings& settings_;
   const Clock& clock_;
 };
 
@@ -260,19 +255,17 @@ constexpr const char* kSelectSync =
 
 }  // namespace
 
-void set_sync_runtime(std::function<SyncRuntime()> provider) {
-  std::lock_guard lock(runtime_mu);
-  runtime_provider = std::move(provider);
-}
-
-void register_sync_job(queue::JobRegistry& registry, const Clock& clock) {
+void register_sync_job(queue::JobRegistry& registry, events::EventDispatcher& events,
+                       const SyncSettings& settings, const Clock& clock) {
   registry.add(
       kSyncExternalData,
       {.tries = 3,
        .timeout_s = 600,
        .backoff = queue::Backoff::exponential(std::chrono::seconds(30), std::chrono::minutes(10)),
        .transactional = false},
-      [&clock] { return std::make_unique<SyncExternalData>(clock); });
+      [&events, &settings, &clock] {
+        return std::make_unique<SyncExternalData>(events, settings, clock);
+      });
 }
 
 std::string default_sync_direction(const std::string& sync_type) {

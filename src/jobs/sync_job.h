@@ -41,24 +41,22 @@ namespace unity::jobs {
 
 inline constexpr const char* kSyncExternalData = "SyncExternalData";
 
-// What the job needs from the process it runs in. The event bus is made by the application
-// (cli::Context, a test fixture), after wire_jobs(), so it is handed over here.
-struct SyncRuntime {
-  events::EventDispatcher* events = nullptr;  // required for pulls
-  std::string token;                          // SYNC_TOKEN; empty: no Authorization header
+// The job's settings (SYNC_TOKEN and the HTTP and breaker policy), read at each attempt.
+struct SyncSettings {
+  std::string token;  // SYNC_TOKEN; empty: no Authorization header
   std::chrono::milliseconds request_timeout{30000};
   int request_attempts = 3;
   std::chrono::milliseconds retry_base{500};  // then ×2 per attempt
   BreakerPolicy breaker;
   int push_page_size = 100;
 };
-// Installs the runtime provider for this process (called once per job attempt). Thread-safe.
-void set_sync_runtime(std::function<SyncRuntime()> provider);
 
 // Registers SyncExternalData (3 tries, 600 s timeout, backoff exponential from 30 s to 10 min,
-// not transactional). `clock` stamps the rows and drives the breaker; it must outlive the
-// registry.
-void register_sync_job(queue::JobRegistry& registry, const Clock& clock);
+// not transactional). Pulled records are written through the domain services, which dispatch
+// their events on `events`. `events`, `settings` and `clock` (stamps the rows, drives the
+// breaker) are held by reference and must outlive the registry.
+void register_sync_job(queue::JobRegistry& registry, events::EventDispatcher& events,
+                       const SyncSettings& settings, const Clock& clock);
 
 // "pull" or "push" for a type; kInvalidArgument for an unknown type.
 std::string default_sync_direction(const std::string& sync_type);

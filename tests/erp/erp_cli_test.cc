@@ -9,36 +9,20 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli.h"
-#include "support/test_db.h"
+#include "support/erp_fixture.h"
 
 namespace unity::erp {
 namespace {
 
-using testing::Driver;
-using testing::TestDatabase;
-
 using testing::CliRun;
+using testing::Driver;
 
-class ErpCliTest : public ::testing::TestWithParam<Driver> {
+class ErpCliTest : public testing::ErpCliFixture {
  protected:
-  void SetUp() override {
-    UNITY_REQUIRE_DRIVER(GetParam());
-    db_ = TestDatabase::create(GetParam(), /*migrate=*/false);
-    ASSERT_EQ(unity("migrate").exit, 0);
-    ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  void set_up_fixture() override {
     ASSERT_EQ(unity("user:create --tenant 1 --email k@acme.test --name Kim --role inventory").exit,
               0);
   }
-  // Runs `unity ARGS` with `stdin_text` on stdin.
-  CliRun unity(const std::string& args, const std::string& stdin_text = "") {
-    return testing::run_cli(db_->dir(), db_->env_for_cli(), args, "", stdin_text);
-  }
-  nlohmann::json ok(const std::string& args, const std::string& stdin_text = "") {
-    CliRun r = unity(args + " --json", stdin_text);
-    EXPECT_EQ(r.exit, 0) << args << ": " << r.err;
-    return r.exit == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
-  }
-  std::unique_ptr<TestDatabase> db_;
 };
 
 TEST_P(ErpCliTest, ProductCreateAndShowHaveTheContractShape) {

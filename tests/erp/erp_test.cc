@@ -3,11 +3,9 @@
 // changes nothing, and tenant isolation.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -21,9 +19,7 @@
 #include "erp/inventory/inventory_service.h"
 #include "events/event_bus.h"
 #include "events/event_store.h"
-#include "notify/notifier.h"
-#include "queue/worker.h"
-#include "support/test_db.h"
+#include "support/erp_fixture.h"
 
 namespace unity::erp {
 namespace {
@@ -35,19 +31,6 @@ using inventory::Adjustment;
 using inventory::InventoryService;
 using inventory::Receipt;
 using testing::Driver;
-using testing::TestDatabase;
-
-Decimal d(const char* s) { return Decimal::parse(s); }
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return ErrorCode::kInternal;
-}
 
 TEST(ExpirySeverity, SevenOrFewerCriticalFourteenOrFewerWarningElseInfo) {
   EXPECT_EQ(inventory::expiry_severity(-3), "critical");
@@ -58,20 +41,10 @@ TEST(ExpirySeverity, SevenOrFewerCriticalFourteenOrFewerWarningElseInfo) {
   EXPECT_EQ(inventory::expiry_severity(30), "info");
 }
 
-class ErpTest : public ::testing::TestWithParam<Driver> {
+class ErpTest : public testing::ErpFixture {
  protected:
-  void SetUp() override {
-    UNITY_REQUIRE_DRIVER(GetParam());
-    db_ = TestDatabase::create(GetParam());
-    conn_ = db_->app();
-    dispatcher_ = std::make_unique<queue::Dispatcher>(db_->config(), jobs_);
-    bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
-    notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
-    wire_erp(*bus_, *notifier_);
-    wire_erp(*bus_, *notifier_);  // idempotent
-    a_ = db::create_tenant(*conn_, "Acme").id;
-    b_ = db::create_tenant(*conn_, "Globex").id;
-    conn_->set_tenant(a_);
+  void set_up_fixture() override {
+    wire_erp(*bus_, *notifier_);  // idempotent: a second wiring changes nothing
     keeper_ = db::create_user(*conn_, "keeper@acme.test", "Kim", "inventory").id;
     seller_ = db::create_user(*conn_, "seller@acme.test", "Sid", "sales").id;
   }
@@ -95,23 +68,10 @@ class ErpTest : public ::testing::TestWithParam<Driver> {
     return inventory().adjust(Adjustment::from_json(data));
   }
 
-  int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
-  int64_t events_named(const std::string& name) {
-    return db_->owner()->query_int("SELECT count(*) FROM domain_events WHERE name = $1", {name});
-  }
-  nlohmann::json last_payload(const std::string& name) {
-    auto row = db_->owner()->query_one(
-        "SELECT payload FROM domain_events WHERE name = $1 ORDER BY id DESC", {name});
-    return nlohmann::json::parse(row->get<std::string>(0));
-  }
   // Everything a failed operation must leave as it was.
   std::string snapshot() {
-    std::string s;
-    for (const char* t : {"products", "locations", "stock_batches", "stock_movements",
-                          "domain_events", "jobs", "stock_expiry_alerts"}) {
-      s += std::string(t) + "=" + std::to_string(count(std::string("SELECT count(*) FROM ") + t)) +
-           " ";
-    }
+    std::string s = row_counts({"products", "locations", "stock_batches", "stock_movements",
+                                "domain_events", "jobs", "stock_expiry_alerts"});
     auto owner = db_->owner();
     owner->query_each("SELECT id, quantity_remaining FROM stock_batches ORDER BY id", {},
                       [&](const db::Row& r) { s += r.get<std::string>(1) + ","; });
@@ -124,20 +84,7 @@ class ErpTest : public ::testing::TestWithParam<Driver> {
     return s;
   }
 
-  void drain() {
-    queue::WorkerOptions o;
-    o.stop_when_empty = true;
-    o.backoff = queue::Backoff::parse("0");
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
-  }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<db::Connection> conn_;
-  queue::JobRegistry jobs_;
-  std::unique_ptr<queue::Dispatcher> dispatcher_;
-  std::unique_ptr<events::EventBus> bus_;
-  std::unique_ptr<notify::DatabaseNotifier> notifier_;
-  int64_t a_ = 0, b_ = 0, keeper_ = 0, seller_ = 0;
+  int64_t keeper_ = 0, seller_ = 0;
 };
 
 TEST_P(ErpTest, CreateProductWritesTheRowAndProductCreated) {
@@ -541,22 +488,12 @@ TEST_P(ErpTest, ExpiryScanRaisesEachSeverityOncePerBatchAndReplaysByDate) {
 TEST_P(ErpTest, ConcurrentOutgoingStockNeverOversells) {
   auto p = make("SKU-1");
   receive({{"sku", "SKU-1"}, {"quantity", "5"}});
-  std::atomic<int> refused = 0, done = 0;
-  auto take = [&] {
-    auto conn = db_->app();
-    db::TenantScope scope(*conn, a_);
-    try {
-      InventoryService(*conn, *bus_).issue(p.id, "MAIN", d("3"), "order", "1");
-      ++done;
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kFailedPrecondition) ++refused;
-    }
+  auto take = [&](db::Connection& conn) {
+    InventoryService(conn, *bus_).issue(p.id, "MAIN", d("3"), "order", "1");
   };
-  std::thread t1(take), t2(take);
-  t1.join();
-  t2.join();
-  EXPECT_EQ(done.load(), 1);
-  EXPECT_EQ(refused.load(), 1);
+  const auto r = race(take, take);
+  EXPECT_EQ(r.done, 1);
+  EXPECT_EQ(r.refused, 1);
   EXPECT_EQ(inventory().on_hand(p.id), d("2"));
 }
 

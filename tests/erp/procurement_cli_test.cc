@@ -8,22 +8,17 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli.h"
-#include "support/test_db.h"
+#include "support/erp_fixture.h"
 
 namespace unity::erp {
 namespace {
 
 using testing::CliRun;
 using testing::Driver;
-using testing::TestDatabase;
 
-class ProcurementCliTest : public ::testing::TestWithParam<Driver> {
+class ProcurementCliTest : public testing::ErpCliFixture {
  protected:
-  void SetUp() override {
-    UNITY_REQUIRE_DRIVER(GetParam());
-    db_ = TestDatabase::create(GetParam(), /*migrate=*/false);
-    ASSERT_EQ(unity("migrate").exit, 0);
-    ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  void set_up_fixture() override {
     ASSERT_EQ(unity("user:create --tenant 1 --email b@acme.test --name Bo --role procurement").exit,
               0);
     ASSERT_EQ(unity("user:create --tenant 1 --email s@acme.test --name Sid --role sales").exit, 0);
@@ -32,15 +27,6 @@ class ProcurementCliTest : public ::testing::TestWithParam<Driver> {
     ok("product:create --tenant 1 --data='{\"sku\":\"BOLT\",\"name\":\"Bolt\",\"price\":\"1.50\","
        "\"cost\":\"1.00\"}'");
   }
-  CliRun unity(const std::string& args, const std::string& stdin_text = "") {
-    return testing::run_cli(db_->dir(), db_->env_for_cli(), args, "", stdin_text);
-  }
-  nlohmann::json ok(const std::string& args, const std::string& stdin_text = "") {
-    CliRun r = unity(args + " --json", stdin_text);
-    EXPECT_EQ(r.exit, 0) << args << ": " << r.err;
-    return r.exit == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
-  }
-  std::unique_ptr<TestDatabase> db_;
 };
 
 TEST_P(ProcurementCliTest, PurchaseOrderFromDraftToReceivedHasTheContractShape) {

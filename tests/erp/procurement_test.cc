@@ -5,10 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <functional>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -22,9 +20,7 @@
 #include "erp/procurement/procurement_service.h"
 #include "events/event_bus.h"
 #include "events/event_store.h"
-#include "notify/notifier.h"
-#include "queue/worker.h"
-#include "support/test_db.h"
+#include "support/erp_fixture.h"
 
 namespace unity::erp {
 namespace {
@@ -38,34 +34,11 @@ using procurement::PurchaseOrder;
 using procurement::ReceiptDraft;
 using procurement::VendorDraft;
 using testing::Driver;
-using testing::TestDatabase;
 
-Decimal d(const char* s) { return Decimal::parse(s); }
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return ErrorCode::kInternal;
-}
-
-class ProcurementTest : public ::testing::TestWithParam<Driver> {
+class ProcurementTest : public testing::ErpFixture {
  protected:
-  void SetUp() override {
-    UNITY_REQUIRE_DRIVER(GetParam());
-    db_ = TestDatabase::create(GetParam());
-    conn_ = db_->app();
-    dispatcher_ = std::make_unique<queue::Dispatcher>(db_->config(), jobs_);
-    bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
-    notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
-    wire_erp(*bus_, *notifier_);
-    wire_erp(*bus_, *notifier_);  // idempotent
-    a_ = db::create_tenant(*conn_, "Acme").id;
-    b_ = db::create_tenant(*conn_, "Globex").id;
-    conn_->set_tenant(a_);
+  void set_up_fixture() override {
+    wire_erp(*bus_, *notifier_);  // idempotent: a second wiring changes nothing
     buyer_ = db::create_user(*conn_, "buyer@acme.test", "Bo", "procurement").id;
     manager_ = db::create_user(*conn_, "manager@acme.test", "Mo", "manager").id;
     admin_ = db::create_user(*conn_, "admin@acme.test", "Ada", "admin").id;
@@ -105,24 +78,12 @@ class ProcurementTest : public ::testing::TestWithParam<Driver> {
     return procurement().receive(ReceiptDraft::from_json(data));
   }
 
-  int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
-  int64_t events_named(const std::string& name) {
-    return db_->owner()->query_int("SELECT count(*) FROM domain_events WHERE name = $1", {name});
-  }
-  nlohmann::json last_payload(const std::string& name) {
-    auto row = db_->owner()->query_one(
-        "SELECT payload FROM domain_events WHERE name = $1 ORDER BY id DESC", {name});
-    return nlohmann::json::parse(row->get<std::string>(0));
-  }
   // Everything a failed operation must leave as it was.
   std::string snapshot() {
-    std::string s;
-    for (const char* t : {"vendors", "purchase_orders", "purchase_order_lines", "goods_receipts",
-                          "goods_receipt_lines", "products", "locations", "stock_batches",
-                          "stock_movements", "domain_events", "jobs", "notifications"}) {
-      s += std::string(t) + "=" + std::to_string(count(std::string("SELECT count(*) FROM ") + t)) +
-           " ";
-    }
+    std::string s =
+        row_counts({"vendors", "purchase_orders", "purchase_order_lines", "goods_receipts",
+                    "goods_receipt_lines", "products", "locations", "stock_batches",
+                    "stock_movements", "domain_events", "jobs", "notifications"});
     auto owner = db_->owner();
     owner->query_each(
         "SELECT status, total FROM purchase_orders ORDER BY id", {},
@@ -141,21 +102,7 @@ class ProcurementTest : public ::testing::TestWithParam<Driver> {
     return out;
   }
 
-  void drain() {
-    queue::WorkerOptions o;
-    o.stop_when_empty = true;
-    o.backoff = queue::Backoff::parse("0");
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
-  }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<db::Connection> conn_;
-  queue::JobRegistry jobs_;
-  std::unique_ptr<queue::Dispatcher> dispatcher_;
-  std::unique_ptr<events::EventBus> bus_;
-  std::unique_ptr<notify::DatabaseNotifier> notifier_;
-  int64_t a_ = 0, b_ = 0, buyer_ = 0, manager_ = 0, admin_ = 0, seller_ = 0, keeper_ = 0,
-          biller_ = 0, vendor_ = 0;
+  int64_t buyer_ = 0, manager_ = 0, admin_ = 0, seller_ = 0, keeper_ = 0, biller_ = 0, vendor_ = 0;
 };
 
 TEST_P(ProcurementTest, CreateVendorAndDraftOrderWriteTheirRows) {
@@ -521,24 +468,14 @@ TEST_P(ProcurementTest, RedeliveredApprovalListenerChangesNothingTwice) {
 
 TEST_P(ProcurementTest, ConcurrentReceiptsNeverExceedTheOrder) {
   auto o = approved();
-  std::atomic<int> refused = 0, done = 0;
-  auto take = [&] {
-    auto conn = db_->app();
-    db::TenantScope scope(*conn, a_);
-    try {
-      ProcurementService(*conn, *bus_, buyer_)
-          .receive(ReceiptDraft::from_json(
-              {{"id", o.id}, {"lines", {{{"sku", "BOLT"}, {"quantity", "6"}}}}}));
-      ++done;
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kFailedPrecondition) ++refused;
-    }
+  auto take = [&](db::Connection& conn) {
+    ProcurementService(conn, *bus_, buyer_)
+        .receive(ReceiptDraft::from_json(
+            {{"id", o.id}, {"lines", {{{"sku", "BOLT"}, {"quantity", "6"}}}}}));
   };
-  std::thread t1(take), t2(take);
-  t1.join();
-  t2.join();
-  EXPECT_EQ(done.load(), 1);
-  EXPECT_EQ(refused.load(), 1);
+  const auto r = race(take, take);
+  EXPECT_EQ(r.done, 1);
+  EXPECT_EQ(r.refused, 1);
   EXPECT_EQ(procurement().find_order(o.id).lines[0].quantity_received, d("6"));
   EXPECT_EQ(inventory().stock("BOLT").on_hand, d("6"));
 }

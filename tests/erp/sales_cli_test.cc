@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli.h"
-#include "support/test_db.h"
+#include "support/erp_fixture.h"
 
 namespace unity::erp {
 namespace {
@@ -17,27 +17,18 @@ using testing::CliRun;
 using testing::Driver;
 using testing::TestDatabase;
 
-class SalesCliTest : public ::testing::TestWithParam<Driver> {
+// Listeners run inline (QUEUE_CONNECTION=sync) in every command.
+class SalesCliTest : public testing::ErpCliFixture {
  protected:
-  void SetUp() override {
-    UNITY_REQUIRE_DRIVER(GetParam());
-    db_ = TestDatabase::create(GetParam(), /*migrate=*/false);
-    ASSERT_EQ(unity("migrate").exit, 0);
-    ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  SalesCliTest() : ErpCliFixture("QUEUE_CONNECTION=sync") {}
+
+  void set_up_fixture() override {
     ASSERT_EQ(unity("tenant:create Globex").exit, 0);
     ASSERT_EQ(unity("user:create --tenant 1 --email s@acme.test --name Sid --role sales").exit, 0);
     ok("product:create --tenant 1 "
        "--data='{\"sku\":\"A-1\",\"name\":\"Apple\",\"price\":\"2.50\"}'");
     ok("stock:receive --tenant 1 "
        "--data='{\"sku\":\"A-1\",\"quantity\":\"10\",\"unit_cost\":\"1\"}'");
-  }
-  CliRun unity(const std::string& args) {
-    return testing::run_cli(db_->dir(), db_->env_for_cli() + " QUEUE_CONNECTION=sync", args);
-  }
-  nlohmann::json ok(const std::string& args) {
-    CliRun r = unity(args + " --json");
-    EXPECT_EQ(r.exit, 0) << args << ": " << r.err;
-    return r.exit == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
   }
   // A refused command: its exit code, exactly one line on stderr.
   int refused(const std::string& args) {
@@ -46,7 +37,6 @@ class SalesCliTest : public ::testing::TestWithParam<Driver> {
     EXPECT_TRUE(r.out.empty()) << r.out;
     return r.exit;
   }
-  std::unique_ptr<TestDatabase> db_;
 };
 
 TEST_P(SalesCliTest, OrderToCashHasTheContractShapes) {

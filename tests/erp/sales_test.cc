@@ -3,7 +3,6 @@
 // concurrent fulfilments and payments; redelivered listeners; a second tenant that sees nothing.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <functional>
 #include <set>
 #include <thread>
@@ -22,9 +21,7 @@
 #include "events/event_bus.h"
 #include "events/event_store.h"
 #include "notify/inbox.h"
-#include "notify/notifier.h"
-#include "queue/worker.h"
-#include "support/test_db.h"
+#include "support/erp_fixture.h"
 
 namespace unity::erp {
 namespace {
@@ -36,33 +33,10 @@ using crm::CustomerDraft;
 using sales::OrderDraft;
 using sales::SalesService;
 using testing::Driver;
-using testing::TestDatabase;
 
-Decimal d(const char* s) { return Decimal::parse(s); }
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return ErrorCode::kInternal;
-}
-
-class SalesTest : public ::testing::TestWithParam<Driver> {
+class SalesTest : public testing::ErpFixture {
  protected:
-  void SetUp() override {
-    UNITY_REQUIRE_DRIVER(GetParam());
-    db_ = TestDatabase::create(GetParam());
-    conn_ = db_->app();
-    dispatcher_ = std::make_unique<queue::Dispatcher>(db_->config(), jobs_);
-    bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
-    notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
-    wire_erp(*bus_, *notifier_);
-    a_ = db::create_tenant(*conn_, "Acme").id;
-    b_ = db::create_tenant(*conn_, "Globex").id;
-    conn_->set_tenant(a_);
+  void set_up_fixture() override {
     seller_ = db::create_user(*conn_, "seller@acme.test", "Sid", "sales").id;
     biller_ = db::create_user(*conn_, "biller@acme.test", "Bea", "billing").id;
     keeper_ = db::create_user(*conn_, "keeper@acme.test", "Kim", "inventory").id;
@@ -103,20 +77,12 @@ class SalesTest : public ::testing::TestWithParam<Driver> {
          {"lines", {{{"sku", "SKU-1"}, {"quantity", quantity}, {"unit_price", price}}}}}));
   }
 
+  // The base's drain(); no job of the workflow may fail.
   void drain() {
-    queue::WorkerOptions o;
-    o.stop_when_empty = true;
-    o.backoff = queue::Backoff::parse("0");
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+    ErpFixture::drain();
     EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
   }
 
-  int64_t count(const std::string& sql, const db::Params& params = {}) {
-    return db_->owner()->query_int(sql, params);
-  }
-  int64_t events_named(const std::string& name) {
-    return count("SELECT count(*) FROM domain_events WHERE name = $1", {name});
-  }
   // Notification types a user (or contact) holds, sorted.
   std::multiset<std::string> inbox(const notify::Notifiable& who, int64_t tenant) {
     db::TenantScope scope(*conn_, tenant);
@@ -130,13 +96,9 @@ class SalesTest : public ::testing::TestWithParam<Driver> {
 
   // Everything a refused operation must leave as it was.
   std::string snapshot() {
-    std::string s;
-    for (const char* t : {"customers", "customer_contacts", "leads", "orders", "order_lines",
-                          "invoices", "invoice_lines", "payments", "stock_batches",
-                          "stock_movements", "domain_events", "jobs", "notifications"}) {
-      s += std::string(t) + "=" + std::to_string(count(std::string("SELECT count(*) FROM ") + t)) +
-           " ";
-    }
+    std::string s = row_counts({"customers", "customer_contacts", "leads", "orders", "order_lines",
+                                "invoices", "invoice_lines", "payments", "stock_batches",
+                                "stock_movements", "domain_events", "jobs", "notifications"});
     auto owner = db_->owner();
     owner->query_each("SELECT status, total, paid FROM invoices ORDER BY id", {},
                       [&](const db::Row& r) {
@@ -150,13 +112,7 @@ class SalesTest : public ::testing::TestWithParam<Driver> {
     return s;
   }
 
-  queue::JobRegistry jobs_;
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<db::Connection> conn_;
-  std::unique_ptr<queue::Dispatcher> dispatcher_;
-  std::unique_ptr<events::EventBus> bus_;
-  std::unique_ptr<notify::DatabaseNotifier> notifier_;
-  int64_t a_ = 0, b_ = 0, seller_ = 0, biller_ = 0, keeper_ = 0, boss_ = 0, customer_ = 0;
+  int64_t seller_ = 0, biller_ = 0, keeper_ = 0, boss_ = 0, customer_ = 0;
 };
 
 TEST_P(SalesTest, CustomerWithContactsAndLeadConversion) {
@@ -371,34 +327,21 @@ TEST_P(SalesTest, ConcurrentFulfilmentsNeverOversell) {
   auto o1 = order("7"), o2 = order("7");
   sales(boss_).approve(o1.id);
   sales(boss_).approve(o2.id);
-  std::atomic<int> done = 0, refused = 0;
   auto fulfil = [&](int64_t id) {
-    auto conn = db_->app();
-    db::TenantScope scope(*conn, a_);
-    try {
-      SalesService(*conn, *bus_, seller_).fulfill(id, "MAIN");
-      ++done;
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kFailedPrecondition) ++refused;
-    }
+    return
+        [&, id](db::Connection& conn) { SalesService(conn, *bus_, seller_).fulfill(id, "MAIN"); };
   };
-  std::thread t1(fulfil, o1.id), t2(fulfil, o2.id);
-  t1.join();
-  t2.join();
-  EXPECT_EQ(done.load(), 1);
-  EXPECT_EQ(refused.load(), 1);
+  auto r = race(fulfil(o1.id), fulfil(o2.id));
+  EXPECT_EQ(r.done, 1);
+  EXPECT_EQ(r.refused, 1);
   EXPECT_EQ(inventory::InventoryService(*conn_, *bus_).on_hand(o1.lines[0].product_id), d("5"));
   EXPECT_EQ(count("SELECT count(*) FROM orders WHERE status = 'fulfilled'"), 1);
   // The same order fulfilled twice at once: one wins.
   auto o3 = order("2");
   sales(boss_).approve(o3.id);
-  done = 0;
-  refused = 0;
-  std::thread t3(fulfil, o3.id), t4(fulfil, o3.id);
-  t3.join();
-  t4.join();
-  EXPECT_EQ(done.load(), 1);
-  EXPECT_EQ(refused.load(), 1);
+  r = race(fulfil(o3.id), fulfil(o3.id));
+  EXPECT_EQ(r.done, 1);
+  EXPECT_EQ(r.refused, 1);
   EXPECT_EQ(inventory::InventoryService(*conn_, *bus_).on_hand(o1.lines[0].product_id), d("3"));
 }
 
@@ -407,23 +350,13 @@ TEST_P(SalesTest, ConcurrentPaymentsNeverOverpay) {
   sales(boss_).approve(o.id);
   drain();
   const int64_t invoice = *sales(boss_).find(o.id).invoice_id;
-  std::atomic<int> done = 0, refused = 0;
-  auto pay = [&] {
-    auto conn = db_->app();
-    db::TenantScope scope(*conn, a_);
-    try {
-      BillingService(*conn, *bus_, biller_)
-          .pay(PaymentDraft::from_json({{"invoice_id", invoice}, {"amount", "60"}}));
-      ++done;
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kFailedPrecondition) ++refused;
-    }
+  auto pay = [&](db::Connection& conn) {
+    BillingService(conn, *bus_, biller_)
+        .pay(PaymentDraft::from_json({{"invoice_id", invoice}, {"amount", "60"}}));
   };
-  std::thread t1(pay), t2(pay);
-  t1.join();
-  t2.join();
-  EXPECT_EQ(done.load(), 1);
-  EXPECT_EQ(refused.load(), 1);
+  const auto r = race(pay, pay);
+  EXPECT_EQ(r.done, 1);
+  EXPECT_EQ(r.refused, 1);
   auto inv = billing(biller_).find(invoice);
   EXPECT_EQ(inv.paid, d("60"));
   EXPECT_EQ(count("SELECT count(*) FROM payments"), 1);

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
+#include "events/event_bus.h"
 #include "jobs/bulk_notify.h"
 #include "jobs/job_log.h"
 #include "jobs/jobs.h"
@@ -37,7 +38,8 @@ class BulkNotifyTest : public ::testing::TestWithParam<Driver> {
     db_ = TestDatabase::create(GetParam());
     conn_ = db_->app();
     dispatcher_ = std::make_unique<queue::Dispatcher>(db_->config(), jobs_);
-    wire_jobs(jobs_, clock_);
+    bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
+    wire_jobs(jobs_, *bus_, clock_);
     a_ = db::create_tenant(*conn_, "Acme").id;
     b_ = db::create_tenant(*conn_, "Globex").id;
     {
@@ -97,6 +99,7 @@ class BulkNotifyTest : public ::testing::TestWithParam<Driver> {
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<db::Connection> conn_;
   std::unique_ptr<queue::Dispatcher> dispatcher_;
+  std::unique_ptr<events::EventBus> bus_;
   int64_t a_ = 0, b_ = 0, other_ = 0;
   std::vector<int64_t> users_;
   std::mutex log_mu_;

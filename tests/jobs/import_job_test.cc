@@ -148,13 +148,11 @@ class ImportJobTest : public ::testing::TestWithParam<Driver> {
     bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
     notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
     erp::wire_erp(*bus_, *notifier_);
-    wire_jobs(jobs_, clock_);
-    set_import_events([this]() -> events::EventDispatcher& { return *bus_; });
+    wire_jobs(jobs_, *bus_, clock_);
     a_ = db::create_tenant(*conn_, "Acme").id;
     b_ = db::create_tenant(*conn_, "Globex").id;
     conn_->set_tenant(a_);
   }
-  void TearDown() override { set_import_events({}); }
 
   void drain() {
     queue::WorkerOptions o;

@@ -114,7 +114,7 @@ class ReportJobTest : public ::testing::TestWithParam<Driver> {
     bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
     notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
     erp::wire_erp(*bus_, *notifier_);
-    wire_jobs(jobs_);
+    wire_jobs(jobs_, *bus_);
     a_ = db::create_tenant(*conn_, "Acme").id;
     b_ = db::create_tenant(*conn_, "Globex").id;
     conn_->set_tenant(a_);

@@ -15,28 +15,24 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "db/tenancy.h"
 #include "erp/catalog/catalog_service.h"
 #include "erp/crm/crm_service.h"
-#include "erp/erp.h"
 #include "erp/inventory/inventory_service.h"
 #include "erp/sales/sales_service.h"
 #include "events/event_bus.h"
 #include "jobs/circuit_breaker.h"
 #include "jobs/jobs.h"
 #include "jobs/sync_job.h"
-#include "notify/notifier.h"
 #include "queue/dispatch.h"
 #include "queue/worker.h"
 #include "support/cli.h"
-#include "support/test_db.h"
+#include "support/erp_fixture.h"
 
 namespace unity::jobs {
 namespace {
 
 using nlohmann::json;
 using testing::Driver;
-using testing::TestDatabase;
 using namespace std::chrono_literals;
 
 // The external system: GET /{type}?page=N answers pages[type][N]; POST /{type} records the body.
@@ -144,28 +140,15 @@ json product(const std::string& sku, const std::string& name, const std::string&
   return {{"sku", sku}, {"name", name}, {"price", price}, {"external_id", 7}};
 }
 
-class SyncJobTest : public ::testing::TestWithParam<Driver> {
+class SyncJobTest : public testing::ErpFixture {
  protected:
-  void SetUp() override {
-    UNITY_REQUIRE_DRIVER(GetParam());
-    db_ = TestDatabase::create(GetParam());
-    conn_ = db_->app();
-    dispatcher_ = std::make_unique<queue::Dispatcher>(db_->config(), jobs_);
-    bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
-    notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
-    erp::wire_erp(*bus_, *notifier_);
-    wire_jobs(jobs_, clock_);
-    a_ = db::create_tenant(*conn_, "Acme").id;
-    b_ = db::create_tenant(*conn_, "Globex").id;
-    conn_->set_tenant(a_);
-    runtime_.events = bus_.get();
+  void set_up_fixture() override {
+    wire_jobs(jobs_, *bus_, clock_, runtime_);
     runtime_.token = "s3cret";
     runtime_.request_timeout = 2000ms;
     runtime_.retry_base = 5ms;
     runtime_.breaker = {.failure_threshold = 3, .cool_down = 30s, .probe_timeout = 60s};
-    set_sync_runtime([this] { return runtime_; });
   }
-  void TearDown() override { set_sync_runtime({}); }
 
   // Starts a sync of the connection's tenant, runs it on a fresh worker (one attempt unless
   // `tries`), returns its row.
@@ -179,18 +162,14 @@ class SyncJobTest : public ::testing::TestWithParam<Driver> {
     drain();
     return *load_sync(*conn_, id);
   }
-  void drain() {
-    queue::WorkerOptions o;
-    o.stop_when_empty = true;
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
-  }
+  // The jobs' own backoff: a transiently failed sync waits in the queue for its retry.
+  void drain() { ErpFixture::drain(queue::WorkerOptions{}); }
   int64_t make(const std::string& sku, const std::string& price = "9.99") {
     return erp::catalog::CatalogService(*conn_, *bus_, std::nullopt, clock_)
         .create(erp::catalog::ProductDraft::from_json(
             {{"sku", sku}, {"name", "Local " + sku}, {"price", price}}))
         .id;
   }
-  int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
   std::string breaker_state() {
     auto r = db_->owner()->query_one("SELECT state FROM circuit_breakers WHERE endpoint = $1",
                                      {remote_.url()});
@@ -199,14 +178,7 @@ class SyncJobTest : public ::testing::TestWithParam<Driver> {
 
   ManualClock clock_{TimePoint(std::chrono::seconds(1'800'000'000))};
   FakeRemote remote_;
-  SyncRuntime runtime_;
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<db::Connection> conn_;
-  queue::JobRegistry jobs_;
-  std::unique_ptr<queue::Dispatcher> dispatcher_;
-  std::unique_ptr<events::EventBus> bus_;
-  std::unique_ptr<notify::DatabaseNotifier> notifier_;
-  int64_t a_ = 0, b_ = 0;
+  SyncSettings runtime_;  // read by the job at each attempt
 };
 
 TEST_P(SyncJobTest, PullProductsPagesUntilNextPageIsNullAndUpsertsBySku) {
@@ -246,6 +218,30 @@ TEST_P(SyncJobTest, PullCustomersUpsertsByEmail) {
   EXPECT_EQ(count("SELECT payment_terms_days FROM customers WHERE email = 'old@x.test'"), 45);
   EXPECT_EQ(count("SELECT COUNT(*) FROM customers WHERE name = 'New Name'"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM domain_events WHERE name = 'CustomerCreated'"), 2);
+}
+
+// Regression: the pull looked customers up by exact e-mail, so one that differed only in case was
+// taken for new and its insert broke the case-insensitive unique index (customers_email).
+TEST_P(SyncJobTest, PullCustomerWhoseEmailDiffersOnlyInCaseUpdatesTheExistingOne) {
+  erp::crm::CrmService crm(*conn_, *bus_, std::nullopt, clock_);
+  const int64_t id =
+      crm.create_customer(erp::crm::CustomerDraft::from_json({{"name", "Old Name"},
+                                                              {"email", "Ann.Lee@Example.test"},
+                                                              {"payment_terms_days", 30}}))
+          .id;
+  remote_.page(
+      "customers", 1,
+      {{{"name", "New Name"}, {"email", "ann.lee@EXAMPLE.TEST"}, {"payment_terms_days", 45}}},
+      std::nullopt);
+  const SyncLog s = sync("customers");
+  EXPECT_EQ(s.status, "completed") << s.error_message.value_or("");
+  EXPECT_EQ(s.records, 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM customers"), 1);
+  const auto c = crm.find_customer(id);
+  EXPECT_EQ(c.name, "New Name");
+  EXPECT_EQ(c.payment_terms_days, 45);
+  EXPECT_EQ(c.email.value_or(""), "Ann.Lee@Example.test");  // the stored spelling stays
+  EXPECT_EQ(count("SELECT COUNT(*) FROM domain_events WHERE name = 'CustomerCreated'"), 1);
 }
 
 TEST_P(SyncJobTest, PushInventorySendsOnHandPerSkuWithTheBearerTokenInPages) {

@@ -88,7 +88,7 @@ class ValuationJobTest : public ::testing::TestWithParam<Driver> {
     bus_ = std::make_unique<events::EventBus>(jobs_, *dispatcher_);
     notifier_ = std::make_unique<notify::DatabaseNotifier>(jobs_, *dispatcher_);
     erp::wire_erp(*bus_, *notifier_);
-    wire_jobs(jobs_, clock_);
+    wire_jobs(jobs_, *bus_, clock_);
     a_ = db::create_tenant(*conn_, "Acme").id;
     b_ = db::create_tenant(*conn_, "Globex").id;
     conn_->set_tenant(a_);
