@@ -321,6 +321,25 @@ TEST_P(ImportJobTest, BulkProductUpsertsKeepFileOrderWithinAndAcrossChunks) {
   }
 }
 
+// When the bulk attempt fails as a whole (here a synchronous listener refuses one product, so
+// the chunk's dispatch_all throws), the chunk is rolled back to its savepoint and rerun row by
+// row: only the refused row fails, every other row of the chunk is imported once.
+TEST_P(ImportJobTest, AChunkWhoseBulkAttemptFailsIsRerunRowByRow) {
+  bus_->listen_sync<erp::catalog::ProductCreated>(
+      "RefusesOne", [](const erp::catalog::ProductCreated& e, db::Connection&) {
+        if (e.sku() == "NO-2") throw invalid_argument("sku NO-2 is refused by a listener");
+      });
+  auto s = import("products", "sku,name,price\nOK-1,One,1\nNO-2,Two,2\nOK-3,Three,3\n");
+  EXPECT_EQ(s["status"], "completed_with_errors") << s.dump();
+  EXPECT_EQ(s["imported_rows"], 2);
+  ASSERT_EQ(s["errors"].size(), 1u);
+  EXPECT_EQ(s["errors"][0]["row"], 3);
+  EXPECT_EQ(s["errors"][0]["column"], "sku");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM products WHERE tenant_id = $1"), 2);
+  EXPECT_FALSE(erp::catalog::load_product_by_sku(*conn_, "NO-2"));
+  EXPECT_EQ(events("ProductCreated"), 2);
+}
+
 TEST(ProductCreatedPayload, HandWrittenTextEqualsTheDumpedObject) {
   for (const std::string name : {"plain", "quote \" back \\ slash", "line\nbreak\ttab\x01",
                                  "caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac"}) {
