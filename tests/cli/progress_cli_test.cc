@@ -61,16 +61,8 @@ class ProgressCliTest : public ::testing::TestWithParam<Driver> {
 
   // The environment of a `unity` process pointed at this test's database.
   std::map<std::string, std::string> env() const {
-    const Config& c = db_->config();
-    std::map<std::string, std::string> e{{"STORAGE_PATH", c.storage_path},
-                                         {"QUEUE_CONNECTION", "database"}};
-    if (GetParam() == Driver::kSqlite) {
-      e["DB_CONNECTION"] = "sqlite";
-      e["DB_DATABASE"] = c.db_database;
-    } else {
-      e["DB_CONNECTION"] = "pgsql";
-      e["DB_URL"] = c.db_url;
-    }
+    auto e = db_->cli_env();
+    e["QUEUE_CONNECTION"] = "database";
     return e;
   }
   Process start_worker() {

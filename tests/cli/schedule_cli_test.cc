@@ -45,18 +45,7 @@ class ScheduleCliTest : public ::testing::TestWithParam<Driver> {
   int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
 
   // The environment of a `unity` process pointed at this test's database.
-  std::map<std::string, std::string> env() const {
-    const Config& c = db_->config();
-    std::map<std::string, std::string> e{{"STORAGE_PATH", c.storage_path}};
-    if (GetParam() == Driver::kSqlite) {
-      e["DB_CONNECTION"] = "sqlite";
-      e["DB_DATABASE"] = c.db_database;
-    } else {
-      e["DB_CONNECTION"] = "pgsql";
-      e["DB_URL"] = c.db_url;
-    }
-    return e;
-  }
+  std::map<std::string, std::string> env() const { return db_->cli_env(); }
   std::string read(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;

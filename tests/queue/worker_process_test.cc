@@ -31,16 +31,8 @@ class WorkerProcessTest : public ::testing::TestWithParam<Driver> {
   }
 
   std::map<std::string, std::string> env(int lease_s = 90) const {
-    const Config& c = db_->config();
-    std::map<std::string, std::string> e{{"STORAGE_PATH", c.storage_path},
-                                         {"DB_QUEUE_RETRY_AFTER", std::to_string(lease_s)}};
-    if (GetParam() == Driver::kSqlite) {
-      e["DB_CONNECTION"] = "sqlite";
-      e["DB_DATABASE"] = c.db_database;
-    } else {
-      e["DB_CONNECTION"] = "pgsql";
-      e["DB_URL"] = c.db_url;
-    }
+    auto e = db_->cli_env();
+    e["DB_QUEUE_RETRY_AFTER"] = std::to_string(lease_s);
     return e;
   }
 

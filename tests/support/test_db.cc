@@ -103,12 +103,22 @@ std::unique_ptr<db::Connection> TestDatabase::app() const {
   return db::open_connection(config_, db::Role::kApp);
 }
 
-std::string TestDatabase::env_for_cli() const {
-  std::string env = "STORAGE_PATH='" + config_.storage_path + "'";
+std::map<std::string, std::string> TestDatabase::cli_env() const {
+  std::map<std::string, std::string> e{{"STORAGE_PATH", config_.storage_path}};
   if (driver_ == Driver::kSqlite) {
-    env += " DB_CONNECTION=sqlite DB_DATABASE='" + config_.db_database + "'";
+    e["DB_CONNECTION"] = "sqlite";
+    e["DB_DATABASE"] = config_.db_database;
   } else {
-    env += " DB_CONNECTION=pgsql DB_URL='" + config_.db_url + "'";
+    e["DB_CONNECTION"] = "pgsql";
+    e["DB_URL"] = config_.db_url;
+  }
+  return e;
+}
+
+std::string TestDatabase::env_for_cli() const {
+  std::string env;
+  for (const auto& [key, value] : cli_env()) {
+    env += (env.empty() ? "" : " ") + key + "='" + value + "'";
   }
   return env;
 }

@@ -6,6 +6,7 @@
 // Without UNITY_TEST_PG_URL, PostgreSQL cases skip, unless UNITY_REQUIRE_PG=1 (set by
 // ./scripts/test and so by CI), where they fail: CI must never pass on SQLite alone.
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,8 @@ class TestDatabase {
   const std::string& dir() const { return dir_; }
   // Environment assignments (KEY=value …) that point the `unity` binary at this database.
   std::string env_for_cli() const;
+  // The same settings as a map, for Process::start.
+  std::map<std::string, std::string> cli_env() const;
 
  private:
   TestDatabase() = default;
