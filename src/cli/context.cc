@@ -1,14 +1,17 @@
 #include "cli/context.h"
 
+#include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/progress.h"
 #include "core/error.h"
 #include "db/migrate.h"
 #include "db/tenancy.h"
 #include "erp/erp.h"
 #include "events/event_bus.h"
+#include "jobs/job_log.h"
 #include "jobs/jobs.h"
 #include "notify/notifier.h"
 #include "queue/audit_log.h"
@@ -58,6 +61,32 @@ void Context::wire() {
   bus_ = std::make_unique<events::EventBus>(*registry_, *dispatcher_);
   notifier_ = std::make_unique<notify::DatabaseNotifier>(*registry_, *dispatcher_);
   erp::wire_erp(*bus_, *notifier_);
+  if (config().queue_connection == QueueConnection::kSync) {
+    // The job runs inside this command: its progress is drawn here, on a terminal (not --json).
+    dispatcher_->set_inline_progress([this](const std::string& type, int percent) {
+      if (percent < 0) {
+        if (inline_bar_ && type == inline_bar_type_) {
+          inline_bar_->finish(inline_bar_percent_);
+          inline_bar_.reset();
+          jobs::set_job_log_sink({});
+        }
+        return;
+      }
+      if (!inline_bar_) {
+        if (json) return;
+        inline_bar_ = std::make_unique<ProgressBar>(type, true);
+        inline_bar_type_ = type;
+        if (inline_bar_->drawing()) {
+          // The job's log lines clear the bar's line first; the next update redraws it.
+          jobs::set_job_log_sink(
+              [](const std::string& line) { std::fprintf(stderr, "\r\x1b[K%s\n", line.c_str()); });
+        }
+      }
+      if (type != inline_bar_type_) return;  // a job the running one dispatched inline
+      inline_bar_percent_ = percent;
+      inline_bar_->update(percent, "running");
+    });
+  }
   sync_settings_ = std::make_unique<jobs::SyncSettings>();
   sync_settings_->token = config().sync_token;
   jobs::wire_jobs(*registry_, *bus_, system_clock(), *sync_settings_);

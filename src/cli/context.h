@@ -33,6 +33,8 @@ struct SyncSettings;
 
 namespace unity::cli {
 
+class ProgressBar;
+
 class Context {
  public:
   Context();
@@ -71,6 +73,10 @@ class Context {
   std::unique_ptr<events::EventBus> bus_;
   std::unique_ptr<notify::DatabaseNotifier> notifier_;
   std::unique_ptr<jobs::SyncSettings> sync_settings_;  // from the configuration
+  // QUEUE_CONNECTION=sync: the bar of the job running inside this command, and its type.
+  std::unique_ptr<ProgressBar> inline_bar_;
+  std::string inline_bar_type_;
+  int inline_bar_percent_ = 0;
   std::unique_ptr<queue::AuditLog> audit_log_;
 };
 

@@ -80,6 +80,16 @@ void Dispatcher::run_inline(db::Connection& conn, const JobType& type, const New
   if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
   db::Transaction tx(conn);
   RunningJob ctx(claimed, conn, nullptr);
+  struct Ended {  // the listener's last call, however handle() ends
+    const InlineProgress& listener;
+    const std::string& type;
+    ~Ended() {
+      if (listener) listener(type, -1);
+    }
+  } ended{inline_progress_, job.type};
+  if (inline_progress_) {
+    ctx.set_progress_listener([this, &job](int percent) { inline_progress_(job.type, percent); });
+  }
   auto instance = type.make();
   instance->handle(ctx);
   tx.commit();

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,12 @@ class Dispatcher final : public JobDispatcher {
 
   const JobRegistry& registry() const { return registry_; }
 
+  // With QUEUE_CONNECTION=sync a job runs inside dispatch, with no job row to record its
+  // progress in: `listener` then sees each progress(percent) of the job of `type`, and one last
+  // call with percent < 0 when the job has returned or thrown (the CLI draws its bar with it).
+  using InlineProgress = std::function<void(const std::string& type, int percent)>;
+  void set_inline_progress(InlineProgress listener) { inline_progress_ = std::move(listener); }
+
  private:
   NewJob prepare(const JobType& type, int64_t tenant_id, const std::string& payload,
                  const DispatchOptions& options) const;
@@ -67,6 +74,7 @@ class Dispatcher final : public JobDispatcher {
   const Config& config_;
   const JobRegistry& registry_;
   const Clock& clock_;
+  InlineProgress inline_progress_;
 };
 
 }  // namespace unity::queue

@@ -10,6 +10,7 @@ RunningJob::RunningJob(const ClaimedJob& job, db::Connection& conn, JobStore* st
 
 void RunningJob::progress(int percent) {
   if (store_) store_->job_progress(job_.id, job_.lease_token, percent);
+  if (progress_listener_) progress_listener_(percent);
 }
 
 void RunningJob::release(std::chrono::milliseconds delay) {

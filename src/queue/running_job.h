@@ -2,6 +2,7 @@
 // The JobContext a handler sees, for one attempt (used by the worker and the sync driver).
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 
@@ -38,6 +39,10 @@ class RunningJob final : public JobContext {
 
   // Set when the handler called release().
   std::optional<std::chrono::milliseconds> released() const { return released_; }
+  // Also told every progress(percent) (the sync driver's only record of it).
+  void set_progress_listener(std::function<void(int)> listener) {
+    progress_listener_ = std::move(listener);
+  }
 
  private:
   const ClaimedJob& job_;
@@ -46,6 +51,7 @@ class RunningJob final : public JobContext {
   const std::atomic<bool>* cancel_;
   int max_tries_;
   std::optional<std::chrono::milliseconds> released_;
+  std::function<void(int)> progress_listener_;
 };
 
 }  // namespace unity::queue

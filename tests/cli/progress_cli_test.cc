@@ -87,12 +87,13 @@ class ProgressCliTest : public ::testing::TestWithParam<Driver> {
 
   // Runs `unity ARGS…` with its stderr (and stdin) on a new pseudo-terminal in raw mode (so every
   // '\r' read back is the program's own) and its stdout to a file.
-  PtyRun run_on_pty(const std::vector<std::string>& args) {
+  PtyRun run_on_pty(const std::vector<std::string>& args, const std::string& queue = "database") {
     std::vector<std::string> argv_s{testing::unity_binary()};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<std::string> env_s;
     for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
-    for (const auto& [k, v] : env()) env_s.push_back(k + "=" + v);
+    for (const auto& [k, v] : env())
+      env_s.push_back(k + "=" + (k == "QUEUE_CONNECTION" ? queue : v));
     std::vector<char*> argv, envp;
     for (auto& s : argv_s) argv.push_back(s.data());
     for (auto& s : env_s) envp.push_back(s.data());
@@ -160,6 +161,25 @@ TEST_P(ProgressCliTest, WaitDrawsTheBarOnATerminalAndEndsAt100Percent) {
   // The final status goes to stdout, as with QUEUE_CONNECTION=sync.
   EXPECT_EQ(r.out, "Import 1: completed, 1500 imported, 0 failed of 1500\n");
   EXPECT_EQ(count("SELECT count(*) FROM products"), 1500);
+}
+
+// QUEUE_CONNECTION=sync: the job runs inside the command, which draws its progress itself
+// (the job's log lines clear the bar's line and the bar is redrawn after them).
+TEST_P(ProgressCliTest, TheSyncConnectionDrawsTheInlineJobsBar) {
+  const std::string file = products_csv(1500);  // three chunks of 500 rows
+  PtyRun r = run_on_pty({"import", "products", file, "--tenant", "1"}, "sync");
+  ASSERT_EQ(r.exit, 0) << r.tty << r.out;
+  EXPECT_GE(occurrences(r.tty, "\rProcessBulkImport  ["), 2u) << r.tty;
+  ASSERT_FALSE(r.tty.empty());
+  EXPECT_EQ(r.tty.back(), '\n') << r.tty;
+  const std::string last = r.tty.substr(r.tty.rfind('\r'));
+  EXPECT_NE(last.find("[####################] 100%"), std::string::npos) << last;
+  EXPECT_NE(r.tty.find("\"step\":\"finished\""), std::string::npos) << r.tty;  // the job's log
+  EXPECT_EQ(r.out, "Import 1: completed, 1500 imported, 0 failed of 1500\n");
+  // --json on the same terminal: no bar.
+  PtyRun j = run_on_pty({"import", "products", file, "--tenant", "1", "--json"}, "sync");
+  ASSERT_EQ(j.exit, 0) << j.tty << j.out;
+  EXPECT_EQ(occurrences(j.tty, "\rProcessBulkImport"), 0u) << j.tty;
 }
 
 TEST_P(ProgressCliTest, JsonOnATerminalDrawsNoBar) {
