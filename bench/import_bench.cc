@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   const fs::path dir =
       fs::temp_directory_path() / ("unity-import-bench-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  fs::permissions(dir, fs::perms::all);  // psql's \copy reads it as the caller; the server never
+  fs::permissions(dir, fs::perms::all);  // readable by whoever runs psql's \copy
   const std::string csv = (dir / "products.csv").string();
   {
     std::ofstream out(csv, std::ios::binary);
