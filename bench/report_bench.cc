@@ -33,6 +33,7 @@
 #include "db/migrate.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
+#include "db/values_sql.h"
 #include "jobs/report_job.h"
 #include "jobs/report_writers.h"
 
@@ -58,18 +59,6 @@ double ms_since(SteadyClock::time_point t0) {
 }
 
 std::string dec(int64_t mantissa) { return Decimal::from_mantissa(mantissa).to_string(4); }
-
-// `rows` placeholders groups of `width` after $1 (the tenant): "($1, $2, …), ($1, …)".
-std::string values_sql(int rows, int width, const std::string& fixed) {
-  std::string sql;
-  for (int r = 0; r < rows; ++r) {
-    if (r) sql += ", ";
-    sql += "($1";
-    for (int c = 0; c < width; ++c) sql += ", $" + std::to_string(2 + r * width + c);
-    sql += fixed + ")";
-  }
-  return sql;
-}
 
 void seed(db::Connection& conn, int64_t tenant, const Options& o) {
   const std::string now = format_iso8601(system_clock().now());
@@ -99,7 +88,7 @@ void seed(db::Connection& conn, int64_t tenant, const Options& o) {
   const std::string line_sql =
       "INSERT INTO order_lines (tenant_id, order_id, product_id, quantity, unit_price, "
       "line_total, cost) VALUES " +
-      values_sql(kLineBatch, 6, "");
+      db::values_sql(kLineBatch, 6, 2, "$1, ", "");
   db::Params lines{tenant};
   int pending = 0;
   int64_t written = 0;
@@ -134,7 +123,7 @@ void seed(db::Connection& conn, int64_t tenant, const Options& o) {
     conn.execute(
         "INSERT INTO order_lines (tenant_id, order_id, product_id, quantity, "
         "unit_price, line_total, cost) VALUES " +
-            values_sql(pending, 6, ""),
+            db::values_sql(pending, 6, 2, "$1, ", ""),
         lines);
   }
   tx.commit();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "db/values_sql.h"
 
 namespace unity::events {
 
@@ -33,7 +34,7 @@ namespace {
 constexpr const char* kInsert =
     "INSERT INTO domain_events (uuid, tenant_id, user_id, name, aggregate_type, aggregate_id, "
     "payload, occurred_at) VALUES ";
-constexpr int kInsertColumns = 8;
+constexpr size_t kInsertColumns = 8;
 
 void check_tenant(int64_t tenant, const Event& event) {
   if (tenant != event.tenant_id()) {
@@ -57,25 +58,14 @@ void add_row(db::Params& p, const Event& event) {
       .add(format_iso8601(m.occurred_at));
 }
 
-// "($1, …, $8), ($9, …)" for `rows` rows.
-std::string placeholders(size_t rows) {
-  std::string out;
-  int n = 0;
-  for (size_t r = 0; r < rows; ++r) {
-    out += r == 0 ? "(" : ", (";
-    for (int c = 0; c < kInsertColumns; ++c) out += (c == 0 ? "$" : ", $") + std::to_string(++n);
-    out += ')';
-  }
-  return out;
-}
-
 }  // namespace
 
 int64_t EventStore::append(const Event& event) {
   check_tenant(conn_.require_tenant(), event);
   db::Params p;
   add_row(p, event);
-  return conn_.query_int(std::string(kInsert) + placeholders(1) + " RETURNING id", p);
+  return conn_.query_int(
+      std::string(kInsert) + db::values_sql(1, kInsertColumns, 1) + " RETURNING id", p);
 }
 
 void EventStore::append_all(const std::vector<const Event*>& events) {
@@ -85,7 +75,7 @@ void EventStore::append_all(const std::vector<const Event*>& events) {
     const size_t n = std::min(kAppendBatch, events.size() - start);
     db::Params p;
     for (size_t i = start; i < start + n; ++i) add_row(p, *events[i]);
-    conn_.execute(std::string(kInsert) + placeholders(n), p);
+    conn_.execute(std::string(kInsert) + db::values_sql(n, kInsertColumns, 1), p);
   }
 }
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "db/transaction.h"
+#include "db/values_sql.h"
 #include "erp/catalog/events.h"
 #include "erp/input.h"
 
@@ -175,25 +176,20 @@ std::vector<std::optional<int64_t>> CatalogService::create_missing(
   std::map<std::string, int64_t> id_of;  // RETURNING's order is not guaranteed: match by SKU
   for (size_t start = 0; start < drafts.size(); start += kSkuBatch) {
     const size_t n = std::min(kSkuBatch, drafts.size() - start);
-    db::Params p{tenant, now};
-    std::string values;
+    db::Params p{tenant, now};  // $1, $2: shared by every row
     for (size_t i = start; i < start + n; ++i) {
       const auto& d = drafts[i];
-      const size_t first = p.size() + 1;
       p.add(d.sku)
           .add(d.name)
           .add(db_decimal(d.price))
           .add(db_decimal(d.cost))
           .add(db_decimal(d.reorder_level))
           .add(d.unit);
-      values += i == start ? "($1" : ", ($1";
-      for (size_t k = first; k <= p.size(); ++k) values += ", $" + std::to_string(k);
-      values += ", 0, NULL, $2, $2)";
     }
     conn_.query_each(
         "INSERT INTO products (tenant_id, sku, name, price, cost, reorder_level, unit, "
         "low_stock_flag, deleted_at, created_at, updated_at) VALUES " +
-            values +
+            db::values_sql(n, 6, 3, "$1, ", ", 0, NULL, $2, $2") +
             " ON CONFLICT (tenant_id, sku) WHERE deleted_at IS NULL DO NOTHING RETURNING id, sku",
         p, [&id_of](const db::Row& r) { id_of.emplace(r.get<std::string>(1), r.get<int64_t>(0)); });
   }
