@@ -8,7 +8,8 @@
 // - Columns: with a map (field → column header, `--map=sku=SKU,…`) each field reads its column;
 //   without one, a header matching a field name case-insensitively. Other columns are ignored.
 // - Every row is validated; good rows are written through the domain services (so their events
-//   fire): products upsert by SKU (CatalogService create/update), customers by e-mail
+//   fire): products upsert by SKU (a chunk at once through CatalogService::create_missing,
+//   then update for the SKUs that existed; row by row if that fails), customers by e-mail
 //   (CrmService create; the name and payment terms of an existing one are updated), vendors by
 //   e-mail (ProcurementService create; an existing one's name is updated), inventory rows are
 //   receipts (InventoryService::receive: ledger rows and StockMovementRecorded, like a manual
