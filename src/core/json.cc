@@ -18,6 +18,60 @@ std::string reason_of(const json::exception& e) {
   return std::string(end == std::string_view::npos ? text : text.substr(end + 2));
 }
 
+// nlohmann quotes the token it stopped in ("…; last read: '<token>'"), which may be a whole
+// megabyte string: keep its first 32 bytes, or drop it when the input must not be echoed.
+std::string bounded_reason(std::string reason, bool quote_input) {
+  static constexpr std::string_view kMarker = "; last read: '";
+  static constexpr size_t kQuoted = 32;
+  const size_t start = reason.find(kMarker);
+  if (start == std::string::npos) return reason;
+  const size_t token = start + kMarker.size();
+  size_t end = reason.rfind("'; expected ");
+  if (end == std::string::npos || end < token) {
+    if (reason.back() != '\'') return reason;
+    end = reason.size() - 1;
+  }
+  const std::string rest = reason.substr(end + 1);
+  if (!quote_input) return reason.substr(0, start) + rest;
+  if (end - token <= kQuoted) return reason;
+  size_t cut = token + kQuoted;
+  while (cut > token && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) --cut;
+  return reason.substr(0, cut) + "…'" + rest;
+}
+
+// Whether a bracket outside strings opens level `max_depth + 1` of arrays and objects. One pass
+// over the text, before anything is built; malformed text is left to the parser.
+bool nests_deeper_than(std::string_view text, int max_depth) {
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    switch (text[i]) {
+      case '"':  // skip the string, escapes included
+        for (++i; i < text.size() && text[i] != '"'; ++i) {
+          if (text[i] == '\\') ++i;
+        }
+        break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return true;
+        break;
+      case ']':
+      case '}':
+        --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
+void check_depth(std::string_view text, std::string_view what, int max_depth) {
+  if (nests_deeper_than(text, max_depth)) {
+    throw invalid_argument(std::string(what) + " is nested too deeply: more than " +
+                           std::to_string(max_depth) + " levels of arrays and objects");
+  }
+}
+
 std::string field_name(std::string_view field) { return "field \"" + std::string(field) + "\""; }
 
 // `name` is what messages call the value: field_name(field), or "JSON decimal" for from_json.
@@ -82,16 +136,19 @@ Decimal decimal_value(const json& value, const std::string& name) {
 
 }  // namespace
 
-json parse_json(std::string_view text, std::string_view what) {
+json parse_json(std::string_view text, std::string_view what, const JsonParseOptions& options) {
+  check_depth(text, what, options.max_depth);
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
-    throw invalid_argument(std::string(what) + " is not valid JSON: " + reason_of(e));
+    throw invalid_argument(std::string(what) + " is not valid JSON: " +
+                           bounded_reason(reason_of(e), options.quote_input));
   }
 }
 
-json parse_json_object(std::string_view text, std::string_view what) {
-  json value = parse_json(text, what);
+json parse_json_object(std::string_view text, std::string_view what,
+                       const JsonParseOptions& options) {
+  json value = parse_json(text, what, options);
   if (!value.is_object()) {
     throw invalid_argument(std::string(what) + " must be a JSON object, got " + value.type_name());
   }
@@ -183,6 +240,7 @@ namespace unity {
 
 void require_json_object(std::string_view text, std::string_view what) {
   const auto first = text.find_first_not_of(" \t\r\n");
+  check_depth(text, what, kMaxJsonDepth);
   if (first != std::string_view::npos && text[first] == '{' && nlohmann::json::accept(text)) return;
   parse_json_object(text, what);  // throws with the precise reason
 }

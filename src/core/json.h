@@ -18,15 +18,37 @@
 
 namespace unity {
 
+// The deepest nesting of arrays and objects parse_json accepts. Parsing itself would not
+// overflow the stack (nlohmann's parser and destructor are iterative), but copying, comparing
+// and dumping a value recurse once per level: a document 100,000 levels deep crashed a worker.
+// Real documents (domain input, payloads, pages of records) nest a handful of levels.
+inline constexpr int kMaxJsonDepth = 128;
+
+// How parse_json reads and words its errors.
+struct JsonParseOptions {
+  int max_depth = kMaxJsonDepth;
+  // Quote (up to 32 bytes of) the text near a syntax error in the message. Off for text from
+  // another system (an HTTP body), whose content must not reach logs or tables.
+  bool quote_input = true;
+};
+
+// Every JSON text that comes from outside (the command line, job payloads, HTTP bodies) is read
+// through parse_json, parse_json_object or require_json_object, never nlohmann::json::parse
+// directly, so that no input nests deeper than the limit.
+//
 // Checks that `text` is one JSON object without building it (cheaper than parse_json_object
 // where only validity matters). Throws like parse_json_object.
 void require_json_object(std::string_view text, std::string_view what);
 
 // Parses a complete JSON text (no trailing content, no comments). `what` names the text in the
-// error: "<what> is not valid JSON: parse error at line 1, column 3: ...".
-nlohmann::json parse_json(std::string_view text, std::string_view what);
+// error: "<what> is not valid JSON: parse error at line 1, column 3: ...". A text nesting arrays
+// and objects deeper than `options.max_depth` is refused before it is built: "<what> is nested
+// too deeply: more than 128 levels of arrays and objects". Both are kInvalidArgument.
+nlohmann::json parse_json(std::string_view text, std::string_view what,
+                          const JsonParseOptions& options = {});
 // As parse_json, and the value must be an object: "<what> must be a JSON object, got array".
-nlohmann::json parse_json_object(std::string_view text, std::string_view what);
+nlohmann::json parse_json_object(std::string_view text, std::string_view what,
+                                 const JsonParseOptions& options = {});
 
 // Field access on a JSON object. If `object` is not an object they throw "expected a JSON object,
 // got <type>". A missing field throws "field \"sku\" is missing"; a wrong type throws

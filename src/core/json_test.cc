@@ -53,6 +53,55 @@ TEST(Json, ParseJsonErrorNamesWhatAndWhere) {
   expect_invalid_prefix([] { parse_json("{/*c*/}", "stdin"); }, "stdin is not valid JSON: ");
 }
 
+std::string nested(int levels, const std::string& open, const std::string& close) {
+  std::string text;
+  for (int i = 0; i < levels; ++i) text += open;
+  text += "1";
+  for (int i = 0; i < levels; ++i) text += close;
+  return text;
+}
+
+// Regression: {"a":{"a":…100,000 levels…}} parsed (nlohmann's parser is iterative) and the first
+// copy of the value overflowed the stack: a sync page killed every worker that ran it.
+TEST(Json, DeepJsonIsRefusedAtTheDepthLimitInsteadOfCrashingLater) {
+  const std::string limit = " is nested too deeply: more than 128 levels of arrays and objects";
+  const std::string deep = nested(100000, R"({"a":)", "}");
+  expect_invalid([&] { parse_json(deep, "the response"); }, "the response" + limit);
+  expect_invalid([&] { parse_json_object(deep, "--data"); }, "--data" + limit);
+  expect_invalid([&] { require_json_object(deep, "the job payload"); }, "the job payload" + limit);
+  expect_invalid([&] { parse_json(nested(100000, "[", "]"), "x"); }, "x" + limit);
+  // Exactly at the limit is fine, and copies like any value; one more level is not.
+  const json at_limit = parse_json(nested(kMaxJsonDepth, "[", "]"), "x");
+  EXPECT_EQ(json(at_limit), at_limit);
+  expect_invalid([] { parse_json(nested(kMaxJsonDepth + 1, "[", "]"), "x"); }, "x" + limit);
+  expect_invalid([] { parse_json(nested(3, "[", "]"), "x", {.max_depth = 2}); },
+                 "x is nested too deeply: more than 2 levels of arrays and objects");
+  // Brackets inside strings (escaped quotes included) are text, not nesting.
+  const std::string text = "[\"" + std::string(1000, '[') + "\\\"" + std::string(1000, '{') + "\"]";
+  EXPECT_EQ(parse_json(text, "x")[0].get<std::string>().size(), 2001u);
+}
+
+TEST(Json, ParseErrorsQuoteAtMost32BytesOfTheInputAndNoneWhenAsked) {
+  const std::string long_token = "[\"" + std::string(100000, 'x') + "\x01\"]";
+  try {
+    parse_json(long_token, "x");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_LT(m.size(), 300u) << m;
+    EXPECT_NE(m.find("last read: '\"xxxxxxxx"), std::string::npos) << m;
+  }
+  try {
+    parse_json(R"({"token":"s3cret", oops})", "the response", {.quote_input = false});
+    FAIL();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find("last read"), std::string::npos) << m;
+    EXPECT_EQ(m.find("oops"), std::string::npos) << m;
+    EXPECT_EQ(m.rfind("the response is not valid JSON: parse error at line 1, column", 0), 0u) << m;
+  }
+}
+
 TEST(Json, ParseJsonObjectRequiresAnObject) {
   EXPECT_EQ(parse_json_object(R"({"a":1})", "payload"), json({{"a", 1}}));
   expect_invalid([] { parse_json_object("[1]", "payload"); },

@@ -433,6 +433,21 @@ TEST_P(BulkCliTest, BadInputIsOneLineAndNonZero) {
   EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM notifications"), 0);
 }
 
+// Regression: `notify:bulk --data -` with a document 100,000 levels deep crashed the command.
+TEST_P(BulkCliTest, DeeplyNestedDataIsRefusedWithTheLimitInsteadOfCrashing) {
+  std::string deep = R"({"title":"x","message":"y","metadata":)";
+  for (int i = 0; i < 100000; ++i) deep += R"({"a":)";
+  deep += "1" + std::string(100001, '}');
+  const CliRun r =
+      testing::run_cli(db_->dir(), db_->env_for_cli() + " QUEUE_CONNECTION=sync",
+                       "notify:bulk --tenant 1 --user 1 --users=1 --type=alert --data -", "", deep);
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_EQ(testing::line_count(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("--data is nested too deeply: more than 128 levels"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM bulk_notifications"), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, BulkCliTest,
                          ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });
