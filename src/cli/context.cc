@@ -87,9 +87,8 @@ void Context::wire() {
       inline_bar_->update(percent, "running");
     });
   }
-  sync_settings_ = std::make_unique<jobs::SyncSettings>();
-  sync_settings_->token = config().sync_token;
-  jobs::wire_jobs(*registry_, *bus_, system_clock(), *sync_settings_);
+  job_settings_ = std::make_unique<jobs::JobSettings>(jobs::job_settings(config()));
+  jobs::wire_jobs(*registry_, *bus_, system_clock(), *job_settings_);
 }
 
 const queue::JobRegistry& Context::registry() {

@@ -28,7 +28,7 @@ namespace unity::notify {
 class DatabaseNotifier;
 }
 namespace unity::jobs {
-struct SyncSettings;
+struct JobSettings;
 }
 
 namespace unity::cli {
@@ -72,7 +72,7 @@ class Context {
   std::unique_ptr<queue::Dispatcher> dispatcher_;
   std::unique_ptr<events::EventBus> bus_;
   std::unique_ptr<notify::DatabaseNotifier> notifier_;
-  std::unique_ptr<jobs::SyncSettings> sync_settings_;  // from the configuration
+  std::unique_ptr<jobs::JobSettings> job_settings_;  // from the configuration
   // QUEUE_CONNECTION=sync: the bar of the job running inside this command, and its type.
   std::unique_ptr<ProgressBar> inline_bar_;
   std::string inline_bar_type_;

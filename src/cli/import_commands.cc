@@ -2,7 +2,7 @@
 // import's status, counts and row errors). The file is copied under STORAGE_PATH/imports before
 // the job is dispatched, so the job does not depend on the caller's file staying. `import --wait`
 // and `imports:show --watch` follow the import to its end (cli/progress.h) and exit 5 when it
-// failed.
+// failed; so does `import` with QUEUE_CONNECTION=sync, where the job runs inside the command.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -91,7 +91,7 @@ void define_import(CLI::App& app, Context& ctx) {
     const auto s = jobs::import_status(conn, import_id);
     for (const char* k : {"status", "total_rows", "imported_rows", "failed_rows"}) out[k] = s[k];
     ctx.emit(out, status_line(import_id, s));
-    if (!a->wait.enabled) return;
+    // Waited for, or run inline (QUEUE_CONNECTION=sync): a failed import is a failed command.
     if (end.failed) throw_job_failed(label, end.error);
     check_not_failed(import_id, s);
   });

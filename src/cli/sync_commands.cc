@@ -1,7 +1,8 @@
 // sync TYPE (dispatches SyncExternalData) and syncs:list (the tenant's sync_logs rows). Also
 // installs the job's runtime (the event bus and SYNC_TOKEN of this process: jobs/sync_job.h), so
-// a `queue:work` of this binary runs the job with them. `sync --wait` follows the job to its end
-// (cli/progress.h) and exits 5 when it failed.
+// a `queue:work` of this binary runs the job with them. An endpoint whose host is not in
+// SYNC_ALLOWED_HOSTS is refused before anything is written (exit 2). `sync --wait` follows the job
+// to its end (cli/progress.h) and exits 5 when it failed.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -47,7 +48,8 @@ void define_sync(CLI::App& app, Context& ctx) {
                      "Follow the job to its end (a progress bar on a terminal; needs a worker), "
                      "print its status, exit 5 if it failed");
   app.callback([&ctx, a] {
-    const auto request = jobs::check_sync_request(a->type, a->direction, a->endpoint);
+    const auto request = jobs::check_sync_request(a->type, a->direction, a->endpoint,
+                                                  ctx.config().sync_allowed_hosts);
     db::Connection& conn = ctx.tenant_app(a->tenant);
     if (a->user) db::find_user(conn, *a->user);
     jobs::limit_job_start(conn, ctx.config(), "sync", a->tenant, a->user);

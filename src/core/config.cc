@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <system_error>
@@ -83,6 +84,64 @@ void read_identifier(const std::map<std::string, std::string>& vars, const char*
   out = *value;
 }
 
+// One SYNC_ALLOWED_HOSTS entry: a name, an IPv4 address or an [IPv6 address], then an optional
+// :port.
+Config::AllowedHost parse_allowed_host(std::string_view entry) {
+  const auto fail = [&entry](const std::string& why) {
+    return invalid_argument("SYNC_ALLOWED_HOSTS: " + quote_for_message(std::string(entry)) + " " +
+                            why + " (expected host or host:port, separated by commas)");
+  };
+  std::string_view host = entry;
+  std::optional<std::string_view> port;
+  if (entry.starts_with('[')) {
+    const size_t close = entry.find(']');
+    if (close == std::string_view::npos) throw fail("has no closing ]");
+    host = entry.substr(1, close - 1);
+    const std::string_view after = entry.substr(close + 1);
+    if (!after.empty() && !after.starts_with(':')) throw fail("has text after ]");
+    if (!after.empty()) port = after.substr(1);
+    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != host.npos) {
+      throw fail("is not an IPv6 address in brackets");
+    }
+  } else {
+    if (const size_t colon = entry.find(':'); colon != std::string_view::npos) {
+      host = entry.substr(0, colon);
+      port = entry.substr(colon + 1);
+    }
+    constexpr std::string_view kNameChars =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+    if (host.empty() || host.size() > 253 || host.find_first_not_of(kNameChars) != host.npos) {
+      throw fail("is not a host name");
+    }
+  }
+  Config::AllowedHost out;
+  if (port) {
+    const char* end = port->data() + port->size();
+    const auto [ptr, ec] = std::from_chars(port->data(), end, out.port);
+    if (port->empty() || ec != std::errc() || ptr != end || out.port < 1 || out.port > 65535) {
+      throw fail("has a port that is not 1 to 65535");
+    }
+  }
+  for (char c : host) out.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void read_allowed_hosts(const std::map<std::string, std::string>& vars,
+                        std::vector<Config::AllowedHost>& out) {
+  const std::string* value = find(vars, "SYNC_ALLOWED_HOSTS");
+  if (!value) return;
+  std::string_view rest = *value;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    if (!entry.empty()) out.push_back(parse_allowed_host(entry));
+  }
+}
+
 // libpq key=value quoting: '...' with backslash and single quote escaped.
 std::string libpq_quote(std::string_view value) {
   std::string out = "'";
@@ -145,6 +204,9 @@ Config Config::from_vars(const std::map<std::string, std::string>& vars) {
   read_int(vars, "DB_QUEUE_RETRY_AFTER", 1, 86400, c.queue_retry_after_s);
   read_string(vars, "STORAGE_PATH", c.storage_path);
   read_string(vars, "SYNC_TOKEN", c.sync_token);
+  read_allowed_hosts(vars, c.sync_allowed_hosts);
+  read_int(vars, "SYNC_MAX_RESPONSE_MB", 1, 1024, c.sync_max_response_mb);
+  read_int(vars, "IMPORT_MAX_COLUMNS", 1, 100000, c.import_max_columns);
   c.raw = vars;
   return c;
 }

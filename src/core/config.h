@@ -11,8 +11,10 @@
 // Validation (from_vars): DB_CONNECTION sqlite|pgsql; QUEUE_CONNECTION database|sync; DB_PORT
 // 1..65535; DB_BUSY_TIMEOUT_MS 0..600000; DB_QUEUE_RETRY_AFTER 1..86400 (decimal integers);
 // DB_QUEUE_TABLE and DB_APP_ROLE SQL identifiers [A-Za-z_][A-Za-z0-9_]* of at most 63 characters;
-// DB_QUEUE non-empty. These are checked whenever the variable is present, even empty. For the free
-// text variables (DB_DATABASE, DB_URL, DB_HOST, DB_USERNAME, DB_PASSWORD, STORAGE_PATH,
+// DB_QUEUE non-empty; SYNC_MAX_RESPONSE_MB 1..1024; IMPORT_MAX_COLUMNS 1..100000;
+// SYNC_ALLOWED_HOSTS a list of host[:port] (see below; blanks around commas are allowed, an empty
+// value allows nothing). These are checked whenever the variable is present, even empty. For the
+// free text variables (DB_DATABASE, DB_URL, DB_HOST, DB_USERNAME, DB_PASSWORD, STORAGE_PATH,
 // SYNC_TOKEN) an empty value counts as unset. Messages never contain DB_PASSWORD or SYNC_TOKEN.
 // Thread-safety: Config is a value; load() reads the environment, so do not call it while another
 // thread runs setenv().
@@ -21,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace unity {
 
@@ -48,6 +51,19 @@ struct Config {
 
   std::string storage_path = "storage";  // STORAGE_PATH
   std::string sync_token;                // SYNC_TOKEN
+
+  // SYNC_ALLOWED_HOSTS: the only hosts external sync may call (and send SYNC_TOKEN to), as
+  // `host` or `host:port` separated by commas, e.g. "erp.example.com,10.0.0.7:8443,[::1]:8080".
+  // A host is a DNS name or an IP address (IPv6 in brackets); names are compared without case,
+  // exactly (no wildcards); an entry without a port allows every port. Unset: no sync endpoint
+  // is allowed. See jobs/sync_endpoint.h for the address checks.
+  struct AllowedHost {
+    std::string host;  // lower case; an IPv6 address without its brackets
+    int port = 0;      // 0: any port
+  };
+  std::vector<AllowedHost> sync_allowed_hosts;
+  int sync_max_response_mb = 16;  // SYNC_MAX_RESPONSE_MB (1..1024): the largest response read
+  int import_max_columns = 1000;  // IMPORT_MAX_COLUMNS (1..100000): fields per CSV record
 
   // Every variable as read (after .env + environment merge), for later layers' own settings.
   std::map<std::string, std::string> raw;

@@ -116,6 +116,44 @@ TEST(Config, ReadsEveryVariable) {
   EXPECT_EQ(c.raw, vars);
 }
 
+TEST(Config, LimitsHaveDefaultsAndBounds) {
+  Config c = Config::from_vars({});
+  EXPECT_TRUE(c.sync_allowed_hosts.empty());
+  EXPECT_EQ(c.sync_max_response_mb, 16);
+  EXPECT_EQ(c.import_max_columns, 1000);
+  c = Config::from_vars({{"SYNC_MAX_RESPONSE_MB", "2"}, {"IMPORT_MAX_COLUMNS", "50"}});
+  EXPECT_EQ(c.sync_max_response_mb, 2);
+  EXPECT_EQ(c.import_max_columns, 50);
+  expect_invalid_vars({{"SYNC_MAX_RESPONSE_MB", "0"}},
+                      "SYNC_MAX_RESPONSE_MB must be an integer from 1 to 1024, got \"0\"");
+  expect_invalid_vars({{"IMPORT_MAX_COLUMNS", "100001"}},
+                      "IMPORT_MAX_COLUMNS must be an integer from 1 to 100000, got \"100001\"");
+}
+
+TEST(Config, SyncAllowedHostsAreHostOrHostPortSeparatedByCommas) {
+  const Config c = Config::from_vars(
+      {{"SYNC_ALLOWED_HOSTS", " ERP.Example.com , 10.0.0.7:8443,[::1]:8080,[FE80::1],, "}});
+  ASSERT_EQ(c.sync_allowed_hosts.size(), 4u);
+  EXPECT_EQ(c.sync_allowed_hosts[0].host, "erp.example.com");
+  EXPECT_EQ(c.sync_allowed_hosts[0].port, 0);
+  EXPECT_EQ(c.sync_allowed_hosts[1].host, "10.0.0.7");
+  EXPECT_EQ(c.sync_allowed_hosts[1].port, 8443);
+  EXPECT_EQ(c.sync_allowed_hosts[2].host, "::1");
+  EXPECT_EQ(c.sync_allowed_hosts[2].port, 8080);
+  EXPECT_EQ(c.sync_allowed_hosts[3].host, "fe80::1");
+  EXPECT_TRUE(Config::from_vars({{"SYNC_ALLOWED_HOSTS", ""}}).sync_allowed_hosts.empty());
+  const std::string tail = " (expected host or host:port, separated by commas)";
+  expect_invalid_vars(
+      {{"SYNC_ALLOWED_HOSTS", "a.test,http://b.test"}},
+      "SYNC_ALLOWED_HOSTS: \"http://b.test\" has a port that is not 1 to 65535" + tail);
+  expect_invalid_vars({{"SYNC_ALLOWED_HOSTS", "a.test:0"}},
+                      "SYNC_ALLOWED_HOSTS: \"a.test:0\" has a port that is not 1 to 65535" + tail);
+  expect_invalid_vars({{"SYNC_ALLOWED_HOSTS", "user@a.test"}},
+                      "SYNC_ALLOWED_HOSTS: \"user@a.test\" is not a host name" + tail);
+  expect_invalid_vars({{"SYNC_ALLOWED_HOSTS", "[::1"}},
+                      "SYNC_ALLOWED_HOSTS: \"[::1\" has no closing ]" + tail);
+}
+
 TEST(Config, EmptyFreeTextValuesKeepTheirDefaults) {
   const Config c = Config::from_vars({{"DB_HOST", ""}, {"STORAGE_PATH", ""}, {"DB_DATABASE", ""}});
   EXPECT_EQ(c.db_host, "127.0.0.1");

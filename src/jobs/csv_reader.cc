@@ -64,6 +64,13 @@ bool valid_utf8(std::string_view s) {
 struct CsvCallbacks {
   static void field(void* s, size_t len, void* data) {
     auto* r = static_cast<CsvReader*>(data);
+    if (++r->fields_ > r->max_fields_) {  // keep nothing past the limit; fill() throws
+      if (r->bad_field_.empty()) {
+        r->bad_field_ = "the record has more than " + std::to_string(r->max_fields_) +
+                        " fields (IMPORT_MAX_COLUMNS)";
+      }
+      return;
+    }
     const std::string_view value(len == 0 ? "" : static_cast<const char*>(s), len);
     if (r->bad_field_.empty()) {
       if (value.find('\0') != std::string_view::npos) {
@@ -77,6 +84,7 @@ struct CsvCallbacks {
   static void record(int, void* data) {
     auto* r = static_cast<CsvReader*>(data);
     ++r->parsed_;
+    r->fields_ = 0;
     // No exception may cross libcsv's C frames: remember the first bad record, throw later.
     if (!r->bad_field_.empty() && r->error_record_ == 0) r->error_record_ = r->parsed_;
     if (r->counting_) return;
@@ -85,7 +93,8 @@ struct CsvCallbacks {
   }
 };
 
-CsvReader::CsvReader(const std::string& path) : parser_(std::make_unique<csv_parser>()) {
+CsvReader::CsvReader(const std::string& path, size_t max_fields)
+    : parser_(std::make_unique<csv_parser>()), max_fields_(max_fields) {
   file_ = std::fopen(path.c_str(), "rb");
   if (!file_) {
     throw CsvError(0, "cannot open " + path + ": " + std::strerror(errno));
@@ -139,6 +148,7 @@ void CsvReader::fill() {
     const size_t used =
         csv_parse(parser_.get(), p, n, CsvCallbacks::field, CsvCallbacks::record, this);
     if (error_record_ != 0) fail(error_record_, bad_field_);
+    if (!bad_field_.empty()) fail(parsed_ + 1, bad_field_);  // in the record not yet complete
     if (used != n) {
       const int err = csv_error(parser_.get());
       if (err == CSV_ENOMEM) {

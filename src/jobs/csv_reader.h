@@ -5,8 +5,11 @@
 //
 // Every field is checked to be valid UTF-8 without NUL bytes. Anything that is not CSV (a
 // malformed quote, an unterminated quoted field at the end, a NUL byte, a field over
-// kMaxFieldBytes) or not UTF-8 throws CsvError with the record number (1 = the first record,
-// the header of an import). Spaces around fields are kept (RFC 4180: they are part of the field).
+// kMaxFieldBytes, a record of more than `max_fields` fields) or not UTF-8 throws CsvError with
+// the record number (1 = the first record, the header of an import). Spaces around fields are
+// kept (RFC 4180: they are part of the field). Memory: one block, the records it completed and
+// at most `max_fields` fields of the current record (a line of 20 million commas is refused
+// after its first `max_fields`, not held).
 
 #include <cstdint>
 #include <cstdio>
@@ -34,9 +37,10 @@ class CsvError : public std::runtime_error {
 class CsvReader {
  public:
   static constexpr size_t kMaxFieldBytes = size_t{16} << 20;  // 16 MiB
+  static constexpr size_t kDefaultMaxFields = 1000;           // IMPORT_MAX_COLUMNS' default
 
   // Opens `path`; throws CsvError(0, …) when it cannot be read.
-  explicit CsvReader(const std::string& path);
+  explicit CsvReader(const std::string& path, size_t max_fields = kDefaultMaxFields);
   ~CsvReader();
   CsvReader(const CsvReader&) = delete;
   CsvReader& operator=(const CsvReader&) = delete;
@@ -60,7 +64,9 @@ class CsvReader {
   std::unique_ptr<csv_parser> parser_;
   std::deque<std::vector<std::string>> ready_;
   std::vector<std::string> current_;
-  std::string bad_field_;     // set by a callback: a reason the current field is not acceptable
+  std::string bad_field_;  // set by a callback: a reason the current field is not acceptable
+  size_t max_fields_;
+  size_t fields_ = 0;         // fields of the record being parsed
   int64_t parsed_ = 0;        // records completed by the parser
   int64_t error_record_ = 0;  // the first record with a bad field
   int64_t returned_ = 0;

@@ -17,8 +17,21 @@ void init_curl_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct Sink {
+  std::string& body;
+  size_t cap;  // 0: none
+  bool& too_large;
+};
+
+// Returning less than given makes libcurl abort the transfer (CURLE_WRITE_ERROR): the body is
+// never held past the cap, however much the server sends.
 size_t append_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
+  auto* sink = static_cast<Sink*>(out);
+  if (sink->cap != 0 && sink->body.size() + size * n > sink->cap) {
+    sink->too_large = true;
+    return 0;
+  }
+  sink->body.append(data, size * n);
   return size * n;
 }
 
@@ -43,19 +56,36 @@ HttpResponse http_send(const HttpRequest& request) {
     raw = curl_slist_append(raw, ("Authorization: Bearer " + *request.bearer).c_str());
   if (request.method == "POST") raw = curl_slist_append(raw, "Content-Type: application/json");
   std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
+  std::unique_ptr<curl_slist, SlistDeleter> resolve(
+      request.pinned.empty() ? nullptr : curl_slist_append(nullptr, request.pinned.c_str()));
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  if (resolve) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get());
+  if (request.max_response_bytes != 0) {  // refused early when Content-Length says so
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(request.max_response_bytes));
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
+  Sink sink{out.body, request.max_response_bytes, out.too_large};
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   if (request.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
   }
   const CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_FILESIZE_EXCEEDED) out.too_large = true;
+  if (out.too_large) {
+    out.body.clear();
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+    return out;
+  }
   if (rc != CURLE_OK) {
     out.transport_error = curl_easy_strerror(rc);
     out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;

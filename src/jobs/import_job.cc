@@ -419,7 +419,7 @@ void mark_failed(db::Connection& conn, int64_t id, const std::string& message,
 
 // The first pass: the whole file is CSV and UTF-8, the header has the columns; counts the rows.
 std::optional<FileError> check_file(const std::string& path, const TypeSpec& spec,
-                                    const ColumnMap& map, int64_t& rows) {
+                                    const ColumnMap& map, size_t max_columns, int64_t& rows) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec) return FileError{"cannot read the import file: " + ec.message(), std::nullopt};
@@ -429,7 +429,7 @@ std::optional<FileError> check_file(const std::string& path, const TypeSpec& spe
                      std::nullopt};
   }
   try {
-    CsvReader reader(path);
+    CsvReader reader(path, max_columns);
     std::vector<std::string> record;
     if (!reader.next(record)) return FileError{"the file is empty: no header row", std::nullopt};
     Layout layout;
@@ -566,7 +566,7 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
     }
   }
   int64_t total = 0;
-  if (auto e = check_file(path, spec, map, total)) {
+  if (auto e = check_file(path, spec, map, options.max_columns, total)) {
     mark_failed(conn, import_id, e->message, e->column, clock);
     return;
   }
@@ -576,7 +576,7 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
       {total, format_iso8601(clock.now()), tenant, import_id});
   if (options.progress) options.progress(total == 0 ? 0 : int(processed * 100 / total));
 
-  CsvReader reader(path);
+  CsvReader reader(path, options.max_columns);
   std::vector<std::string> record;
   reader.next(record);
   Layout layout;
@@ -647,8 +647,9 @@ namespace {
 
 class ProcessBulkImport final : public queue::Job {
  public:
-  ProcessBulkImport(events::EventDispatcher& events, const Clock& clock)
-      : events_(events), clock_(clock) {}
+  ProcessBulkImport(events::EventDispatcher& events, const Clock& clock,
+                    const ImportSettings& settings)
+      : events_(events), clock_(clock), settings_(settings) {}
 
   void handle(queue::JobContext& ctx) override {
     const JobLog log(ctx);
@@ -663,6 +664,7 @@ class ProcessBulkImport final : public queue::Job {
       log.step("started", {{"import_id", id}, {"map", map}});
       const auto t0 = std::chrono::steady_clock::now();
       ImportRunOptions options;
+      options.max_columns = settings_.max_columns;
       options.progress = [&ctx](int p) { ctx.progress(p); };
       options.cancelled = [&ctx] { return ctx.cancelled(); };
       run_import(ctx.db(), events_, id, map, user, clock_, options);
@@ -693,7 +695,7 @@ class ProcessBulkImport final : public queue::Job {
   void failed(queue::JobContext& ctx, const std::string& error) override {
     JobLog(ctx).step("failed", {{"error", error}});
     try {
-      const auto payload = nlohmann::json::parse(ctx.payload());
+      const auto payload = parse_json_object(ctx.payload(), "the ProcessBulkImport payload");
       const int64_t id = payload.at("import_id").get<int64_t>();
       db::Connection& conn = ctx.db();
       auto row = conn.query_one(
@@ -719,19 +721,22 @@ class ProcessBulkImport final : public queue::Job {
  private:
   events::EventDispatcher& events_;
   const Clock& clock_;
+  const ImportSettings& settings_;
 };
 
 }  // namespace
 
 void register_import_job(queue::JobRegistry& registry, events::EventDispatcher& events,
-                         const Clock& clock) {
+                         const Clock& clock, const ImportSettings& settings) {
   registry.add(
       kProcessBulkImport,
       {.tries = 3,
        .timeout_s = 3600,
        .backoff = queue::Backoff::exponential(std::chrono::seconds(10), std::chrono::minutes(10)),
        .transactional = false},
-      [&events, &clock] { return std::make_unique<ProcessBulkImport>(events, clock); });
+      [&events, &clock, &settings] {
+        return std::make_unique<ProcessBulkImport>(events, clock, settings);
+      });
 }
 
 }  // namespace unity::jobs

@@ -3,8 +3,9 @@
 // inventory receipts for one tenant, tracked by its import_logs row.
 //
 // - The file is read by CsvReader (RFC 4180, streaming). A first pass checks the whole file
-//   (size ≤ kMaxImportBytes, CSV, UTF-8, a header with every mapped column) and counts its rows;
-//   a file-level error fails the import with one error at row 0 and writes nothing.
+//   (size ≤ kMaxImportBytes, CSV, UTF-8, at most IMPORT_MAX_COLUMNS fields in every record, a
+//   header with every mapped column) and counts its rows; a file-level error fails the import
+//   with one error at row 0 and writes nothing.
 // - Columns: with a map (field → column header, `--map=sku=SKU,…`) each field reads its column;
 //   without one, a header matching a field name case-insensitively. Other columns are ignored.
 // - Every row is validated; good rows are written through the domain services (so their events
@@ -68,8 +69,14 @@ std::string import_payload(int64_t import_id, const ColumnMap& map, std::optiona
 // kNotFound when the tenant has no such import.
 nlohmann::json import_status(db::Connection& conn, int64_t import_id);
 
+// The worker's limits on imports (Config: IMPORT_MAX_COLUMNS).
+struct ImportSettings {
+  size_t max_columns = 1000;  // fields per record; a wider record fails the file
+};
+
 struct ImportRunOptions {
   int64_t chunk_rows = kImportChunkRows;
+  size_t max_columns = ImportSettings{}.max_columns;
   // Stop (as if killed) after committing this many chunks; < 0: run to the end. For tests.
   int64_t stop_after_chunks = -1;
   std::function<void(int)> progress;  // 0–100
@@ -82,8 +89,9 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
                 const ImportRunOptions& options = {});
 
 // Registers ProcessBulkImport (3 tries, 1 h timeout, backoff from 10 s, non-transactional). Its
-// services dispatch their events on `events`; `events` and `clock` must outlive the registry.
+// services dispatch their events on `events`; `events`, `clock` and `settings` (read at each
+// attempt) must outlive the registry.
 void register_import_job(queue::JobRegistry& registry, events::EventDispatcher& events,
-                         const Clock& clock);
+                         const Clock& clock, const ImportSettings& settings);
 
 }  // namespace unity::jobs

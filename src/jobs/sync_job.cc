@@ -13,6 +13,7 @@
 #include "jobs/http_client.h"
 #include "jobs/job_log.h"
 #include "jobs/sync_data.h"
+#include "jobs/sync_endpoint.h"
 
 namespace unity::jobs {
 
@@ -38,16 +39,16 @@ std::string describe(const HttpRequest& q, const HttpResponse& r) {
   return what + "HTTP " + std::to_string(r.status);
 }
 
-// A pull page's body: JSON content, {"data":[…],"next_page":N|null}.
+// A pull page's body: JSON content, {"data":[…],"next_page":N|null}. Errors quote none of it.
 json parse_pull_body(const HttpRequest& q, const HttpResponse& r) {
   const std::string what = q.method + " " + q.url + ": ";
   if (r.content_type.find("json") == std::string::npos) {
-    throw invalid_argument(what + "expected a JSON response but got " +
-                           (r.content_type.empty() ? "no content type" : r.content_type) +
-                           " (is the endpoint right?)");
+    throw invalid_argument(
+        what + "expected a JSON response but got " +
+        (r.content_type.empty() ? "no content type" : r.content_type.substr(0, 64)) +
+        " (is the endpoint right?)");
   }
-  json body = json::parse(r.body, nullptr, false);
-  if (body.is_discarded()) throw invalid_argument(what + "malformed JSON in the response");
+  json body = parse_json(r.body, what + "the response", {.quote_input = false});
   if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
     throw invalid_argument(what + "the response has no \"data\" array");
   }
@@ -72,6 +73,9 @@ class Syncer {
         breaker_(ctx.db(), row_.endpoint, rt_.breaker, clock) {}
 
   void run(std::optional<int64_t> resume_at) {
+    // Before any request: the host may still be called (the list may have changed since the
+    // dispatch) and resolves where it may; every request of this attempt goes there.
+    pinned_ = resolve_endpoint(row_.endpoint, rt_.allowed_hosts);
     if (row_.direction == "pull") {
       pull(resume_at.value_or(1));
     } else {
@@ -87,6 +91,8 @@ class Syncer {
  private:
   HttpResponse send(HttpRequest q) {
     q.timeout = rt_.request_timeout;
+    q.pinned = pinned_;
+    q.max_response_bytes = rt_.max_response_bytes;
     if (!rt_.token.empty()) q.bearer = rt_.token;
     for (int attempt = 1;; ++attempt) {
       const BreakerPermit permit = breaker_.allow();
@@ -96,11 +102,20 @@ class Syncer {
                           format_iso8601(TimePoint(std::chrono::microseconds(permit.retry_at_us))));
       }
       HttpResponse r = http_send(q);
+      if (r.too_large) {
+        breaker_.record_success(permit);  // it answered; retrying would not shrink the answer
+        throw invalid_argument(q.method + " " + q.url + ": the response is larger than " +
+                               std::to_string(rt_.max_response_bytes >> 20) +
+                               " MB (SYNC_MAX_RESPONSE_MB); the transfer was stopped");
+      }
       if (!transient(r)) {
         breaker_.record_success(permit);  // the endpoint answered, even a 4xx
         if (r.ok()) return r;
-        throw invalid_argument(describe(q, r) +
-                               (r.body.empty() ? "" : " " + r.body.substr(0, 200)));
+        // The status only: the body of an error page is the other system's text (it may echo
+        // the request, a token or another tenant's data) and never reaches a log or a table.
+        throw invalid_argument(describe(q, r) + (r.status >= 300 && r.status < 400
+                                                     ? " (redirects are not followed)"
+                                                     : ""));
       }
       breaker_.record_failure(permit);
       log_.step("request_failed",
@@ -118,8 +133,7 @@ class Syncer {
       const std::string url =
           row_.endpoint + "/" + row_.sync_type + "?page=" + std::to_string(page);
       HttpRequest q{.url = url};
-      const HttpResponse r = send(q);
-      const json body = parse_pull_body(q, r);
+      const json body = parse_pull_body(q, send(q));  // the text is freed once parsed
       const json& items = body["data"];
       std::optional<int64_t> next;
       if (body.contains("next_page") && !body["next_page"].is_null())
@@ -159,6 +173,7 @@ class Syncer {
   int64_t sync_id_;
   SyncLog row_;
   CircuitBreaker breaker_;
+  std::string pinned_;  // CURLOPT_RESOLVE entry of this attempt (resolve_endpoint)
 };
 
 class SyncExternalData final : public queue::Job {
@@ -199,10 +214,13 @@ class SyncExternalData final : public queue::Job {
 
   // Tries exhausted, a timeout or a crash: the row says so.
   void failed(queue::JobContext& ctx, const std::string& error) override {
-    const auto payload = json::parse(ctx.payload(), nullptr, false);
-    if (payload.is_object() && payload.contains("sync_id") &&
-        payload["sync_id"].is_number_integer()) {
-      mark_sync_failed(ctx.db(), payload["sync_id"].get<int64_t>(), error, clock_);
+    try {
+      const auto payload = parse_json_object(ctx.payload(), "the SyncExternalData payload");
+      if (payload.contains("sync_id") && payload["sync_id"].is_number_integer()) {
+        mark_sync_failed(ctx.db(), payload["sync_id"].get<int64_t>(), error, clock_);
+      }
+    } catch (const Error&) {
+      // The payload was unreadable: there is no row to mark.
     }
     JobLog(ctx).step("failed", {{"error", error}});
   }
@@ -275,8 +293,17 @@ std::string default_sync_direction(const std::string& sync_type) {
                          " (expected products, customers, inventory or orders)");
 }
 
+SyncSettings sync_settings(const Config& config) {
+  SyncSettings s;
+  s.token = config.sync_token;
+  s.allowed_hosts = config.sync_allowed_hosts;
+  s.max_response_bytes = size_t(config.sync_max_response_mb) << 20;
+  return s;
+}
+
 SyncRequest check_sync_request(const std::string& sync_type, const std::string& direction,
-                               const std::string& endpoint) {
+                               const std::string& endpoint,
+                               const std::vector<Config::AllowedHost>& allowed) {
   SyncRequest r{sync_type, direction.empty() ? default_sync_direction(sync_type) : direction,
                 endpoint};
   if (r.direction != default_sync_direction(sync_type)) {
@@ -288,6 +315,7 @@ SyncRequest check_sync_request(const std::string& sync_type, const std::string& 
                            quote_for_message(endpoint));
   }
   while (r.endpoint.size() > 8 && r.endpoint.back() == '/') r.endpoint.pop_back();
+  check_endpoint(r.endpoint, allowed);
   return r;
 }
 

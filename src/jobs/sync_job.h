@@ -5,6 +5,13 @@
 // `push_page_size`; `Authorization: Bearer SYNC_TOKEN` when set. Products and customers pull by
 // default, inventory and orders push.
 //
+// Only hosts in SYNC_ALLOWED_HOSTS are called (jobs/sync_endpoint.h): checked at dispatch, and
+// again before the first request of every attempt, with the connection pinned to the addresses
+// checked. A response is read up to SYNC_MAX_RESPONSE_MB (the transfer is aborted past it: the
+// run fails) and parsed with the JSON depth limit (core/json.h), one page at a time. What a
+// failure records (sync_logs.error_message, failed_jobs, the job's log) is the request, the
+// HTTP status or transport error and a short reason: never the response body.
+//
 // One `sync_logs` row per run, created by start_sync() before the dispatch (status running) and
 // named in the payload {"sync_id"}. The job is not transactional: each page is one transaction
 // that also advances the row's `pages`, `records` and `resume_at`, so a page is written whole or
@@ -32,6 +39,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "db/connection.h"
 #include "events/event_bus.h"
 #include "jobs/circuit_breaker.h"
@@ -49,7 +57,12 @@ struct SyncSettings {
   std::chrono::milliseconds retry_base{500};  // then ×2 per attempt
   BreakerPolicy breaker;
   int push_page_size = 100;
+  std::vector<Config::AllowedHost> allowed_hosts;  // SYNC_ALLOWED_HOSTS; empty: none
+  size_t max_response_bytes = size_t{16} << 20;    // SYNC_MAX_RESPONSE_MB
 };
+
+// SYNC_TOKEN, SYNC_ALLOWED_HOSTS and SYNC_MAX_RESPONSE_MB of `config`; the rest default.
+SyncSettings sync_settings(const Config& config);
 
 // Registers SyncExternalData (3 tries, 600 s timeout, backoff exponential from 30 s to 10 min,
 // not transactional). Pulled records are written through the domain services, which dispatch
@@ -63,13 +76,15 @@ std::string default_sync_direction(const std::string& sync_type);
 
 // Checks type (products|customers|inventory|orders), direction (pull|push; pushing products or
 // customers and pulling inventory or orders are not supported: kInvalidArgument) and endpoint
-// (http:// or https://, kInvalidArgument), then inserts the running sync_logs row of the
-// connection's tenant; returns its id. Returns the endpoint without a trailing '/'.
+// (http:// or https:// without credentials, its host in `allowed`: jobs/sync_endpoint.h,
+// kInvalidArgument; no DNS). Returns the endpoint without a trailing '/'. start_sync then
+// inserts the running sync_logs row of the connection's tenant and returns its id.
 struct SyncRequest {
   std::string sync_type, direction, endpoint;
 };
 SyncRequest check_sync_request(const std::string& sync_type, const std::string& direction,
-                               const std::string& endpoint);
+                               const std::string& endpoint,
+                               const std::vector<Config::AllowedHost>& allowed);
 int64_t start_sync(db::Connection& conn, const SyncRequest& request, const Clock& clock);
 // Marks a running row failed (no-op for a finished one).
 void mark_sync_failed(db::Connection& conn, int64_t sync_id, const std::string& error,

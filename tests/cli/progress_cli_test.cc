@@ -297,6 +297,7 @@ TEST_P(ProgressCliTest, NotifyBulkAndValuationWaitForTheirJobs) {
 }
 
 TEST_P(ProgressCliTest, SyncWaitFollowsTheRetriesUntilItsTimeout) {
+  std::ofstream(db_->dir() + "/.env") << "SYNC_ALLOWED_HOSTS=127.0.0.1\n";  // command and worker
   auto worker = start_worker();
   // Nothing listens on port 9: the first attempt fails and the job waits 30 s for its retry.
   CliRun r = unity("sync products --tenant 1 --endpoint=http://127.0.0.1:9 --wait --timeout 8");

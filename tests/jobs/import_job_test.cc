@@ -5,6 +5,8 @@
 // isolation, and the import / imports:show commands.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -125,6 +127,44 @@ TEST(CsvReader, RejectsWhatIsNotCsvOrNotUtf8WithTheRecord) {
   EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));  // a surrogate
   EXPECT_FALSE(valid_utf8("\xC0\xAF"));      // overlong
   EXPECT_TRUE(valid_utf8("ok \xF0\x9F\x98\x80"));
+}
+
+long peak_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+// Regression: one record of 20 million empty fields took 1.07 GB resident.
+TEST(CsvReader, ARecordWiderThanTheLimitIsRefusedWithoutHoldingItsFields) {
+  const std::string path =
+      temp_file("wide.csv", "a,b\n1,2\n" + std::string(20'000'000, ',') + "\nlast,row\n");
+  const long before = peak_rss_kib();
+  for (const bool counting : {false, true}) {
+    CsvReader reader(path, 1000);
+    std::vector<std::string> rec;
+    ASSERT_TRUE(reader.next(rec));
+    try {
+      if (counting) {
+        reader.skip_rest();
+      } else {
+        while (reader.next(rec)) {
+        }
+      }
+      FAIL() << "a record of 20,000,001 fields was accepted";
+    } catch (const CsvError& e) {
+      EXPECT_EQ(e.record(), 3);
+      EXPECT_NE(std::string(e.what()).find("more than 1000 fields (IMPORT_MAX_COLUMNS)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_LT(peak_rss_kib() - before, 64 * 1024) << "KiB more at the peak";
+  EXPECT_EQ(read_all("a,b,c\n1,2,3\n").size(), 2u);  // the default limit is far away
+  CsvReader exact(temp_file("exact.csv", "a,b,c\n"), 3);
+  std::vector<std::string> rec;
+  EXPECT_TRUE(exact.next(rec));
+  EXPECT_THROW(CsvReader(temp_file("over.csv", "a,b,c,d\n"), 3).next(rec), CsvError);
 }
 
 TEST(ColumnMap, ParsesAndRejectsUnknownFields) {
@@ -437,6 +477,17 @@ TEST_P(ImportJobTest, FileLevelErrorsFailWithOneRowZeroEntryAndWriteNothing) {
   }
 }
 
+TEST_P(ImportJobTest, ARecordOfTwentyMillionFieldsFailsTheFileAndWritesNothing) {
+  auto s = import("products", "sku,name,price\nA-1,Apple,1\n" + std::string(20'000'000, ',') +
+                                  "\nB-2,Pear,2\n");
+  EXPECT_EQ(s["status"], "failed") << s.dump();
+  ASSERT_EQ(s["errors"].size(), 1u);
+  EXPECT_EQ(s["errors"][0]["row"], 0);
+  EXPECT_EQ(s["errors"][0]["message"],
+            "the record has more than 1000 fields (IMPORT_MAX_COLUMNS) (record 3)");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM products WHERE tenant_id = $1"), 0);
+}
+
 TEST_P(ImportJobTest, ATwoGibFileIsRefusedAtDispatchAndFailedByTheJob) {
   const std::string big = db_->dir() + "/big.csv";
   { std::ofstream(big) << "sku,name,price\n"; }
@@ -560,6 +611,31 @@ TEST_P(ImportCliTest, DatabaseQueueLeavesItPendingForAWorker) {
   auto s = ok("imports:show " + id + " --tenant 1");
   EXPECT_EQ(s["status"], "completed") << s.dump();
   EXPECT_EQ(s["imported_rows"], 1);
+}
+
+// Regression: with QUEUE_CONNECTION=sync the job runs inside `import`, and an import that failed
+// still exited 0 (Guarantee 10: bad input exits non-zero).
+TEST_P(ImportCliTest, AFailedImportWithTheSyncQueueExitsNonZero) {
+  const std::string file = db_->dir() + "/wide.csv";
+  std::ofstream(file) << "sku,name,price\nA-1,Apple,2\n";
+  auto r = unity("import products " + file + " --tenant 1 --json",
+                 "QUEUE_CONNECTION=sync IMPORT_MAX_COLUMNS=2");
+  EXPECT_EQ(r.exit, 5) << r.out << r.err;
+  const std::string last = r.err.substr(r.err.rfind("\nunity: ") + 1);
+  EXPECT_EQ(testing::line_count(last), 1u) << r.err;
+  EXPECT_NE(last.find("more than 2 fields (IMPORT_MAX_COLUMNS)"), std::string::npos) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["status"], "failed");  // the outcome is still printed
+  EXPECT_EQ(db_->owner()->query_int("SELECT COUNT(*) FROM products"), 0);
+  // A missing column, with the default limit.
+  std::ofstream(file) << "sku,price\nA-1,2\n";
+  r = unity("import products " + file + " --tenant 1", "QUEUE_CONNECTION=sync");
+  EXPECT_EQ(r.exit, 5) << r.out << r.err;
+  EXPECT_NE(r.err.find("no column for required field name"), std::string::npos) << r.err;
+  // IMPORT_MAX_COLUMNS is checked at start.
+  r = unity("import products " + file + " --tenant 1", "IMPORT_MAX_COLUMNS=0");
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_NE(r.err.find("IMPORT_MAX_COLUMNS must be an integer from 1 to 100000"), std::string::npos)
+      << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ImportCliTest,

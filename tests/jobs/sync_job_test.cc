@@ -21,7 +21,10 @@
 #include "erp/sales/sales_service.h"
 #include "events/event_bus.h"
 #include "jobs/circuit_breaker.h"
+#include "jobs/http_client.h"
+#include "jobs/job_log.h"
 #include "jobs/jobs.h"
+#include "jobs/sync_endpoint.h"
 #include "jobs/sync_job.h"
 #include "queue/dispatch.h"
 #include "queue/worker.h"
@@ -40,7 +43,21 @@ using namespace std::chrono_literals;
 // limited to one page.
 class FakeRemote {
  public:
-  enum class Mode { kOk, kSlow, kFail, kHtml, kMalformed, kNotFound };
+  enum class Mode {
+    kOk,
+    kSlow,
+    kFail,
+    kHtml,
+    kMalformed,
+    kNotFound,
+    kDeep,         // {"data":[{"sku":{"a":{"a":…100,000 levels…}}}],"next_page":null}
+    kHuge,         // 300 MB of JSON, chunked (no Content-Length)
+    kHugeLength,   // 300 MB of JSON with its Content-Length
+    kSecretError,  // HTTP 400 whose body carries kBodySecret
+    kRedirect,     // 302 to `redirect_to`
+  };
+  static constexpr const char* kBodySecret = "BODY-SECRET-4711";
+  static constexpr size_t kHugeBytes = size_t{300} << 20;
 
   FakeRemote() {
     server_.Get(R"(/(\w+))", [this](const httplib::Request& q, httplib::Response& r) {
@@ -81,7 +98,12 @@ class FakeRemote {
     mode_ = m;
     only_page_ = only_page;
   }
+  void redirect_to(const std::string& url) {
+    std::lock_guard lock(mu_);
+    redirect_ = url;
+  }
   int requests() const { return requests_.load(); }
+  size_t bytes_sent() const { return bytes_sent_.load(); }
   std::string last_auth() {
     std::lock_guard lock(mu_);
     return auth_;
@@ -120,18 +142,59 @@ class FakeRemote {
         r.status = 404;
         r.set_content("no such thing", "text/plain");
         return true;
+      case Mode::kDeep: {
+        std::string body = R"({"data":[{"sku":)";
+        for (int i = 0; i < 100000; ++i) body += R"({"a":)";
+        body += "1" + std::string(100000, '}') + R"(}],"next_page":null})";
+        r.set_content(body, "application/json");
+        return true;
+      }
+      case Mode::kHuge:
+        r.set_chunked_content_provider(
+            "application/json", [this](size_t, httplib::DataSink& out) { return send_huge(out); });
+        return true;
+      case Mode::kHugeLength:
+        r.set_content_provider(
+            kHugeBytes, "application/json",
+            [this](size_t, size_t, httplib::DataSink& out) { return send_huge(out); });
+        return true;
+      case Mode::kSecretError:
+        r.status = 400;
+        r.set_content(std::string("{\"error\":\"bad request\",\"echo\":\"") + kBodySecret + "\"}",
+                      "application/json");
+        return true;
+      case Mode::kRedirect: {
+        std::lock_guard lock(mu_);
+        r.set_redirect(redirect_);
+        return true;
+      }
     }
     return false;
+  }
+
+  // One 64 KiB piece of an endless JSON array per call, until the client hangs up.
+  bool send_huge(httplib::DataSink& out) {
+    static const std::string piece = [] {
+      std::string p;
+      while (p.size() < (64u << 10)) p += R"({"sku":"X","name":"padding"},)";
+      return p;
+    }();
+    if (bytes_sent_ == 0) out.write(R"({"data":[)", 9);
+    if (bytes_sent_ >= kHugeBytes || !out.is_writable()) return false;
+    if (!out.write(piece.data(), piece.size())) return false;
+    bytes_sent_ += piece.size();
+    return true;
   }
 
   httplib::Server server_;
   std::thread thread_;
   int port_ = 0;
   std::atomic<int> requests_{0};
+  std::atomic<size_t> bytes_sent_{0};
   std::mutex mu_;  // guards everything below
   std::map<std::string, std::map<int, json>> pages_;
   std::map<std::string, std::vector<json>> posted_;
-  std::string auth_;
+  std::string auth_, redirect_;
   Mode mode_ = Mode::kOk;
   int only_page_ = 0;
 };
@@ -143,7 +206,8 @@ json product(const std::string& sku, const std::string& name, const std::string&
 class SyncJobTest : public testing::ErpFixture {
  protected:
   void set_up_fixture() override {
-    wire_jobs(jobs_, *bus_, clock_, runtime_);
+    wire_jobs(jobs_, *bus_, clock_, settings_);
+    runtime_.allowed_hosts = {{"127.0.0.1", 0}};
     runtime_.token = "s3cret";
     runtime_.request_timeout = 2000ms;
     runtime_.retry_base = 5ms;
@@ -153,9 +217,14 @@ class SyncJobTest : public testing::ErpFixture {
   // Starts a sync of the connection's tenant, runs it on a fresh worker (one attempt unless
   // `tries`), returns its row.
   SyncLog sync(const std::string& type, const std::string& direction = "", int tries = 1) {
+    return sync_to(remote_.url(), type, direction, tries);
+  }
+  SyncLog sync_to(const std::string& endpoint, const std::string& type,
+                  const std::string& direction = "", int tries = 1) {
     const int64_t tenant = conn_->require_tenant();
-    const int64_t id =
-        start_sync(*conn_, check_sync_request(type, direction, remote_.url()), clock_);
+    // Checked against the list the dispatching command would use.
+    const int64_t id = start_sync(
+        *conn_, check_sync_request(type, direction, endpoint, dispatch_allowed_), clock_);
     queue::DispatchOptions o;
     o.tries = tries;
     dispatcher_->dispatch(*conn_, tenant, kSyncExternalData, json{{"sync_id", id}}.dump(), o);
@@ -178,7 +247,9 @@ class SyncJobTest : public testing::ErpFixture {
 
   ManualClock clock_{TimePoint(std::chrono::seconds(1'800'000'000))};
   FakeRemote remote_;
-  SyncSettings runtime_;  // read by the job at each attempt
+  JobSettings settings_;
+  SyncSettings& runtime_ = settings_.sync;  // read by the job at each attempt
+  std::vector<Config::AllowedHost> dispatch_allowed_{{"127.0.0.1", 0}, {"localhost", 0}};
 };
 
 TEST_P(SyncJobTest, PullProductsPagesUntilNextPageIsNullAndUpsertsBySku) {
@@ -307,7 +378,8 @@ TEST_P(SyncJobTest, MalformedJsonOnPageTwoKeepsPageOneAndFails) {
   remote_.set_mode(FakeRemote::Mode::kMalformed, 2);
   const SyncLog s = sync("products");
   EXPECT_EQ(s.status, "failed");
-  EXPECT_NE(s.error_message.value_or("").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(s.error_message.value_or("").find("the response is not valid JSON"), std::string::npos)
+      << s.error_message.value_or("");
   EXPECT_EQ(s.pages, 1);
   EXPECT_TRUE(erp::catalog::load_product_by_sku(*conn_, "P1"));
   EXPECT_FALSE(erp::catalog::load_product_by_sku(*conn_, "P2"));
@@ -445,7 +517,8 @@ TEST_P(SyncJobTest, BreakerOpensAfterConsecutiveFailuresAndAllowsOneProbeAfterTh
 
 TEST_P(SyncJobTest, SyncCommandPrintsItsIdsAndSyncsListShowsTheOutcome) {
   remote_.page("products", 1, {product("CLI-1", "From CLI", "3.00")}, std::nullopt);
-  const std::string env = db_->env_for_cli() + " QUEUE_CONNECTION=sync SYNC_TOKEN=t0k";
+  const std::string env =
+      db_->env_for_cli() + " QUEUE_CONNECTION=sync SYNC_TOKEN=t0k SYNC_ALLOWED_HOSTS=127.0.0.1";
   auto r = testing::run_cli(
       db_->dir(), env,
       "sync products --tenant=" + std::to_string(a_) + " --endpoint=" + remote_.url() + "/ --json");
@@ -492,7 +565,8 @@ TEST_P(SyncJobTest, SyncCommandPrintsItsIdsAndSyncsListShowsTheOutcome) {
 
 TEST_P(SyncJobTest, TheDatabaseQueueDispatchesAndAWorkerRunsTheSync) {
   remote_.page("products", 1, {product("Q-1", "Queued", "3.00")}, std::nullopt);
-  const std::string env = db_->env_for_cli() + " QUEUE_CONNECTION=database";
+  const std::string env =
+      db_->env_for_cli() + " QUEUE_CONNECTION=database SYNC_ALLOWED_HOSTS=127.0.0.1";
   auto r = testing::run_cli(
       db_->dir(), env,
       "sync products --tenant=" + std::to_string(a_) + " --endpoint=" + remote_.url() + " --json");
@@ -504,6 +578,157 @@ TEST_P(SyncJobTest, TheDatabaseQueueDispatchesAndAWorkerRunsTheSync) {
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(load_sync(*conn_, out["sync_id"].get<int64_t>())->status, "completed");
   EXPECT_TRUE(erp::catalog::load_product_by_sku(*conn_, "Q-1"));
+}
+
+// Regression: a page nested 100,000 levels deep was copied recursively and every worker that
+// ran the job died of a stack overflow (exit 139), then the next one took the retry.
+TEST_P(SyncJobTest, ADeeplyNestedResponseFailsTheRunInsteadOfCrashingTheWorker) {
+  remote_.set_mode(FakeRemote::Mode::kDeep);
+  const SyncLog s = sync("products", "", 3);
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_NE(s.error_message.value_or("").find(
+                "the response is nested too deeply: more than 128 levels of arrays and objects"),
+            std::string::npos)
+      << s.error_message.value_or("");
+  EXPECT_EQ(remote_.requests(), 1);  // refused for good, not retried into the next worker
+  EXPECT_EQ(count("SELECT COUNT(*) FROM products"), 0);
+}
+
+// Regression: a 300 MB answer was read into memory (542 MB resident) before being refused.
+TEST_P(SyncJobTest, AnOversizedResponseIsCutOffAtTheCapWithOrWithoutContentLength) {
+  runtime_.max_response_bytes = size_t{1} << 20;
+  for (const auto mode : {FakeRemote::Mode::kHuge, FakeRemote::Mode::kHugeLength}) {
+    remote_.set_mode(mode);
+    const SyncLog s = sync("products", "", 3);
+    EXPECT_EQ(s.status, "failed");
+    EXPECT_NE(s.error_message.value_or("").find(
+                  "the response is larger than 1 MB (SYNC_MAX_RESPONSE_MB); the transfer was "
+                  "stopped"),
+              std::string::npos)
+        << s.error_message.value_or("");
+  }
+  EXPECT_EQ(remote_.requests(), 2);  // once each, not retried
+  // The client hung up near the cap: the server never got to send its 300 MB.
+  EXPECT_LT(remote_.bytes_sent(), size_t{64} << 20);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM products"), 0);
+}
+
+// Regression: the first 200 bytes of a failed response went to sync_logs, failed_jobs and the
+// worker's log.
+TEST_P(SyncJobTest, AFailedResponseRecordsItsStatusButNeverItsBody) {
+  std::mutex mu;
+  std::string logged;
+  set_job_log_sink([&](const std::string& line) {
+    std::lock_guard lock(mu);
+    logged += line + "\n";
+  });
+  remote_.set_mode(FakeRemote::Mode::kSecretError);
+  const SyncLog s = sync("products", "", 3);
+  set_job_log_sink({});
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_NE(s.error_message.value_or("").find("HTTP 400"), std::string::npos);
+  EXPECT_EQ(s.error_message.value_or("").find(FakeRemote::kBodySecret), std::string::npos)
+      << *s.error_message;
+  const auto exception = db_->owner()->query_one("SELECT exception FROM failed_jobs");
+  ASSERT_TRUE(exception);
+  EXPECT_NE(exception->get<std::string>(0).find("HTTP 400"), std::string::npos);
+  EXPECT_EQ(exception->get<std::string>(0).find(FakeRemote::kBodySecret), std::string::npos);
+  EXPECT_NE(logged.find("HTTP 400"), std::string::npos) << logged;
+  EXPECT_EQ(logged.find(FakeRemote::kBodySecret), std::string::npos) << logged;
+}
+
+// Regression: any http(s) endpoint was accepted (169.254.169.254 included) and SYNC_TOKEN went
+// to whatever host a tenant named.
+TEST_P(SyncJobTest, AnEndpointNotInSyncAllowedHostsIsRefusedAtDispatch) {
+  const std::vector<Config::AllowedHost> allowed{{"127.0.0.1", 0}, {"erp.example.com", 8443}};
+  auto refused = [&](const std::string& endpoint, const std::vector<Config::AllowedHost>& list,
+                     const std::string& expected) {
+    try {
+      check_sync_request("products", "", endpoint, list);
+      ADD_FAILURE() << endpoint << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  refused("http://169.254.169.254/latest/meta-data", allowed,
+          "the sync endpoint's host 169.254.169.254:80 is not in SYNC_ALLOWED_HOSTS");
+  refused("https://erp.example.com/api", allowed, "erp.example.com:443 is not in");
+  refused("http://127.0.0.2:80", allowed, "127.0.0.2:80 is not in");
+  refused("http://[::1]:8080", allowed, "[::1]:8080 is not in");
+  refused(remote_.url(), {}, "(it is empty: no sync endpoint is allowed)");
+  refused("http://user:pw@127.0.0.1/", allowed, "must not carry a user name or password");
+  EXPECT_NO_THROW(check_sync_request("products", "", "https://ERP.example.com:8443/v1", allowed));
+  EXPECT_NO_THROW(check_sync_request("products", "", remote_.url(), allowed));
+
+  const std::string env =
+      db_->env_for_cli() + " QUEUE_CONNECTION=database SYNC_ALLOWED_HOSTS=erp.example.com";
+  for (const std::string endpoint : {"http://169.254.169.254", remote_.url()}) {
+    const auto r = testing::run_cli(
+        db_->dir(), env,
+        "sync products --tenant=" + std::to_string(a_) + " --endpoint=" + endpoint);
+    EXPECT_EQ(r.exit, 2) << r.err;
+    EXPECT_EQ(testing::line_count(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find("is not in SYNC_ALLOWED_HOSTS"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(count("SELECT COUNT(*) FROM sync_logs"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM jobs"), 0);
+  EXPECT_EQ(remote_.requests(), 0);
+}
+
+TEST_P(SyncJobTest, AQueuedSyncToAHostNoLongerAllowedMakesNoRequest) {
+  runtime_.allowed_hosts = {{"erp.example.com", 0}};  // the worker's list changed since
+  const SyncLog s = sync("products", "", 3);
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_NE(s.error_message.value_or("").find("127.0.0.1:" + remote_.url().substr(17) +
+                                              " is not in SYNC_ALLOWED_HOSTS"),
+            std::string::npos)
+      << s.error_message.value_or("");
+  EXPECT_EQ(remote_.requests(), 0);  // the token went nowhere
+}
+
+TEST_P(SyncJobTest, AListedNameResolvingToLoopbackIsRefusedUnlessTheAddressIsListed) {
+  const std::string by_name = "http://localhost:" + remote_.url().substr(17);
+  runtime_.allowed_hosts = {{"localhost", 0}};
+  SyncLog s = sync_to(by_name, "products");
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_NE(s.error_message.value_or("").find("the sync endpoint's host localhost resolves to"),
+            std::string::npos)
+      << s.error_message.value_or("");
+  EXPECT_NE(s.error_message.value_or("").find("a loopback address"), std::string::npos);
+  EXPECT_EQ(remote_.requests(), 0);
+  runtime_.allowed_hosts = {{"localhost", 0}, {"127.0.0.1", 0}, {"::1", 0}};
+  s = sync_to(by_name, "products");
+  EXPECT_EQ(s.status, "completed") << s.error_message.value_or("");
+  EXPECT_EQ(remote_.requests(), 1);
+}
+
+TEST_P(SyncJobTest, RedirectsToAnotherHostAreNotFollowed) {
+  FakeRemote elsewhere;
+  remote_.redirect_to(elsewhere.url() + "/products?page=1");
+  remote_.set_mode(FakeRemote::Mode::kRedirect);
+  runtime_.allowed_hosts = {{"127.0.0.1", std::stoi(remote_.url().substr(17))}};
+  const SyncLog s = sync("products", "", 3);
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_NE(s.error_message.value_or("").find("HTTP 302 (redirects are not followed)"),
+            std::string::npos)
+      << s.error_message.value_or("");
+  EXPECT_EQ(elsewhere.requests(), 0);
+}
+
+// DNS rebinding: the connection goes to the address that was checked, whatever DNS says later.
+TEST(SyncHttpClient, ThePinnedAddressIsTheOneConnectedTo) {
+  FakeRemote remote;
+  const std::string port = remote.url().substr(17);
+  HttpRequest q{.url = "http://unity-rebinding.invalid:" + port + "/products?page=1"};
+  q.timeout = 5000ms;
+  q.pinned = "unity-rebinding.invalid:" + port + ":127.0.0.1";
+  const HttpResponse r = http_send(q);
+  EXPECT_TRUE(r.ok()) << r.transport_error << " " << r.status;
+  EXPECT_EQ(remote.requests(), 1);
+  EXPECT_THROW(
+      resolve_endpoint("http://unity-rebinding.invalid/", {{"unity-rebinding.invalid", 0}}),
+      Error);  // and the name itself resolves nowhere
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, SyncJobTest,
