@@ -143,8 +143,7 @@ TEST(CsvReader, ARecordWiderThanTheLimitIsRefusedWithoutHoldingItsFields) {
   for (const bool counting : {false, true}) {
     CsvReader reader(path, 1000);
     std::vector<std::string> rec;
-    ASSERT_TRUE(reader.next(rec));
-    try {
+    try {  // the error comes with the block that holds it (here the first one)
       if (counting) {
         reader.skip_rest();
       } else {

@@ -663,7 +663,7 @@ TEST_P(SyncJobTest, AnEndpointNotInSyncAllowedHostsIsRefusedAtDispatch) {
 
   const std::string env =
       db_->env_for_cli() + " QUEUE_CONNECTION=database SYNC_ALLOWED_HOSTS=erp.example.com";
-  for (const std::string endpoint : {"http://169.254.169.254", remote_.url()}) {
+  for (const std::string& endpoint : {std::string("http://169.254.169.254"), remote_.url()}) {
     const auto r = testing::run_cli(
         db_->dir(), env,
         "sync products --tenant=" + std::to_string(a_) + " --endpoint=" + endpoint);
