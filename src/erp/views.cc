@@ -6,6 +6,7 @@
 #include "erp/catalog/catalog_service.h"
 #include "erp/crm/crm_service.h"
 #include "erp/inventory/inventory_service.h"
+#include "erp/procurement/procurement_service.h"
 #include "erp/sales/sales_service.h"
 
 namespace unity::erp {
@@ -133,6 +134,61 @@ nlohmann::json invoice_json(const billing::Invoice& i) {
           {"due_date", i.due_date},
           {"issued_at", i.issued_at},
           {"paid_at", opt(i.paid_at)}};
+}
+
+nlohmann::json vendor_json(const procurement::Vendor& v) {
+  return {{"id", v.id},
+          {"name", v.name},
+          {"email", v.email},
+          {"created_at", v.created_at},
+          {"updated_at", v.updated_at}};
+}
+
+nlohmann::json goods_receipt_json(const procurement::GoodsReceipt& g) {
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& l : g.lines) {
+    lines.push_back({{"id", l.id},
+                     {"purchase_order_line_id", l.purchase_order_line_id},
+                     {"sku", l.sku},
+                     {"quantity", l.quantity.to_string()},
+                     {"unit_cost", l.unit_cost.to_string()},
+                     {"batch_id", l.batch_id},
+                     {"batch", l.batch},
+                     {"expiry_date", opt(l.expiry_date)}});
+  }
+  return {{"id", g.id},
+          {"purchase_order_id", g.purchase_order_id},
+          {"location", g.location},
+          {"received_by", opt(g.received_by)},
+          {"received_at", g.received_at},
+          {"lines", lines}};
+}
+
+nlohmann::json purchase_order_json(const procurement::PurchaseOrder& o) {
+  nlohmann::json lines = nlohmann::json::array(), receipts = nlohmann::json::array();
+  for (const auto& l : o.lines) {
+    lines.push_back({{"id", l.id},
+                     {"product_id", l.product_id},
+                     {"sku", l.sku},
+                     {"quantity", l.quantity.to_string()},
+                     {"quantity_received", l.quantity_received.to_string()},
+                     {"unit_cost", l.unit_cost.to_string()},
+                     {"line_total", l.line_total.to_string()}});
+  }
+  for (const auto& g : o.receipts) receipts.push_back(goods_receipt_json(g));
+  return {{"id", o.id},
+          {"status", o.status},
+          {"vendor_id", o.vendor_id},
+          {"vendor_name", o.vendor_name},
+          {"total", o.total.to_string()},
+          {"created_by", opt(o.created_by)},
+          {"approved_by", opt(o.approved_by)},
+          {"approved_at", opt(o.approved_at)},
+          {"received_at", opt(o.received_at)},
+          {"created_at", o.created_at},
+          {"updated_at", o.updated_at},
+          {"lines", lines},
+          {"receipts", receipts}};
 }
 
 }  // namespace unity::erp

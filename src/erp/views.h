@@ -28,6 +28,11 @@ struct Order;
 namespace billing {
 struct Invoice;
 }
+namespace procurement {
+struct Vendor;
+struct PurchaseOrder;
+struct GoodsReceipt;
+}  // namespace procurement
 
 // `product:show`: {"id","sku","name","price","cost","reorder_level","unit","on_hand","deleted_at",
 // "created_at","updated_at"}.
@@ -45,5 +50,9 @@ nlohmann::json lead_json(const crm::Lead& l);
 nlohmann::json order_json(const sales::Order& o);
 // `invoice:show`: {"id","order_id","customer_id","status","total","paid","balance","due_date", …}.
 nlohmann::json invoice_json(const billing::Invoice& i);
+// `vendor:show`, `po:show` (with its lines and receipts), a goods receipt of `po:receive`.
+nlohmann::json vendor_json(const procurement::Vendor& v);
+nlohmann::json purchase_order_json(const procurement::PurchaseOrder& o);
+nlohmann::json goods_receipt_json(const procurement::GoodsReceipt& g);
 
 }  // namespace unity::erp

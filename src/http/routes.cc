@@ -10,6 +10,7 @@
 #include "erp/crm/crm_service.h"
 #include "erp/input.h"
 #include "erp/inventory/inventory_service.h"
+#include "erp/procurement/procurement_service.h"
 #include "erp/sales/sales_service.h"
 #include "erp/views.h"
 #include "events/event_bus.h"
@@ -196,6 +197,47 @@ Response pay_invoice(Call& c) {
   return json_response(201, out);
 }
 
+using erp::procurement::ProcurementService;
+
+Response create_vendor(Call& c) {
+  ProcurementService p(c.conn, c.bus, user_of(c), c.clock);
+  return json_response(
+      201, erp::vendor_json(p.create_vendor(erp::procurement::VendorDraft::from_json(c.body()))));
+}
+
+Response show_vendor(Call& c) {
+  ProcurementService p(c.conn, c.bus, user_of(c), c.clock);
+  return json_response(200, erp::vendor_json(p.find_vendor(c.id_param())));
+}
+
+Response create_purchase_order(Call& c) {
+  ProcurementService p(c.conn, c.bus, user_of(c), c.clock);
+  return json_response(201, erp::purchase_order_json(
+                                p.create_order(erp::procurement::OrderDraft::from_json(c.body()))));
+}
+
+Response show_purchase_order(Call& c) {
+  ProcurementService p(c.conn, c.bus, user_of(c), c.clock);
+  return json_response(200, erp::purchase_order_json(p.find_order(c.id_param())));
+}
+
+Response approve_purchase_order(Call& c) {
+  require_empty_body(c);
+  ProcurementService p(c.conn, c.bus, user_of(c), c.clock);
+  return json_response(200, erp::purchase_order_json(p.approve(c.id_param())));
+}
+
+Response receive_purchase_order(Call& c) {
+  const int64_t id = c.id_param();
+  ProcurementService p(c.conn, c.bus, user_of(c), c.clock);
+  p.find_order(id);  // another tenant's order is 404 before the body is looked at
+  auto g = p.receive(erp::procurement::ReceiptDraft::from_json(with_path_field(c, "id", id)));
+  nlohmann::json out = erp::purchase_order_json(p.find_order(g.purchase_order_id));
+  out["receipt"] = erp::goods_receipt_json(g);
+  out["receipt_id"] = g.id;
+  return json_response(201, out);
+}
+
 notify::Notifiable inbox_of(const Call& c) { return notify::Notifiable::user(c.who.user_id); }
 
 Response list_notifications(Call& c) {
@@ -284,6 +326,12 @@ std::vector<Api::Route> resource_routes() {
       route("POST", "orders/{}/fulfill", Access::kSales, fulfill_order),
       route("GET", "invoices/{}", Access::kAnyUser, show_invoice),
       route("POST", "invoices/{}/payments", Access::kBilling, pay_invoice),
+      route("POST", "vendors", Access::kProcurement, create_vendor),
+      route("GET", "vendors/{}", Access::kAnyUser, show_vendor),
+      route("POST", "purchase-orders", Access::kProcurement, create_purchase_order),
+      route("GET", "purchase-orders/{}", Access::kAnyUser, show_purchase_order),
+      route("POST", "purchase-orders/{}/approve", Access::kProcurement, approve_purchase_order),
+      route("POST", "purchase-orders/{}/receive", Access::kProcurement, receive_purchase_order),
       route("GET", "notifications", Access::kAnyUser, list_notifications),
       route("GET", "notifications/unread-count", Access::kAnyUser, unread_notifications),
       route("POST", "notifications/read", Access::kAnyUser, read_notifications),

@@ -414,6 +414,35 @@ TEST_P(ServeTest, OrderToInvoiceToPaymentOverHttp) {
   EXPECT_EQ(call("GET", "/api/v1/stock/W-1", token_a_).second["on_hand"], "7.00");
 }
 
+TEST_P(ServeTest, PurchaseOrdersOverHttp) {
+  start_server();
+  ASSERT_EQ(call("POST", "/api/v1/products", token_a_, kWidget).first, 201);
+  auto [st_v, vendor] =
+      call("POST", "/api/v1/vendors", token_a_, R"({"name":"Parts Inc","email":"p@p.test"})");
+  ASSERT_EQ(st_v, 201) << vendor;
+  EXPECT_EQ(
+      call("GET", "/api/v1/vendors/" + std::to_string(int64_t(vendor["id"])), token_a_).second,
+      vendor);
+  auto [st_po, po] =
+      call("POST", "/api/v1/purchase-orders", token_a_,
+           json{{"vendor_id", vendor["id"]},
+                {"lines", {{{"sku", "W-1"}, {"quantity", "4"}, {"unit_cost", "3.00"}}}}}
+               .dump());
+  ASSERT_EQ(st_po, 201) << po;
+  const std::string id = std::to_string(int64_t(po["id"]));
+  EXPECT_EQ(call("POST", "/api/v1/purchase-orders/" + id + "/approve", token_a_).first, 200);
+  auto [st_r, received] = call("POST", "/api/v1/purchase-orders/" + id + "/receive", token_a_,
+                               R"({"location":"MAIN"})");
+  ASSERT_EQ(st_r, 201) << received;
+  EXPECT_EQ(received["status"], "received");
+  EXPECT_EQ(call("GET", "/api/v1/stock/W-1", token_a_).second["on_hand"], "4.00");
+  EXPECT_EQ(
+      call("GET", "/api/v1/purchase-orders/" + id, token_a_).second,
+      cli_json("po:show --tenant=" + std::to_string(tenant_a_) + " --data='{\"id\":" + id + "}'"));
+  EXPECT_EQ(call("GET", "/api/v1/purchase-orders/" + id, token_b_).first, 404);
+  EXPECT_EQ(call("POST", "/api/v1/purchase-orders/" + id + "/receive", token_b_, "{}").first, 404);
+}
+
 TEST_P(ServeTest, InboxOverHttp) {
   start_server();
   for (int i = 0; i < 3; ++i) notify_and_drain(tenant_a_, admin_a_, "n" + std::to_string(i));
