@@ -6,7 +6,8 @@ UNITY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages the build and the tests need. postgresql-15 brings the server the tests start.
 UNITY_BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libsqlite3-dev sqlite3 libpq-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format
-  libcsv-dev libxlsxwriter-dev libhpdf-dev libcurl4-openssl-dev libcpp-httplib-dev)
+  libcsv-dev libxlsxwriter-dev libhpdf-dev libcurl4-openssl-dev libcpp-httplib-dev libboost-dev
+  libsodium-dev)
 UNITY_TEST_PACKAGES=(postgresql-15 postgresql-client-15 supervisor)
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -110,5 +110,7 @@ void add_import_commands(Commands& commands, Context& ctx);
 void add_bulk_commands(Commands& commands, Context& ctx);
 void add_report_commands(Commands& commands, Context& ctx);
 void add_sync_commands(Commands& commands, Context& ctx);
+void add_token_commands(Commands& commands, Context& ctx);
+void add_serve_command(Commands& commands, Context& ctx);
 
 }  // namespace unity::cli

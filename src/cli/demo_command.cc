@@ -24,6 +24,7 @@
 #include "erp/procurement/procurement_service.h"
 #include "erp/sales/sales_service.h"
 #include "events/event_bus.h"
+#include "http/tokens.h"
 #include "jobs/jobs.h"
 #include "notify/notifier.h"
 #include "queue/dispatch.h"
@@ -270,7 +271,12 @@ json Demo::run() {
   purchase();
   sell();
   scans();
-  return account();
+  json out = account();
+  // A ready token for the demo's admin, so the API can be tried on this database at once.
+  conn_->set_tenant(tenant_);
+  out["api_token"] =
+      http::create_user_token(*conn_, users_["admin"], "demo", std::nullopt, system_clock()).token;
+  return out;
 }
 
 std::string human(const json& a) {
@@ -294,7 +300,11 @@ std::string human(const json& a) {
                       customers) +
          "\nThe demo database is " + a["database"].get<std::string>() +
          "; inspect it with DB_DATABASE=" + a["database"].get<std::string>() +
-         " unity events:list --tenant " + std::to_string(a["tenant_id"].get<int64_t>()) + "\n";
+         " unity events:list --tenant " + std::to_string(a["tenant_id"].get<int64_t>()) + "\n" +
+         "\nServe it over HTTP (the admin's API token is " + a["api_token"].get<std::string>() +
+         "):\n  DB_DATABASE=" + a["database"].get<std::string>() + " unity serve --port=8080 &\n" +
+         "  curl -H 'Authorization: Bearer " + a["api_token"].get<std::string>() +
+         "' localhost:8080/api/v1/products\n";
 }
 
 }  // namespace

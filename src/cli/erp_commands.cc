@@ -16,6 +16,7 @@
 #include "erp/erp.h"
 #include "erp/input.h"
 #include "erp/inventory/inventory_service.h"
+#include "erp/views.h"
 #include "events/event_bus.h"
 #include "notify/notifier.h"
 
@@ -27,23 +28,8 @@ using erp::catalog::CatalogService;
 using erp::catalog::Product;
 using erp::inventory::InventoryService;
 
-nlohmann::json opt_text(const std::optional<std::string>& s) {
-  return s ? nlohmann::json(*s) : nlohmann::json();
-}
-
-nlohmann::json product_json(const Product& p, Decimal on_hand) {
-  return {{"id", p.id},
-          {"sku", p.sku},
-          {"name", p.name},
-          {"price", p.price.to_string()},
-          {"cost", p.cost.to_string()},
-          {"reorder_level", p.reorder_level.to_string()},
-          {"unit", p.unit},
-          {"on_hand", on_hand.to_string()},
-          {"deleted_at", opt_text(p.deleted_at)},
-          {"created_at", p.created_at},
-          {"updated_at", p.updated_at}};
-}
+using erp::movement_json;
+using erp::product_json;
 
 std::string product_human(const std::string& verb, const Product& p, Decimal on_hand) {
   return "Product " + std::to_string(p.id) + (verb.empty() ? "" : " " + verb) + ": " + p.sku + " " +
@@ -85,19 +71,6 @@ void define_product_show(CLI::App& app, Context& ctx) {
   });
 }
 
-nlohmann::json movement_json(const std::string& sku, const std::string& location,
-                             const erp::inventory::MovementResult& r, Decimal quantity) {
-  return {
-      {"id", r.movement_ids.empty() ? nlohmann::json() : nlohmann::json(r.movement_ids.front())},
-      {"movement_ids", r.movement_ids},
-      {"batch_id", r.batch_id ? nlohmann::json(*r.batch_id) : nlohmann::json()},
-      {"sku", sku},
-      {"location", location},
-      {"quantity", quantity.to_string()},
-      {"cost", r.cost.to_string()},
-      {"on_hand", r.on_hand.to_string()}};
-}
-
 void define_stock_receive(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<DomainArgs>();
   add_domain_options(app, *a);
@@ -133,25 +106,13 @@ void define_stock_show(CLI::App& app, Context& ctx) {
     Session s = open_session(ctx, *a);
     erp::reject_unknown_fields(s.data, {"sku"});
     auto level = InventoryService(s.conn, ctx.bus(), s.user).stock(require_string(s.data, "sku"));
-    nlohmann::json locations = nlohmann::json::array(), batches = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
-    for (const auto& l : level.locations) {
-      locations.push_back({{"code", l.code}, {"on_hand", l.on_hand.to_string()}});
-    }
     for (const auto& b : level.batches) {
-      batches.push_back({{"batch", b.batch},
-                         {"location", b.location},
-                         {"quantity_remaining", b.quantity_remaining.to_string()},
-                         {"unit_cost", b.unit_cost.to_string()},
-                         {"expiry_date", opt_text(b.expiry_date)}});
       rows.push_back({b.batch, b.location, b.quantity_remaining.to_string(),
                       b.unit_cost.to_string(), b.expiry_date.value_or("")});
     }
     ctx.emit(
-        {{"sku", level.sku},
-         {"on_hand", level.on_hand.to_string()},
-         {"locations", locations},
-         {"batches", batches}},
+        erp::stock_json(level),
         level.sku + ": " + level.on_hand.to_string() + " on hand\n" +
             render_table({"batch", "location", "remaining", "unit_cost", "expiry_date"}, rows));
   });

@@ -100,14 +100,11 @@ void define_notifications_list(CLI::App& app, Context& ctx) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& n : notify::list_notifications(conn, who, a->unread, a->limit)) {
-      auto data = nlohmann::json::parse(n.data);
-      out.push_back({{"id", n.id},
-                     {"type", n.type},
-                     {"data", data},
-                     {"read_at", n.read_at ? nlohmann::json(*n.read_at) : nlohmann::json()},
-                     {"created_at", n.created_at}});
+      nlohmann::json j = notify::notification_json(n);
+      const auto& data = j["data"];
       rows.push_back({n.created_at, n.type, data.value("severity", ""), data.value("title", ""),
                       n.read_at ? "read" : "unread", n.id});
+      out.push_back(std::move(j));
     }
     const int64_t unread = notify::unread_count(conn, who);
     ctx.emit(out, render_table({"created at", "type", "severity", "title", "status", "id"}, rows) +

@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   unity::cli::add_bulk_commands(commands, ctx);
   unity::cli::add_report_commands(commands, ctx);
   unity::cli::add_sync_commands(commands, ctx);
+  unity::cli::add_token_commands(commands, ctx);
+  unity::cli::add_serve_command(commands, ctx);
 
   const std::string_view name = argc > 1 ? argv[1] : "";
   if (name.empty() || name == "--help" || name == "-h" || name == "list") {

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "erp/input.h"
 #include "erp/procurement/procurement_service.h"
+#include "erp/views.h"
 #include "events/event_bus.h"
 
 namespace unity::cli {
@@ -22,62 +23,9 @@ using erp::procurement::ProcurementService;
 using erp::procurement::PurchaseOrder;
 using erp::procurement::Vendor;
 
-nlohmann::json opt_json(const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
-
-nlohmann::json vendor_json(const Vendor& v) {
-  return {{"id", v.id},
-          {"name", v.name},
-          {"email", v.email},
-          {"created_at", v.created_at},
-          {"updated_at", v.updated_at}};
-}
-
-nlohmann::json receipt_json(const GoodsReceipt& g) {
-  nlohmann::json lines = nlohmann::json::array();
-  for (const auto& l : g.lines) {
-    lines.push_back({{"id", l.id},
-                     {"purchase_order_line_id", l.purchase_order_line_id},
-                     {"sku", l.sku},
-                     {"quantity", l.quantity.to_string()},
-                     {"unit_cost", l.unit_cost.to_string()},
-                     {"batch_id", l.batch_id},
-                     {"batch", l.batch},
-                     {"expiry_date", opt_json(l.expiry_date)}});
-  }
-  return {{"id", g.id},
-          {"purchase_order_id", g.purchase_order_id},
-          {"location", g.location},
-          {"received_by", opt_json(g.received_by)},
-          {"received_at", g.received_at},
-          {"lines", lines}};
-}
-
-nlohmann::json order_json(const PurchaseOrder& o) {
-  nlohmann::json lines = nlohmann::json::array(), receipts = nlohmann::json::array();
-  for (const auto& l : o.lines) {
-    lines.push_back({{"id", l.id},
-                     {"product_id", l.product_id},
-                     {"sku", l.sku},
-                     {"quantity", l.quantity.to_string()},
-                     {"quantity_received", l.quantity_received.to_string()},
-                     {"unit_cost", l.unit_cost.to_string()},
-                     {"line_total", l.line_total.to_string()}});
-  }
-  for (const auto& g : o.receipts) receipts.push_back(receipt_json(g));
-  return {{"id", o.id},
-          {"status", o.status},
-          {"vendor_id", o.vendor_id},
-          {"vendor_name", o.vendor_name},
-          {"total", o.total.to_string()},
-          {"created_by", opt_json(o.created_by)},
-          {"approved_by", opt_json(o.approved_by)},
-          {"approved_at", opt_json(o.approved_at)},
-          {"received_at", opt_json(o.received_at)},
-          {"created_at", o.created_at},
-          {"updated_at", o.updated_at},
-          {"lines", lines},
-          {"receipts", receipts}};
-}
+nlohmann::json order_json(const PurchaseOrder& o) { return erp::purchase_order_json(o); }
+nlohmann::json receipt_json(const GoodsReceipt& g) { return erp::goods_receipt_json(g); }
+using erp::vendor_json;
 
 std::string order_human(const std::string& verb, const PurchaseOrder& o) {
   std::vector<std::vector<std::string>> rows;

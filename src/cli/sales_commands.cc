@@ -16,6 +16,7 @@
 #include "erp/input.h"
 #include "erp/inventory/inventory_service.h"
 #include "erp/sales/sales_service.h"
+#include "erp/views.h"
 
 namespace unity::cli {
 
@@ -28,31 +29,9 @@ using erp::crm::Customer;
 using erp::sales::Order;
 using erp::sales::SalesService;
 
-template <typename T>
-nlohmann::json opt(const std::optional<T>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
-nlohmann::json opt_dec(const std::optional<Decimal>& v) {
-  return v ? nlohmann::json(v->to_string()) : nlohmann::json();
-}
-
-nlohmann::json customer_json(const Customer& c) {
-  nlohmann::json contacts = nlohmann::json::array();
-  for (const auto& k : c.contacts)
-    contacts.push_back({{"id", k.id}, {"name", k.name}, {"email", k.email}});
-  return {{"id", c.id},
-          {"name", c.name},
-          {"email", opt(c.email)},
-          {"payment_terms_days", c.payment_terms_days},
-          {"lead_id", opt(c.lead_id)},
-          {"contacts", contacts},
-          {"orders_count", c.orders_count},
-          {"total_spent", c.total_spent.to_string()},
-          {"average_order_value", c.average_order_value.to_string()},
-          {"last_order_at", opt(c.last_order_at)},
-          {"outstanding_balance", c.outstanding_balance.to_string()},
-          {"created_at", c.created_at}};
-}
+using erp::customer_json;
+using erp::invoice_json;
+using erp::order_json;
 
 std::string customer_human(const Customer& c) {
   return "Customer " + std::to_string(c.id) + ": " + c.name +
@@ -61,31 +40,6 @@ std::string customer_human(const Customer& c) {
          " contact(s); " + std::to_string(c.orders_count) + " order(s), spent " +
          c.total_spent.to_string() + " (average " + c.average_order_value.to_string() +
          "), outstanding " + c.outstanding_balance.to_string();
-}
-
-nlohmann::json order_json(const Order& o) {
-  nlohmann::json lines = nlohmann::json::array();
-  for (const auto& l : o.lines) {
-    lines.push_back({{"id", l.id},
-                     {"product_id", l.product_id},
-                     {"sku", l.sku},
-                     {"quantity", l.quantity.to_string()},
-                     {"unit_price", l.unit_price.to_string()},
-                     {"line_total", l.line_total.to_string()},
-                     {"cost", opt_dec(l.cost)}});
-  }
-  return {{"id", o.id},
-          {"status", o.status},
-          {"customer_id", o.customer_id},
-          {"total", o.total.to_string()},
-          {"cost_of_goods", opt_dec(o.cost_of_goods)},
-          {"location", opt(o.location)},
-          {"invoice_id", opt(o.invoice_id)},
-          {"created_by", opt(o.created_by)},
-          {"approved_at", opt(o.approved_at)},
-          {"fulfilled_at", opt(o.fulfilled_at)},
-          {"created_at", o.created_at},
-          {"lines", lines}};
 }
 
 std::string order_human(const Order& o) {
@@ -98,19 +52,6 @@ std::string order_human(const Order& o) {
          std::to_string(o.customer_id) + ", total " + o.total.to_string() +
          (o.invoice_id ? ", invoice " + std::to_string(*o.invoice_id) : "") + "\n" +
          render_table({"sku", "quantity", "unit_price", "line_total", "cost"}, rows);
-}
-
-nlohmann::json invoice_json(const Invoice& i) {
-  return {{"id", i.id},
-          {"order_id", i.order_id},
-          {"customer_id", i.customer_id},
-          {"status", i.status},
-          {"total", i.total.to_string()},
-          {"paid", i.paid.to_string()},
-          {"balance", i.balance().to_string()},
-          {"due_date", i.due_date},
-          {"issued_at", i.issued_at},
-          {"paid_at", opt(i.paid_at)}};
 }
 
 std::string invoice_human(const Invoice& i) {
@@ -166,12 +107,7 @@ void add_crm(Commands& commands, Context& ctx) {
       {"lead:create", "Create a lead {name,email,company}", domain(ctx, [](Context& c, Session& s) {
          auto l = CrmService(s.conn, c.bus(), s.user)
                       .create_lead(erp::crm::LeadDraft::from_json(s.data));
-         nlohmann::json j = {{"id", l.id},
-                             {"name", l.name},
-                             {"email", opt(l.email)},
-                             {"company", opt(l.company)},
-                             {"status", l.status}};
-         return std::pair{j, "Lead " + std::to_string(l.id) + ": " + l.name};
+         return std::pair{erp::lead_json(l), "Lead " + std::to_string(l.id) + ": " + l.name};
        })});
   commands.push_back({"lead:convert", "Convert a lead {id} into a customer",
                       domain(ctx, [](Context& c, Session& s) {
@@ -266,16 +202,16 @@ void add_sales_commands(Commands& commands, Context& ctx) {
   commands.push_back({"invoices:check-overdue",
                       "The daily overdue scan: InvoiceOverdue for unpaid invoices past due",
                       [&ctx](CLI::App& app) { define_check_overdue(app, ctx); }});
-  commands.push_back(
-      {"location:create", "Create a stock location {code,name}",
-       domain(ctx, [](Context& c, Session& s) {
-         erp::reject_unknown_fields(s.data, {"code", "name"});
-         const std::string code = require_string(s.data, "code");
-         auto l = erp::inventory::InventoryService(s.conn, c.bus(), s.user)
-                      .create_location(code, optional_string(s.data, "name").value_or(code));
-         return std::pair{nlohmann::json{{"id", l.id}, {"code", l.code}, {"name", l.name}},
-                          "Location " + std::to_string(l.id) + ": " + l.code + " " + l.name};
-       })});
+  commands.push_back({"location:create", "Create a stock location {code,name}",
+                      domain(ctx, [](Context& c, Session& s) {
+                        erp::reject_unknown_fields(s.data, {"code", "name"});
+                        const std::string code = require_string(s.data, "code");
+                        auto l = erp::inventory::InventoryService(s.conn, c.bus(), s.user)
+                                     .create_location(
+                                         code, optional_string(s.data, "name").value_or(code));
+                        return std::pair{erp::location_json(l), "Location " + std::to_string(l.id) +
+                                                                    ": " + l.code + " " + l.name};
+                      })});
 }
 
 }  // namespace unity::cli

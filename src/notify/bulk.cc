@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/uuid.h"
+#include "notify/inbox.h"
 
 namespace unity::notify {
 
@@ -47,6 +48,7 @@ int64_t deliver_batch(db::Connection& conn, const std::vector<int64_t>& user_ids
     written += conn.execute(n == kDeliverBatchRows ? full_sql : insert_sql(n),
                             db::Params(std::move(values)));
   }
+  if (written > 0) announce_notifications(conn);
   return written;
 }
 

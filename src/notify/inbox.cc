@@ -1,6 +1,9 @@
 #include "notify/inbox.h"
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
+#include "core/json.h"
 
 namespace unity::notify {
 
@@ -22,13 +25,77 @@ std::vector<StoredNotification> list_notifications(db::Connection& conn, const N
   conn.query_each(
       std::string("SELECT id, type, data, read_at, created_at FROM notifications"
                   " WHERE tenant_id = $1 AND notifiable_type = $2 AND notifiable_id = $3") +
-          (unread_only ? " AND read_at IS NULL" : "") + " ORDER BY created_at DESC LIMIT $4",
+          (unread_only ? " AND read_at IS NULL" : "") +
+          " ORDER BY created_at DESC, id DESC LIMIT $4",
       {conn.require_tenant(), std::string(who.type_name()), who.id, int64_t{limit}},
       [&](const db::Row& r) {
         out.push_back({r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2),
                        r.get<std::optional<std::string>>(3), r.get<std::string>(4)});
       });
   return out;
+}
+
+namespace {
+
+constexpr const char* kColumns = "SELECT id, type, data, read_at, created_at FROM notifications";
+
+StoredNotification stored_from(const db::Row& r) {
+  return {r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2),
+          r.get<std::optional<std::string>>(3), r.get<std::string>(4)};
+}
+
+}  // namespace
+
+std::vector<StoredNotification> list_notifications_page(
+    db::Connection& conn, const Notifiable& who, bool unread_only, int limit,
+    const std::optional<InboxPosition>& before) {
+  if (!before) return list_notifications(conn, who, unread_only, limit);
+  require_recipient(conn, who);
+  std::vector<StoredNotification> out;
+  conn.query_each(std::string(kColumns) +
+                      " WHERE tenant_id = $1 AND notifiable_type = $2 AND notifiable_id = $3" +
+                      (unread_only ? " AND read_at IS NULL" : "") +
+                      " AND (created_at < $5 OR (created_at = $5 AND CAST(id AS TEXT) < $6))"
+                      " ORDER BY created_at DESC, id DESC LIMIT $4",
+                  {conn.require_tenant(), std::string(who.type_name()), who.id, int64_t{limit},
+                   before->created_at, before->id},
+                  [&](const db::Row& r) { out.push_back(stored_from(r)); });
+  return out;
+}
+
+std::vector<StoredNotification> notifications_since(db::Connection& conn, const Notifiable& who,
+                                                    const std::string& since, int limit) {
+  std::vector<StoredNotification> out;
+  conn.query_each(
+      std::string(kColumns) +
+          " WHERE tenant_id = $1 AND notifiable_type = $2 AND notifiable_id = $3"
+          " AND created_at >= $4 ORDER BY created_at, id LIMIT $5",
+      {conn.require_tenant(), std::string(who.type_name()), who.id, since, int64_t{limit}},
+      [&](const db::Row& r) { out.push_back(stored_from(r)); });
+  return out;
+}
+
+std::optional<StoredNotification> find_notification(db::Connection& conn, const Notifiable& who,
+                                                    const std::string& id) {
+  auto row = conn.query_one(std::string(kColumns) +
+                                " WHERE CAST(id AS TEXT) = $1 AND tenant_id = $2"
+                                " AND notifiable_type = $3 AND notifiable_id = $4",
+                            {id, conn.require_tenant(), std::string(who.type_name()), who.id});
+  if (!row) return std::nullopt;
+  return stored_from(*row);
+}
+
+nlohmann::json notification_json(const StoredNotification& n) {
+  return {{"id", n.id},
+          {"type", n.type},
+          {"data", parse_json(n.data, "notification data")},
+          {"read_at", n.read_at ? nlohmann::json(*n.read_at) : nlohmann::json()},
+          {"created_at", n.created_at}};
+}
+
+void announce_notifications(db::Connection& conn) {
+  if (!conn.capabilities().listen_notify) return;
+  conn.notify(kNotificationsChannel, std::to_string(conn.require_tenant()));
 }
 
 int64_t unread_count(db::Connection& conn, const Notifiable& who) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/clock.h"
 #include "db/connection.h"
 #include "notify/notification.h"
@@ -24,6 +26,33 @@ struct StoredNotification {
 // Newest first. kNotFound when the recipient is not of the connection's tenant.
 std::vector<StoredNotification> list_notifications(db::Connection& conn, const Notifiable& who,
                                                    bool unread_only, int limit = 100);
+// A page of the list for cursor pagination: the notifications strictly older (by created_at,
+// then id) than `before` (the last one of the previous page), newest first.
+struct InboxPosition {
+  std::string created_at;
+  std::string id;
+};
+std::vector<StoredNotification> list_notifications_page(db::Connection& conn, const Notifiable& who,
+                                                        bool unread_only, int limit,
+                                                        const std::optional<InboxPosition>& before);
+// For real-time streams: the recipient's notifications created at or after `since` (ISO 8601),
+// oldest first, at most `limit`. The caller removes the ones it has already sent.
+std::vector<StoredNotification> notifications_since(db::Connection& conn, const Notifiable& who,
+                                                    const std::string& since, int limit);
+// The notification `id` of the recipient (nullopt when it is not theirs).
+std::optional<StoredNotification> find_notification(db::Connection& conn, const Notifiable& who,
+                                                    const std::string& id);
+
+// `notifications:list --json`'s object: {"id","type","data","read_at","created_at"}.
+nlohmann::json notification_json(const StoredNotification& n);
+
+// The channel on which the writers of notifications announce them (PostgreSQL NOTIFY; payload:
+// the tenant id), so real-time streams in any process learn of them at once.
+inline constexpr const char* kNotificationsChannel = "unity_notifications";
+// Announces, in the caller's transaction, that the connection's tenant has new notifications
+// (delivered at commit); a no-op where the driver has no LISTEN/NOTIFY (SQLite readers watch the
+// file's data_version instead).
+void announce_notifications(db::Connection& conn);
 int64_t unread_count(db::Connection& conn, const Notifiable& who);
 // Marks the given ids (or every unread one when `ids` is empty) read; returns how many changed.
 // kNotFound naming an id that is not this recipient's.

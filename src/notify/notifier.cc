@@ -127,6 +127,7 @@ std::vector<std::string> deliver_now(db::Connection& conn, const std::vector<Not
         {id, tenant, std::string(type), std::string(r.type_name()), r.id, data, now});
     ids.push_back(std::move(id));
   }
+  announce_notifications(conn);
   return ids;
 }
 

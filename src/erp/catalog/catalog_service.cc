@@ -133,6 +133,16 @@ Product CatalogService::find_live(int64_t id) {
   return p;
 }
 
+std::vector<Product> CatalogService::list(int64_t after_id, int limit) {
+  std::vector<Product> out;
+  conn_.query_each(std::string("SELECT ") + kColumns +
+                       " FROM products WHERE tenant_id = $1 AND id > $2 AND deleted_at IS NULL"
+                       " ORDER BY id LIMIT $3",
+                   {conn_.require_tenant(), after_id, int64_t{limit}},
+                   [&](const db::Row& r) { out.push_back(product_from(r)); });
+  return out;
+}
+
 Product CatalogService::find_by_sku(const std::string& sku) {
   auto p = load_product_by_sku(conn_, sku);
   if (!p) throw not_found("product with SKU " + quote_for_message(sku) + " not found");

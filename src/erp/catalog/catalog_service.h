@@ -98,6 +98,9 @@ class CatalogService {
   Product find_by_sku(const std::string& sku);
   // A live product by id, for writes.
   Product find_live(int64_t id);
+  // Live products in id order after `after_id` (0: from the start), at most `limit` (a page of
+  // `GET /products`).
+  std::vector<Product> list(int64_t after_id, int limit);
 
  private:
   db::Connection& conn_;

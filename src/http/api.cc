@@ -1,0 +1,328 @@
+#include "http/api.h"
+
+#include <sodium.h>
+
+#include <charconv>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "db/migrate.h"
+#include "http/route.h"
+#include "http/tokens.h"
+
+namespace unity::http {
+
+namespace {
+
+constexpr std::string_view kPrefix = "/api/v1/";
+
+int status_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kFailedPrecondition:
+      return 409;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kDeadlineExceeded:
+      return 504;
+    case ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; '+' is a space in a query. kInvalidArgument for a broken escape.
+std::string decode(std::string_view s, bool query) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+      const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0) throw invalid_argument("malformed %-escape in the URL");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (query && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+struct Target {
+  std::vector<std::string> segments;  // after /api/v1/
+  std::map<std::string, std::string> query;
+};
+
+Target split_target(std::string_view target) {
+  Target t;
+  const auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+      const auto amp = rest.find('&');
+      std::string_view pair = rest.substr(0, amp);
+      const auto eq = pair.find('=');
+      if (!pair.empty()) {
+        t.query[decode(pair.substr(0, eq), true)] =
+            eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1), true);
+      }
+      if (amp == std::string_view::npos) break;
+      rest.remove_prefix(amp + 1);
+    }
+  }
+  path.remove_prefix(kPrefix.size());
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    t.segments.push_back(decode(path.substr(0, slash), false));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return t;
+}
+
+bool role_allows(Access access, const std::string& role) {
+  if (role == "admin") return true;
+  switch (access) {
+    case Access::kAnyUser:
+      return true;
+    case Access::kInventory:
+      return role == "manager" || role == "inventory";
+    case Access::kSales:
+      return role == "manager" || role == "sales";
+    case Access::kBilling:
+      return role == "manager" || role == "billing";
+    case Access::kProcurement:
+      return role == "manager" || role == "procurement";
+    case Access::kManagers:
+      return role == "manager";
+    case Access::kAdmin:
+      return false;
+  }
+  return false;
+}
+
+Response unauthenticated(const std::string& message) {
+  Response r = error_response(401, "unauthenticated", message);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+std::optional<std::string> bearer(const std::string& header) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+    return std::nullopt;
+  }
+  return header.substr(kBearer.size());
+}
+
+Response health(db::Connection& conn, bool ready) {
+  if (!ready) return json_response(200, {{"status", "ok"}});
+  try {
+    db::Migrator migrator(conn, "", "");
+    const size_t pending = migrator.pending_count();
+    if (pending > 0) {
+      return error_response(503, "unavailable",
+                            std::to_string(pending) + " pending migrations: run `unity migrate`");
+    }
+    return json_response(200, {{"status", "ready"}});
+  } catch (const Error& e) {
+    return error_response(503, "unavailable", "database not ready");
+  }
+}
+
+}  // namespace
+
+Response error_response(int status, const std::string& code, const std::string& message) {
+  return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+Response json_response(int status, const nlohmann::json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+nlohmann::json page_json(nlohmann::json data, const std::optional<std::string>& next) {
+  return {{"data", std::move(data)},
+          {"next_cursor", next ? nlohmann::json(*next) : nlohmann::json()}};
+}
+
+std::string encode_cursor(const std::string& text) {
+  std::string out(sodium_base64_ENCODED_LEN(text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
+                    text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(out.find('\0'));
+  return out;
+}
+
+std::string decode_cursor(const std::string& cursor) {
+  std::string out(cursor.size(), '\0');
+  size_t len = 0;
+  if (cursor.size() > 512 ||
+      sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), cursor.data(),
+                        cursor.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+    throw invalid_argument("malformed cursor: pass next_cursor from the previous page as it is");
+  }
+  out.resize(len);
+  return out;
+}
+
+nlohmann::json Api::Call::body() const {
+  if (request.body.empty()) return nlohmann::json::object();
+  return parse_json_object(request.body, "the request body");
+}
+
+int64_t Api::Call::id_param(size_t i) const {
+  const std::string& s = params.at(i);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v <= 0) {
+    throw not_found("no such id: " + quote_for_message(s));
+  }
+  return v;
+}
+
+int Api::Call::limit() const {
+  auto it = query.find("limit");
+  if (it == query.end()) return 50;
+  int v = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec == std::errc::result_out_of_range) return 500;
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || v < 1) {
+    throw invalid_argument("limit must be a positive integer");
+  }
+  return v > 500 ? 500 : v;
+}
+
+Api::Api(events::EventBus& bus, const Clock& clock)
+    : bus_(bus), clock_(clock), routes_(resource_routes()) {}
+Api::~Api() = default;
+
+bool Api::is_notification_stream(const std::string& target) {
+  return target.substr(0, target.find('?')) == "/api/v1/notifications/stream";
+}
+bool Api::is_websocket(const std::string& target) {
+  return target.substr(0, target.find('?')) == "/api/v1/ws";
+}
+
+std::optional<Principal> Api::authenticate(const Request& request, db::Connection& conn,
+                                           Response& error) {
+  auto token = bearer(request.authorization);
+  if (!token) {
+    error = unauthenticated("missing bearer token: send Authorization: Bearer TOKEN");
+    return std::nullopt;
+  }
+  auto who = http::authenticate(conn, *token, clock_);
+  if (!who) {
+    error = unauthenticated("invalid, revoked or expired token");
+    return std::nullopt;
+  }
+  if (who->touch_due) {
+    try {
+      touch_token(conn, *who, clock_);
+    } catch (const Error&) {
+      // Recording the last use is bookkeeping: a busy database must not refuse the request.
+    }
+  }
+  return who;
+}
+
+std::optional<Api::StreamAuth> Api::authenticate_stream(const Request& request,
+                                                        db::Connection& conn, Response& error) {
+  try {
+    auto who = authenticate(request, conn, error);
+    conn.set_tenant(std::nullopt);
+    if (!who) return std::nullopt;
+    if (who->operator_token) {
+      error = error_response(403, "permission_denied", "an operator token has no inbox");
+      return std::nullopt;
+    }
+    return StreamAuth{who->tenant_id, who->user_id};
+  } catch (const Error& e) {
+    conn.set_tenant(std::nullopt);
+    error = error_response(status_of(e.code()), std::string(error_code_name(e.code())), e.what());
+    return std::nullopt;
+  }
+}
+
+Response Api::handle(const Request& request, db::Connection& conn) {
+  const std::string path = request.target.substr(0, request.target.find('?'));
+  if (path == "/healthz") return health(conn, false);
+  if (path == "/readyz") return health(conn, true);
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
+    return error_response(404, "not_found", "no such route: " + path);
+  }
+  struct ResetTenant {
+    db::Connection& c;
+    ~ResetTenant() { c.set_tenant(std::nullopt); }
+  } reset{conn};
+  try {
+    Target target = split_target(request.target);
+    const Route* found = nullptr;
+    bool path_known = false;
+    std::vector<std::string> params;
+    for (const auto& route : routes_) {
+      if (route.segments.size() != target.segments.size()) continue;
+      std::vector<std::string> p;
+      bool match = true;
+      for (size_t i = 0; i < route.segments.size() && match; ++i) {
+        if (route.segments[i] == "{}") {
+          p.push_back(target.segments[i]);
+        } else {
+          match = route.segments[i] == target.segments[i];
+        }
+      }
+      if (!match) continue;
+      path_known = true;
+      if (route.method != request.method) continue;
+      found = &route;
+      params = std::move(p);
+      break;
+    }
+    if (!found) {
+      return path_known ? error_response(405, "invalid_argument",
+                                         request.method + " is not allowed on " + path)
+                        : error_response(404, "not_found", "no such route: " + path);
+    }
+    Response error;
+    auto who = authenticate(request, conn, error);
+    if (!who) return error;
+    if (who->operator_token) {
+      return error_response(403, "permission_denied",
+                            "an operator token reaches no tenant's business data");
+    }
+    if (!role_allows(found->access, who->role)) {
+      return error_response(403, "permission_denied",
+                            "role " + who->role + " may not " + request.method + " " + path);
+    }
+    Call call{conn, *who, std::move(params), std::move(target.query), request, bus_, clock_};
+    return found->handler(call);
+  } catch (const Error& e) {
+    return error_response(status_of(e.code()), std::string(error_code_name(e.code())), e.what());
+  } catch (const std::exception& e) {
+    return error_response(500, "internal", "internal error");
+  }
+}
+
+}  // namespace unity::http

@@ -1,0 +1,89 @@
+#pragma once
+// The REST API of `unity serve` (DESIGN.md "The HTTP server"), apart from the transport: a
+// request comes in as plain values, a response goes out as plain values, so the routes are
+// tested and read without the network library (server.h carries them over HTTP).
+//
+// Every route calls the same services as its command-line twin and answers the twin's --json
+// shape. Authentication: `Authorization: Bearer TOKEN` (tokens.h); the tenant and the user come
+// from the token only. Errors: {"error":{"code","message"}} with the status of DESIGN.md
+// (400 invalid_argument, 401 unauthenticated, 403 permission_denied, 404 not_found — also for
+// another tenant's id —, 409 already_exists / failed_precondition, 413 too_large,
+// 429 rate_limited, 503 unavailable, 504 deadline_exceeded, 500 internal).
+//
+// Threading: one Api serves every thread; handle() takes the calling thread's own connection.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "db/connection.h"
+
+namespace unity::events {
+class EventBus;
+}
+namespace unity::queue {
+class Dispatcher;
+}
+
+namespace unity::http {
+
+struct Principal;
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // "/api/v1/products?limit=10" (path and query, as sent)
+  std::string authorization;
+  std::string content_type;
+  std::string last_event_id;
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// An error response: {"error":{"code":code,"message":message}}.
+Response error_response(int status, const std::string& code, const std::string& message);
+
+class Api {
+ public:
+  // `bus` (wired with the ERP modules) and `clock` must outlive the Api.
+  Api(events::EventBus& bus, const Clock& clock);
+  ~Api();
+
+  // Answers one request on `conn` (the calling thread's connection). Never throws.
+  Response handle(const Request& request, db::Connection& conn);
+
+  // For the real-time streams: checks the request's token (nullopt: answer `error`). Sets
+  // nothing on the connection that outlives the call.
+  struct StreamAuth {
+    int64_t tenant_id = 0;
+    int64_t user_id = 0;
+  };
+  std::optional<StreamAuth> authenticate_stream(const Request& request, db::Connection& conn,
+                                                Response& error);
+
+  // True for the paths served as streams (SSE, WebSocket) rather than by handle().
+  static bool is_notification_stream(const std::string& target);
+  static bool is_websocket(const std::string& target);
+
+  struct Route;
+  struct Call;
+
+ private:
+  std::optional<Principal> authenticate(const Request& request, db::Connection& conn,
+                                        Response& error);
+  events::EventBus& bus_;
+  const Clock& clock_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace unity::http

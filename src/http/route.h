@@ -1,0 +1,68 @@
+#pragma once
+// Internal to src/http: one route of the API and what its handler is given.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http/api.h"
+#include "http/tokens.h"
+
+namespace unity::http {
+
+// Who may call a route.
+enum class Access {
+  kAnyUser,      // any user of the tenant
+  kInventory,    // admin, manager, inventory
+  kSales,        // admin, manager, sales
+  kBilling,      // admin, manager, billing
+  kProcurement,  // admin, manager, procurement
+  kManagers,     // admin, manager
+  kAdmin,        // admin
+};
+
+struct Api::Call {
+  db::Connection& conn;
+  const Principal& who;
+  std::vector<std::string> params;           // the {…} segments of the path, decoded
+  std::map<std::string, std::string> query;  // decoded
+  const Request& request;
+  events::EventBus& bus;
+  const Clock& clock;
+
+  // The body as a JSON object (an empty body is {}): kInvalidArgument otherwise.
+  nlohmann::json body() const;
+  // The first path parameter as a positive integer id: kNotFound otherwise (a malformed id is
+  // as unknown as another tenant's).
+  int64_t id_param(size_t i = 0) const;
+  // ?limit= (default 50, above 500 taken as 500, below 1 refused).
+  int limit() const;
+};
+
+struct Api::Route {
+  std::string method;
+  std::vector<std::string> segments;  // "{}" matches one segment
+  Access access;
+  std::function<Response(Call&)> handler;
+};
+
+// Every resource route (routes.cc).
+std::vector<Api::Route> resource_routes();
+
+// A JSON response.
+Response json_response(int status, const nlohmann::json& body);
+
+// {"data":[…],"next_cursor":…} for a page of at most `limit` items, `next` the cursor of the
+// page after (nullopt when this page is the last).
+nlohmann::json page_json(nlohmann::json data, const std::optional<std::string>& next);
+
+// Opaque cursors: base64url of the text.
+std::string encode_cursor(const std::string& text);
+// kInvalidArgument for a malformed cursor.
+std::string decode_cursor(const std::string& cursor);
+
+}  // namespace unity::http
