@@ -348,6 +348,11 @@ TEST_P(ServeTest, BadInputIsRefusedAndWritesNothing) {
   }
   auto [st_f, unknown] = call("POST", "/api/v1/products", token_a_, bodies[3]);
   EXPECT_NE(unknown["error"]["message"].get<std::string>().find("colour"), std::string::npos);
+  // Nesting past the parser's depth limit is refused, not walked.
+  auto [st_deep, deep] = call("POST", "/api/v1/products", token_a_,
+                              std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_EQ(st_deep, 400) << deep;
+  EXPECT_NE(deep["error"]["message"].get<std::string>().find("deep"), std::string::npos) << deep;
   // 11 MiB: refused from its Content-Length, before the body is read.
   auto big = client().Post("/api/v1/products", auth(token_a_), std::string(11 << 20, ' '),
                            "application/json");
