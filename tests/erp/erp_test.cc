@@ -575,7 +575,7 @@ TEST_P(ErpTest, LineTotalsAndSumsAreCheckedNotWrapped) {
 TEST_P(ErpTest, ControlCharactersInTextAreRefusedOnBothDrivers) {
   make("A-1");
   const std::string before = snapshot();
-  for (const std::string name :
+  for (const std::string& name :
        {std::string("Wid\0get", 7), std::string("Tab\there"), std::string("Line\nbreak"),
         std::string("Esc\x1b[31m"), std::string("Bad \xff UTF-8"), std::string("C1 \xc2\x85")}) {
     EXPECT_EQ(code_of([&] {
