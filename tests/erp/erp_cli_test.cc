@@ -141,7 +141,7 @@ TEST_P(ErpCliTest, ValuationRecalculateTakesAProductIdOrSku) {
 // PostgreSQL refused a NUL in a product name with the SQL in its message; SQLite stored it.
 TEST_P(ErpCliTest, ControlCharactersAreRefusedTheSameOnBothDriversWithoutSql) {
   ok("product:create --tenant 1 --data='{\"sku\":\"A-1\",\"name\":\"Apple\",\"price\":\"1\"}'");
-  for (const std::string& args : {
+  for (const char* args : {
            "product:create --tenant 1 --data='{\"sku\":\"N-1\",\"name\":\"Wid\\u0000get\","
            "\"price\":\"1\"}'",
            "product:create --tenant 1 --data='{\"sku\":\"N-1\",\"name\":\"Tab\\there\","
