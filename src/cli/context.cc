@@ -28,14 +28,14 @@ const Config& Context::config() {
   return *config_;
 }
 
-db::Connection& Context::owner() {
-  if (!owner_) owner_ = db::open_connection(config(), db::Role::kOwner);
+db::Connection& Context::owner(bool create) {
+  if (!owner_) owner_ = db::open_connection(config(), db::Role::kOwner, create);
   return *owner_;
 }
 
 db::Connection& Context::app() {
   if (app_) return *app_;
-  auto conn = db::open_connection(config(), db::Role::kApp);
+  auto conn = db::open_connection(config(), db::Role::kApp, /*create=*/false);
   db::Migrator migrator(*conn, config().db_app_role, config().queue_table);
   const size_t pending = migrator.pending_count();
   if (pending > 0) {
@@ -123,6 +123,10 @@ void Context::emit(const nlohmann::json& value, const std::string& human) const 
     std::cout << human;
     if (!human.empty() && human.back() != '\n') std::cout << '\n';
   }
+}
+
+std::string Context::redact(std::string_view text) const {
+  return config_ ? config_->redact(text) : redact_secrets(text);
 }
 
 std::string render_table(const std::vector<std::string>& headers,

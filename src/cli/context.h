@@ -44,10 +44,11 @@ class Context {
   // Loaded on first use from .env + environment (bad values throw kInvalidArgument).
   const Config& config();
   // The restricted app connection; throws kFailedPrecondition when the schema is behind
-  // ("run `unity migrate`").
+  // ("run `unity migrate`") or when there is no SQLite database (it is not created).
   db::Connection& app();
-  // The schema owner's connection (migrations).
-  db::Connection& owner();
+  // The schema owner's connection. Only `migrate` passes `create` (the first call decides): for
+  // every other command a missing SQLite database is kFailedPrecondition and stays missing.
+  db::Connection& owner(bool create = false);
   // Opens the app connection in the given tenant (checks the tenant exists: kNotFound).
   db::Connection& tenant_app(int64_t tenant_id);
 
@@ -62,6 +63,9 @@ class Context {
 
   // Prints `value` as JSON when --json, else `human` (a line or a table already rendered).
   void emit(const nlohmann::json& value, const std::string& human) const;
+  // `text` with the configuration's secrets masked (Config::redact), or redact_secrets(text)
+  // when the configuration did not load.
+  std::string redact(std::string_view text) const;
 
  private:
   std::unique_ptr<Config> config_;

@@ -106,6 +106,8 @@ void define_notifications_list(CLI::App& app, Context& ctx) {
                       n.read_at ? "read" : "unread", n.id});
       out.push_back(std::move(j));
     }
+    // --json keeps DESIGN.md's array (its contract adds fields to objects only): the unread
+    // count is `notifications:unread --json` (README "Commands").
     const int64_t unread = notify::unread_count(conn, who);
     ctx.emit(out, render_table({"created at", "type", "severity", "title", "status", "id"}, rows) +
                       std::to_string(unread) + " unread");
@@ -137,7 +139,8 @@ void define_notifications_unread(CLI::App& app, Context& ctx) {
     const auto who = recipient(*a);
     notify::require_recipient(conn, who);
     const int64_t n = notify::unread_count(conn, who);
-    ctx.emit({{"unread", n}}, std::to_string(n) + " unread");
+    // "unread_count" is the HTTP API's name (GET /notifications/unread-count); "unread" stays.
+    ctx.emit({{"unread", n}, {"unread_count", n}}, std::to_string(n) + " unread");
   });
 }
 

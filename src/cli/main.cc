@@ -1,14 +1,43 @@
 // The `unity` command, in the spirit of `php artisan`: one binary, one command per task.
-// Errors: one line on stderr ("unity: <message>"), exit code by error kind (core/error.h).
+// Errors: one line on stderr ("unity: <message>", or {"error":{"code","message"}} with --json),
+// exit code by error kind (core/error.h); secrets are masked in every message (Guarantee 11).
+// `unity` alone and `unity --help` print the commands and exit 0; `unity --version` the version.
 #include <iostream>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/context.h"
 #include "core/error.h"
 
+#ifndef UNITY_VERSION
+#define UNITY_VERSION "unknown"
+#endif
+
 namespace {
+
+// Whether --json is among the arguments: errors of a command line that does not parse are JSON
+// too when it asked for JSON.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--json") return true;
+  }
+  return false;
+}
+
+// One line on stderr: "<prefix>: <message>" or {"error":{"code","message"}} with --json.
+void print_error(const unity::cli::Context& ctx, std::string_view prefix, unity::ErrorCode code,
+                 std::string_view message) {
+  const std::string text = ctx.redact(message);
+  if (ctx.json) {
+    const nlohmann::json error = {
+        {"error", {{"code", std::string(unity::error_code_name(code))}, {"message", text}}}};
+    std::cerr << error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  } else {
+    std::cerr << prefix << ": " << text << '\n';
+  }
+}
 
 constexpr std::string_view kAbout =
     "unity: the event-driven core and job queue of a multi-tenant ERP.\n"
@@ -34,8 +63,8 @@ int run(const unity::cli::Command& command, unity::cli::Context& ctx, int argc, 
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "unity " << command.name << ": " << e.what() << " (see `unity " << command.name
-              << " --help`)\n";
+    print_error(ctx, "unity " + command.name, unity::ErrorCode::kInvalidArgument,
+                std::string(e.what()) + " (see `unity " + command.name + " --help`)");
     return 2;
   }
   return 0;
@@ -64,23 +93,30 @@ int main(int argc, char** argv) {
   unity::cli::add_token_commands(commands, ctx);
   unity::cli::add_serve_command(commands, ctx);
 
+  ctx.json = wants_json(argc, argv);
   const std::string_view name = argc > 1 ? argv[1] : "";
-  if (name.empty() || name == "--help" || name == "-h" || name == "list") {
+  if (name.empty() || name == "--help" || name == "-h" || name == "help" || name == "list") {
     print_usage(commands);
-    return name.empty() ? 2 : 0;
+    return 0;
+  }
+  if (name == "--version" || name == "-V" || name == "version") {
+    ctx.emit({{"version", UNITY_VERSION}}, std::string("unity ") + UNITY_VERSION);
+    return 0;
   }
   for (const auto& command : commands) {
     if (command.name != name) continue;
     try {
       return run(command, ctx, argc - 1, argv + 1);
     } catch (const unity::Error& e) {
-      std::cerr << "unity: " << e.what() << '\n';
+      print_error(ctx, "unity", e.code(), e.what());
       return unity::exit_code(e.code());
     } catch (const std::exception& e) {
-      std::cerr << "unity: internal error: " << e.what() << '\n';
+      print_error(ctx, "unity", unity::ErrorCode::kInternal,
+                  std::string("internal error: ") + e.what());
       return 1;
     }
   }
-  std::cerr << "unity: unknown command '" << name << "' (see `unity --help`)\n";
+  print_error(ctx, "unity", unity::ErrorCode::kInvalidArgument,
+              "unknown command '" + std::string(name) + "' (see `unity --help`)");
   return 2;
 }

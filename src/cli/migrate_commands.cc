@@ -10,7 +10,8 @@ namespace unity::cli {
 namespace {
 
 void run_migrate(Context& ctx, bool fresh) {
-  db::Migrator migrator(ctx.owner(), ctx.config().db_app_role, ctx.config().queue_table);
+  db::Migrator migrator(ctx.owner(/*create=*/true), ctx.config().db_app_role,
+                        ctx.config().queue_table);
   auto applied = fresh ? migrator.fresh() : migrator.migrate();
   std::string human;
   if (fresh) human += "Dropped all tables.\n";

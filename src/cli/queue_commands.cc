@@ -236,12 +236,17 @@ void define_stats(CLI::App& app, Context& ctx) {
       tenants.push_back({{"tenant_id", t.tenant_id},
                          {"ready", t.ready},
                          {"reserved", t.reserved},
+                         {"delayed", t.delayed},
                          {"failed", t.failed}});
       trows.push_back({std::to_string(t.tenant_id), std::to_string(t.ready),
-                       std::to_string(t.reserved), std::to_string(t.failed)});
+                       std::to_string(t.reserved), std::to_string(t.delayed),
+                       std::to_string(t.failed)});
     }
     auto [done, failed] = store.stats_throughput(1);
     auto [done5, failed5] = store.stats_throughput(5);
+    // The 5-minute rate as the JSON gives it (done5 / 5.0), in tenths: "1.2", "0.8", "3".
+    const std::string rate5 =
+        std::to_string(done5 / 5) + (done5 % 5 == 0 ? "" : "." + std::to_string(done5 % 5 * 2));
     ctx.emit({{"queues", queues},
               {"tenants", tenants},
               {"throughput",
@@ -250,10 +255,9 @@ void define_stats(CLI::App& app, Context& ctx) {
                 {"completed_per_minute_5m", done5 / 5.0},
                 {"failed_last_5m", failed5}}}},
              render_table({"queue", "ready", "reserved", "delayed", "failed"}, qrows) + "\n" +
-                 render_table({"tenant", "ready", "reserved", "failed"}, trows) + "\nCompleted " +
-                 std::to_string(done) + " job(s) in the current minute, " +
-                 std::to_string(done5 / 5) + "/min over 5 minutes; failed " +
-                 std::to_string(failed5) + " in 5 minutes.");
+                 render_table({"tenant", "ready", "reserved", "delayed", "failed"}, trows) +
+                 "\nCompleted " + std::to_string(done) + " job(s) in the current minute, " + rate5 +
+                 "/min over 5 minutes; failed " + std::to_string(failed5) + " in 5 minutes.");
   });
 }
 
@@ -291,12 +295,25 @@ void define_weight(CLI::App& app, Context& ctx) {
   auto cap = std::make_shared<std::optional<int>>();
   app.add_option("--tenant", *tenant, "Tenant id")->required();
   app.add_option("--weight", *weight, "Share in round-robin, 1-1000 (default 1)")->required();
-  app.add_option("--max-concurrency", *cap, "Most of its jobs running at once across workers");
+  app.add_option("--max-concurrency", *cap,
+                 "Most of its jobs running at once across workers; 0 removes the cap (default: "
+                 "keep the current one)");
   app.callback([&ctx, tenant, weight, cap] {
-    store_of(ctx).tenant_set_weight(*tenant, *weight, *cap);
+    auto store = store_of(ctx);
+    std::optional<int> new_cap = *cap;
+    if (!cap->has_value()) {  // not given: the cap stays as it is
+      for (const auto& t : store.tenant_settings()) {
+        if (t.tenant_id == *tenant) new_cap = t.max_concurrency;
+      }
+    } else if (**cap == 0) {
+      new_cap.reset();
+    }
+    store.tenant_set_weight(*tenant, *weight, new_cap);
     nlohmann::json out = {{"tenant_id", *tenant}, {"weight", *weight}};
-    out["max_concurrency"] = *cap ? nlohmann::json(**cap) : nlohmann::json();
-    ctx.emit(out, "Tenant " + std::to_string(*tenant) + " weight " + std::to_string(*weight));
+    out["max_concurrency"] = new_cap ? nlohmann::json(*new_cap) : nlohmann::json();
+    ctx.emit(out, "Tenant " + std::to_string(*tenant) + " weight " + std::to_string(*weight) +
+                      (new_cap ? ", at most " + std::to_string(*new_cap) + " job(s) at once"
+                               : ", no concurrency cap"));
   });
 }
 

@@ -1,7 +1,8 @@
 // valuation:recalculate (dispatches RecalculateInventoryValuation) and valuation:show (the
-// valuations it stored). Products are named by SKU, locations by code; an unknown one is
-// kNotFound before anything is dispatched. `valuation:recalculate --wait` follows the job to its
-// end (cli/progress.h) and exits 5 when it failed.
+// valuations it stored). `--product` names a product as DESIGN.md does (an integer is its id,
+// anything else its SKU); valuation:show's {"sku"} is a SKU; locations are named by code. An
+// unknown one is kNotFound before anything is dispatched. `valuation:recalculate --wait` follows
+// the job to its end (cli/progress.h) and exits 5 when it failed.
 #include <iostream>
 #include <sstream>
 
@@ -29,6 +30,13 @@ int64_t product_id_of(db::Connection& conn, const std::string& sku) {
   return p->id;
 }
 
+// --product: an integer is the product's id, anything else its SKU.
+int64_t product_id_named(db::Connection& conn, const std::string& name) {
+  auto p = erp::catalog::load_product_named(conn, name);
+  if (!p) throw not_found("product " + quote_for_message(name) + " not found (by id or SKU)");
+  return p->id;
+}
+
 int64_t location_id_of(db::Connection& conn, const std::string& code) {
   auto row = conn.query_one("SELECT id FROM locations WHERE tenant_id = $1 AND code = $2",
                             {conn.require_tenant(), code});
@@ -47,7 +55,7 @@ void define_recalculate(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<RecalculateArgs>();
   app.add_option("--tenant", a->tenant, "Tenant id")->required();
   app.add_option("--user", a->user, "Requesting user id (must belong to the tenant)");
-  app.add_option("--product", a->product, "Only this product (SKU)");
+  app.add_option("--product", a->product, "Only this product (an integer is its id, else its SKU)");
   app.add_option("--location", a->location, "Only this location (code)");
   add_follow_options(app, a->wait, "--wait",
                      "Follow the job to its end (a progress bar on a terminal; needs a worker), "
@@ -56,7 +64,7 @@ void define_recalculate(CLI::App& app, Context& ctx) {
     db::Connection& conn = ctx.tenant_app(a->tenant);
     if (a->user) db::find_user(conn, *a->user);
     nlohmann::json payload = nlohmann::json::object();
-    if (!a->product.empty()) payload["product_id"] = product_id_of(conn, a->product);
+    if (!a->product.empty()) payload["product_id"] = product_id_named(conn, a->product);
     if (!a->location.empty()) {
       location_id_of(conn, a->location);
       payload["location"] = a->location;
@@ -137,7 +145,7 @@ void add_valuation_commands(Commands& commands, Context& ctx) {
     return [&ctx, define](CLI::App& app) { define(app, ctx); };
   };
   commands.push_back({"valuation:recalculate",
-                      "Dispatch RecalculateInventoryValuation (FIFO) [--product=SKU] "
+                      "Dispatch RecalculateInventoryValuation (FIFO) [--product=ID|SKU] "
                       "[--location=CODE]",
                       with(define_recalculate)});
   commands.push_back({"valuation:show",

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <system_error>
+#include <vector>
 
 #include "core/error.h"
 
@@ -180,7 +182,138 @@ std::optional<std::string> read_file_if_exists(const std::string& path) {
   return text;
 }
 
+// --- Redaction ---------------------------------------------------------------------------------
+
+constexpr std::string_view kMask = "***";
+
+struct Span {
+  size_t begin, end;  // [begin, end) of a secret in the text
+};
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The passwords of URIs' user info: "scheme://user:SECRET@host". The authority runs to the next
+// blank or quote; its last '@' ends the user info (a password may hold '/' or '@').
+void find_uri_passwords(std::string_view text, std::vector<Span>& out) {
+  for (size_t at = text.find("://"); at != std::string_view::npos; at = text.find("://", at + 3)) {
+    const size_t start = at + 3;
+    size_t end = start;
+    while (end < text.size() && !is_blank(text[end]) && text[end] != '"' && text[end] != '\'') {
+      ++end;
+    }
+    const size_t last_at = text.substr(start, end - start).rfind('@');
+    if (last_at == std::string_view::npos) continue;
+    const size_t colon = text.substr(start, last_at).find(':');
+    if (colon == std::string_view::npos) continue;
+    out.push_back({start + colon + 1, start + last_at});
+  }
+}
+
+// The values of keys containing "password": key = 'quoted \' value' or key=unquoted (to a blank,
+// '&' or a quote).
+void find_password_values(std::string_view text, std::vector<Span>& out) {
+  constexpr std::string_view kKey = "password";
+  for (size_t i = 0; i + kKey.size() <= text.size(); ++i) {
+    bool match = true;
+    for (size_t k = 0; k < kKey.size() && match; ++k) match = lower(text[i + k]) == kKey[k];
+    if (!match) continue;
+    size_t pos = i + kKey.size();
+    while (pos < text.size() && is_blank(text[pos])) ++pos;
+    if (pos >= text.size() || text[pos] != '=') continue;
+    ++pos;
+    while (pos < text.size() && is_blank(text[pos])) ++pos;
+    size_t end = pos;
+    if (pos < text.size() && text[pos] == '\'') {
+      end = ++pos;
+      while (end < text.size() && text[end] != '\'') end += text[end] == '\\' ? 2 : 1;
+      end = std::min(end, text.size());
+    } else {
+      while (end < text.size() && !is_blank(text[end]) && text[end] != '&' && text[end] != '"' &&
+             text[end] != '\'') {
+        ++end;
+      }
+    }
+    if (end > pos) out.push_back({pos, end});
+    i = end > i ? end - 1 : i;
+  }
+}
+
+std::vector<Span> secret_spans(std::string_view text) {
+  std::vector<Span> spans;
+  find_uri_passwords(text, spans);
+  find_password_values(text, spans);
+  return spans;
+}
+
+// "%41b" -> "Ab"; malformed escapes stay as written.
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  const auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// "a\\'b" -> "a'b" (libpq's quoted values).
+std::string backslash_unescaped(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+    out += s[i];
+  }
+  return out;
+}
+
+std::string replace_all(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  for (size_t at = text.find(secret); at != std::string::npos;
+       at = text.find(secret, at + kMask.size())) {
+    text.replace(at, secret.size(), kMask);
+  }
+  return text;
+}
+
 }  // namespace
+
+std::string redact_secrets(std::string_view text) {
+  std::vector<Span> spans = secret_spans(text);
+  std::sort(spans.begin(), spans.end(), [](Span a, Span b) { return a.begin < b.begin; });
+  std::string out;
+  size_t copied = 0;
+  for (const Span& s : spans) {
+    if (s.begin < copied) continue;  // overlaps one already masked
+    out.append(text.substr(copied, s.begin - copied));
+    out.append(kMask);
+    copied = s.end;
+  }
+  out.append(text.substr(std::min(copied, text.size())));
+  return out;
+}
+
+std::string redact_conninfo(std::string_view text, std::string_view conninfo) {
+  std::string out(text);
+  for (const Span& s : secret_spans(conninfo)) {
+    const std::string_view raw = conninfo.substr(s.begin, s.end - s.begin);
+    for (const std::string& secret :
+         {std::string(raw), percent_decoded(raw), backslash_unescaped(raw)}) {
+      out = replace_all(std::move(out), secret);
+    }
+  }
+  return redact_secrets(out);
+}
 
 Config Config::from_vars(const std::map<std::string, std::string>& vars) {
   Config c;
@@ -232,6 +365,12 @@ std::string Config::postgres_conninfo() const {
   if (!db_username.empty()) out += " user=" + libpq_quote(db_username);
   if (!db_password.empty()) out += " password=" + libpq_quote(db_password);
   return out;
+}
+
+std::string Config::redact(std::string_view text) const {
+  std::string out = redact_conninfo(text, postgres_conninfo());
+  out = replace_all(std::move(out), db_password);
+  return replace_all(std::move(out), sync_token);
 }
 
 std::string Config::sqlite_path() const {

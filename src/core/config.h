@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace unity {
@@ -80,7 +81,23 @@ struct Config {
   // The SQLite file path: DB_DATABASE when DB_CONNECTION=sqlite and it is set, else
   // "storage/unity.sqlite" (with pgsql, DB_DATABASE names the PostgreSQL database instead).
   std::string sqlite_path() const;
+
+  // `text` with every secret of this configuration masked (redact_conninfo over
+  // postgres_conninfo(), then DB_PASSWORD and SYNC_TOKEN wherever they occur): for any message
+  // that may quote them.
+  std::string redact(std::string_view text) const;
 };
+
+// Secrets never appear in an error or a log line (DESIGN.md guarantee 11). Masks with "***", in
+// `text`, the password of every URI's user info ("postgresql://bob:***@host/db") and the value of
+// every key whose name contains "password" written key=value, quoted or not, in a libpq string or
+// a URI query ("password=***", "?sslpassword=***&"). Over-masks rather than under-masks.
+std::string redact_secrets(std::string_view text);
+// redact_secrets(text), after masking every occurrence of each password that `conninfo` (a libpq
+// URI or key=value string, well-formed or not) holds, as written and percent-decoded or
+// unescaped: libpq quotes single bad tokens of a malformed string ("invalid percent-encoded
+// token: \"s3cr%zz\"").
+std::string redact_conninfo(std::string_view text, std::string_view conninfo);
 
 // Parses `.env` text. Supports `KEY=value`, `export KEY=value`, blank lines, `# comments`,
 // inline ` # comments` after unquoted values, 'single quotes' (literal), "double quotes" (with

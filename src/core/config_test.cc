@@ -286,5 +286,33 @@ TEST(Config, UnreadableDotenvIsAnError) {
   }
 }
 
+// A malformed DB_URL was echoed with its password (libpq quotes the string or a bad token of it).
+TEST(Redaction, MasksUriAndKeyValuePasswords) {
+  EXPECT_EQ(redact_secrets("missing \"=\" after \"postgress://bob:s3cr3t@db/x\" in connection"),
+            "missing \"=\" after \"postgress://bob:***@db/x\" in connection");
+  EXPECT_EQ(redact_secrets("postgresql://bob:p@ss/w@db:5432/x?sslmode=require"),
+            "postgresql://bob:***@db:5432/x?sslmode=require");
+  EXPECT_EQ(redact_secrets("postgresql://db/x?user=bob&password=s3cr3t&sslmode=require"),
+            "postgresql://db/x?user=bob&password=***&sslmode=require");
+  EXPECT_EQ(redact_secrets("host=db password='s3 cr\\'et' user=bob"),
+            "host=db password='***' user=bob");
+  EXPECT_EQ(redact_secrets("host=db PASSWORD = s3cr3t sslpassword=k3y"),
+            "host=db PASSWORD = *** sslpassword=***");
+  EXPECT_EQ(redact_secrets("postgresql://bob@db/x has no password"),
+            "postgresql://bob@db/x has no password");
+}
+
+TEST(Redaction, MasksTheConninfosPasswordWhereverItIsQuoted) {
+  EXPECT_EQ(redact_conninfo("invalid percent-encoded token: \"s3cr%zz\"",
+                            "postgresql://bob:s3cr%zz@db/x"),
+            "invalid percent-encoded token: \"***\"");
+  EXPECT_EQ(redact_conninfo("token \"a'b\" here", "host=db password='a\\'b'"),
+            "token \"***\" here");
+  EXPECT_EQ(redact_conninfo("got p@ss", "postgresql://bob:p%40ss@db/x"), "got ***");
+  Config c = Config::from_vars(
+      {{"DB_CONNECTION", "pgsql"}, {"DB_PASSWORD", "hunter2"}, {"SYNC_TOKEN", "tok-123"}});
+  EXPECT_EQ(c.redact("a hunter2 b tok-123 c"), "a *** b *** c");
+}
+
 }  // namespace
 }  // namespace unity

@@ -147,7 +147,10 @@ class Connection {
 // Opens a connection for `config` (DB_CONNECTION picks the driver) acting as `role`.
 // Throws kUnavailable when the database cannot be reached or opened (the message says which and
 // what to check), kFailedPrecondition when the app role is missing (run `unity migrate`).
-std::unique_ptr<Connection> open_connection(const Config& config, Role role = Role::kApp);
+// With `create` false, a missing SQLite file is kFailedPrecondition ("no database at ...: run
+// `unity migrate`") and neither it nor its folder is created (commands other than migrate).
+std::unique_ptr<Connection> open_connection(const Config& config, Role role = Role::kApp,
+                                            bool create = true);
 
 // Sets a connection's tenant for a scope and restores the previous one after.
 class TenantScope {

@@ -9,7 +9,7 @@
 
 namespace unity::db {
 
-std::unique_ptr<Connection> open_connection(const Config& config, Role role) {
+std::unique_ptr<Connection> open_connection(const Config& config, Role role, bool create) {
   if (config.db_connection == DbConnection::kPgsql) {
     PostgresOptions o;
     o.conninfo = config.postgres_conninfo();
@@ -18,6 +18,11 @@ std::unique_ptr<Connection> open_connection(const Config& config, Role role) {
   }
   SqliteOptions o;
   o.path = config.sqlite_path();
+  o.create_if_missing = create;
+  if (!create && !std::filesystem::exists(o.path)) {
+    throw failed_precondition("no database at '" + o.path +
+                              "' (DB_DATABASE): run `unity migrate` to create it");
+  }
   // The embedded database lives under storage/ by default: make its folder on first use.
   const auto folder = std::filesystem::path(o.path).parent_path();
   std::error_code ec;

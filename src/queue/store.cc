@@ -428,15 +428,18 @@ std::vector<QueueCounts> JobStore::stats_queues() {
 
 std::vector<TenantCounts> JobStore::stats_tenants() {
   std::map<int64_t, TenantCounts> by;
-  conn_.query_each(
-      t("SELECT tenant_id, sum(CASE WHEN reserved_at IS NULL THEN 1 ELSE 0 END),"
-        " sum(CASE WHEN reserved_at IS NOT NULL THEN 1 ELSE 0 END) FROM {q} GROUP BY tenant_id"),
-      {}, [&](const db::Row& r) {
-        auto& c = by[r.get<int64_t>(0)];
-        c.tenant_id = r.get<int64_t>(0);
-        c.ready = r.get<int64_t>(1);
-        c.reserved = r.get<int64_t>(2);
-      });
+  conn_.query_each(t("SELECT tenant_id,"
+                     " sum(CASE WHEN reserved_at IS NULL AND available_at <= $1 THEN 1 ELSE 0 END),"
+                     " sum(CASE WHEN reserved_at IS NOT NULL THEN 1 ELSE 0 END),"
+                     " sum(CASE WHEN reserved_at IS NULL AND available_at > $1 THEN 1 ELSE 0 END)"
+                     " FROM {q} GROUP BY tenant_id"),
+                   {now_us()}, [&](const db::Row& r) {
+                     auto& c = by[r.get<int64_t>(0)];
+                     c.tenant_id = r.get<int64_t>(0);
+                     c.ready = r.get<int64_t>(1);
+                     c.reserved = r.get<int64_t>(2);
+                     c.delayed = r.get<int64_t>(3);
+                   });
   conn_.query_each("SELECT tenant_id, count(*) FROM failed_jobs GROUP BY tenant_id", {},
                    [&](const db::Row& r) {
                      auto& c = by[r.get<int64_t>(0)];

@@ -72,7 +72,7 @@ struct QueueCounts {
 };
 struct TenantCounts {
   int64_t tenant_id = 0;
-  int64_t ready = 0, reserved = 0, failed = 0;
+  int64_t ready = 0, reserved = 0, delayed = 0, failed = 0;  // ready: available now
 };
 struct TenantSettings {
   int64_t tenant_id = 0;

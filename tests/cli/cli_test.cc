@@ -4,8 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -136,7 +138,10 @@ TEST_P(CliTest, QueueCommandsSpeakTheOutputContract) {
       EXPECT_TRUE(q.contains(k)) << k;
   }
   EXPECT_EQ(stats["tenants"][0]["tenant_id"], 1);
-  EXPECT_EQ(stats["tenants"][0]["ready"], 3);
+  // The job delayed an hour is not ready (the per-tenant rows counted it as ready).
+  EXPECT_EQ(stats["tenants"][0]["ready"], 2);
+  EXPECT_EQ(stats["tenants"][0]["delayed"], 1);
+  EXPECT_EQ(stats["tenants"][0]["reserved"], 0);
 
   CliRun work =
       unity("queue:work --queue high,default --stop-when-empty --tries 2 --backoff 0 --json");
@@ -170,6 +175,42 @@ TEST_P(CliTest, QueueCommandsSpeakTheOutputContract) {
   EXPECT_EQ(unity("tenant:weight --tenant 1 --weight 5").exit, 0);
   EXPECT_EQ(unity("tenant:weight --tenant 1 --weight 0").exit, 2);
   EXPECT_EQ(unity("tenant:weight --tenant 9 --weight 2").exit, 3);
+}
+
+// The text said "1/min" (integer division) where the JSON said 1.2.
+TEST_P(CliTest, QueueStatsTextShowsTheSameRateAsTheJson) {
+  ASSERT_EQ(unity("migrate").exit, 0);
+  const int64_t minute = std::chrono::duration_cast<std::chrono::minutes>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  db_->owner()->execute(
+      "INSERT INTO queue_metrics (minute, queue, completed, failed) VALUES ($1, 'default', 6, 0)",
+      {minute});
+  auto stats = nlohmann::json::parse(unity("queue:stats --json").out);
+  EXPECT_EQ(stats["throughput"]["completed_per_minute_5m"], 1.2);
+  CliRun text = unity("queue:stats");
+  EXPECT_NE(text.out.find(" 1.2/min over 5 minutes"), std::string::npos) << text.out;
+}
+
+// tenant:weight without --max-concurrency cleared the cap.
+TEST_P(CliTest, TenantWeightWithoutMaxConcurrencyKeepsTheCap) {
+  ASSERT_EQ(unity("migrate").exit, 0);
+  ASSERT_EQ(unity("tenant:create Acme").exit, 0);
+  auto cap_of = [&] {
+    return db_->owner()
+        ->query_one("SELECT max_concurrency FROM tenants WHERE id = 1")
+        ->get<std::optional<int64_t>>(0);
+  };
+  ASSERT_EQ(unity("tenant:weight --tenant 1 --weight 2 --max-concurrency 3").exit, 0);
+  EXPECT_EQ(cap_of(), 3);
+  auto kept = nlohmann::json::parse(unity("tenant:weight --tenant 1 --weight 5 --json").out);
+  EXPECT_EQ(kept["weight"], 5);
+  EXPECT_EQ(kept["max_concurrency"], 3);
+  EXPECT_EQ(cap_of(), 3);
+  auto cleared = nlohmann::json::parse(
+      unity("tenant:weight --tenant 1 --weight 5 --max-concurrency 0 --json").out);
+  EXPECT_TRUE(cleared["max_concurrency"].is_null());
+  EXPECT_FALSE(cap_of().has_value());
 }
 
 TEST_P(CliTest, QueueBadInputIsRefusedWithOneLine) {
@@ -265,6 +306,15 @@ TEST_P(CliTest, AuditTrailAndNotificationsCommands) {
   EXPECT_EQ(
       nlohmann::json::parse(unity("notifications:unread --tenant 1 --user 1 --json").out)["unread"],
       1);
+  // The list's JSON stays DESIGN.md's array; the count its text shows is notifications:unread's
+  // "unread_count" (the HTTP API's name).
+  EXPECT_EQ(nlohmann::json::parse(
+                unity("notifications:unread --tenant 1 --user 1 --json").out)["unread_count"],
+            1);
+  EXPECT_TRUE(
+      nlohmann::json::parse(unity("notifications:list --tenant 1 --user 1 --json").out).is_array());
+  EXPECT_NE(unity("notifications:list --tenant 1 --user 1").out.find("1 unread"),
+            std::string::npos);
   EXPECT_EQ(
       unity("notifications:read 018f0000-0000-7000-8000-0000000000aa --tenant 1 --user 1").exit, 0);
   EXPECT_EQ(
@@ -363,6 +413,81 @@ TEST_F(CliConfigTest, DatabaseInAReadOnlyFolderIsAClearError) {
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("cannot open SQLite database 'ro/unity.sqlite'"), std::string::npos)
       << r.err;
+}
+
+// `unity` alone exited 2 and `--version` was an unknown command.
+TEST_F(CliConfigTest, UnityAlonePrintsTheHelpAndVersionIsKnown) {
+  CliRun bare = unity("");
+  EXPECT_EQ(bare.exit, 0) << bare.err;
+  EXPECT_NE(bare.out.find("migrate:status"), std::string::npos) << bare.out;
+  CliRun version = unity("--version");
+  EXPECT_EQ(version.exit, 0) << version.err;
+  EXPECT_EQ(version.out.rfind("unity ", 0), 0u) << version.out;
+  EXPECT_TRUE(nlohmann::json::parse(unity("--version --json").out)["version"].is_string());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "storage"));
+}
+
+// Read commands on a missing database created it and reported pending migrations.
+TEST_F(CliConfigTest, CommandsOnAMissingDatabaseSaySoAndCreateNothing) {
+  for (const char* args : {"queue:stats", "migrate:status", "db:show", "tenant:list",
+                           "queue:failed", "events:list --tenant 1"}) {
+    CliRun r = unity(args);
+    EXPECT_EQ(r.exit, 5) << args << ": " << r.err;
+    EXPECT_EQ(lines(r.err), 1u) << args << ": " << r.err;
+    EXPECT_NE(r.err.find("no database at 'storage/unity.sqlite'"), std::string::npos)
+        << args << ": " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "storage")) << args;
+  }
+  CliRun other = unity("tenant:list", "DB_DATABASE=elsewhere.sqlite");
+  EXPECT_EQ(other.exit, 5) << other.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "elsewhere.sqlite"));
+  ASSERT_EQ(unity("migrate").exit, 0);  // migrate creates it
+  EXPECT_EQ(unity("tenant:list").exit, 0);
+}
+
+// With --json, errors were still plain text.
+TEST_F(CliConfigTest, JsonErrorsAreJsonObjectsOnStderr) {
+  struct Case {
+    std::string args;
+    int exit;
+    std::string code;
+  } cases[] = {
+      {"tenant:list --json", 5, "failed_precondition"},
+      {"queue:stats --bogus --json", 2, "invalid_argument"},
+      {"no:such-command --json", 2, "invalid_argument"},
+  };
+  for (const auto& c : cases) {
+    CliRun r = unity(c.args);
+    EXPECT_EQ(r.exit, c.exit) << c.args << ": " << r.err;
+    EXPECT_EQ(lines(r.err), 1u) << c.args << ": " << r.err;
+    nlohmann::json error;
+    ASSERT_NO_THROW(error = nlohmann::json::parse(r.err)) << c.args << ": " << r.err;
+    EXPECT_EQ(error["error"]["code"], c.code) << r.err;
+    EXPECT_TRUE(error["error"]["message"].is_string()) << r.err;
+  }
+  CliRun config = unity("tenant:list --json", "DB_CONNECTION=mysql");
+  EXPECT_EQ(nlohmann::json::parse(config.err)["error"]["code"], "invalid_argument") << config.err;
+}
+
+// A malformed DB_URL was echoed with its password by libpq's message.
+TEST_F(CliConfigTest, MalformedDbUrlNeverShowsItsPassword) {
+  const std::string urls[] = {
+      "postgress://bob:s3cr3tpw@127.0.0.1:1/db",      // not a URI: libpq quotes it whole
+      "postgresql://bob:s3cr3tpw@[127.0.0.1/db",      // quoted in the IPv6 message
+      "postgresql://bob:s3cr3tpw%zz@127.0.0.1:1/db",  // the bad token is the password
+      "postgresql://bob@127.0.0.1:1/db?password=s3cr3tpw%zz",
+      "host=127.0.0.1 port=1 password=s3cr3tpw bogus",
+      "host=127.0.0.1 password='s3cr3tpw' 'bogus",
+  };
+  for (const auto& url : urls) {
+    for (const char* args : {"migrate", "tenant:list --json"}) {
+      CliRun r = unity(args, "DB_CONNECTION=pgsql DB_URL=\"" + url + "\"");
+      EXPECT_EQ(r.exit, 7) << url << ": " << r.err;
+      EXPECT_EQ(lines(r.err), 1u) << url << ": " << r.err;
+      EXPECT_NE(r.err.find("cannot connect to PostgreSQL"), std::string::npos) << r.err;
+      EXPECT_EQ(r.err.find("s3cr3tpw"), std::string::npos) << url << ": " << r.err;
+    }
+  }
 }
 
 TEST_F(CliConfigTest, HelpListsEveryCommandAndEachCommandHasHelp) {

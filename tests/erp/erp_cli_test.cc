@@ -125,6 +125,46 @@ TEST_P(ErpCliTest, CheckExpiryScansEveryTenantOncePerSeverity) {
   EXPECT_EQ(ok("stock:check-expiry --as-of=2027-01-01 --tenant 1").size(), 0u);
 }
 
+// `valuation:recalculate --product=1` said product with SKU "1" not found: wherever a product is
+// named, an integer is its id (DESIGN.md, domain inputs).
+TEST_P(ErpCliTest, ValuationRecalculateTakesAProductIdOrSku) {
+  ok("product:create --tenant 1 --data='{\"sku\":\"A-1\",\"name\":\"Apple\",\"price\":\"1\"}'");
+  EXPECT_GT(ok("valuation:recalculate --tenant 1 --product=1")["job_id"].get<int64_t>(), 0);
+  EXPECT_GT(ok("valuation:recalculate --tenant 1 --product=A-1")["job_id"].get<int64_t>(), 0);
+  CliRun missing = unity("valuation:recalculate --tenant 1 --product=99");
+  EXPECT_EQ(missing.exit, 3) << missing.err;
+  EXPECT_NE(missing.err.find("product \"99\" not found"), std::string::npos) << missing.err;
+  ok("product:delete --tenant 1 --data='{\"id\":1}'");
+  EXPECT_EQ(unity("valuation:recalculate --tenant 1 --product=1").exit, 3);
+}
+
+// PostgreSQL refused a NUL in a product name with the SQL in its message; SQLite stored it.
+TEST_P(ErpCliTest, ControlCharactersAreRefusedTheSameOnBothDriversWithoutSql) {
+  ok("product:create --tenant 1 --data='{\"sku\":\"A-1\",\"name\":\"Apple\",\"price\":\"1\"}'");
+  for (const char* args : {
+           "product:create --tenant 1 --data='{\"sku\":\"N-1\",\"name\":\"Wid\\u0000get\","
+           "\"price\":\"1\"}'",
+           "product:create --tenant 1 --data='{\"sku\":\"N-1\",\"name\":\"Tab\\there\","
+           "\"price\":\"1\"}'",
+           "product:update --tenant 1 --data='{\"id\":1,\"name\":\"Wid\\u0000get\"}'",
+           "stock:receive --tenant 1 --data='{\"sku\":\"A-1\\u0000x\",\"quantity\":\"1\"}'",
+           "customer:create --tenant 1 --data='{\"name\":\"Bell\\u0007\",\"email\":\"b@b.test\"}'",
+       }) {
+    CliRun r = unity(args);
+    EXPECT_EQ(r.exit, 2) << args << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find("control characters"), std::string::npos) << args << ": " << r.err;
+    for (const char* sql : {"INSERT", "UPDATE", "SELECT", " in: "}) {
+      EXPECT_EQ(r.err.find(sql), std::string::npos) << args << ": " << r.err;
+    }
+  }
+  auto owner = db_->owner();
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM products"), 1);
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM stock_movements"), 0);
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM customers"), 0);
+  EXPECT_EQ(ok("product:show --tenant 1 --data='{\"id\":1}'")["name"], "Apple");
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, ErpCliTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });
 

@@ -15,6 +15,7 @@
 #include "erp/catalog/catalog_service.h"
 #include "erp/catalog/events.h"
 #include "erp/erp.h"
+#include "erp/input.h"
 #include "erp/inventory/events.h"
 #include "erp/inventory/inventory_service.h"
 #include "events/event_bus.h"
@@ -517,6 +518,103 @@ TEST_P(ErpTest, EveryStoredEventRebuildsThroughTheRegistry) {
   EXPECT_EQ(names,
             (std::set<std::string>{"ProductCreated", "ProductUpdated", "ProductDeleted",
                                    "StockMovementRecorded", "LowStockDetected", "StockExpiring"}));
+}
+
+// Each price fit a Decimal but two of them summed did not, which broke customer:show and the
+// reports for good: amounts are bounded when written (erp/input.h kMaxAmount = 10^12).
+TEST_P(ErpTest, AmountsAboveTheBoundAreRefusedWhenWritten) {
+  const std::string before = snapshot();
+  auto refused = [&](const char* what, const std::function<void()>& f) {
+    EXPECT_EQ(code_of(f), ErrorCode::kInvalidArgument) << what;
+    EXPECT_EQ(snapshot(), before) << what;
+  };
+  refused("price at the Decimal maximum", [&] {
+    catalog().create(ProductDraft::from_json(
+        {{"sku", "BIG"}, {"name", "Big"}, {"price", "922337203685477.5807"}}));
+  });
+  refused("cost above the bound", [&] {
+    catalog().create(ProductDraft::from_json(
+        {{"sku", "BIG"}, {"name", "Big"}, {"price", "1"}, {"cost", "1000000000000.0001"}}));
+  });
+  const auto p = catalog().create(
+      ProductDraft::from_json({{"sku", "MAX"}, {"name", "Max"}, {"price", "1000000000000"}}));
+  const std::string with_product = snapshot();
+  EXPECT_EQ(code_of([&] {
+              receive({{"sku", "MAX"}, {"quantity", "2"}, {"unit_cost", "1000000000000"}});
+            }),
+            ErrorCode::kInvalidArgument);  // the batch's value, 2 x 10^12
+  EXPECT_EQ(code_of([&] {
+              adjust({{"sku", "MAX"}, {"quantity", "-1000000000000.0001"}});
+            }),
+            ErrorCode::kInvalidArgument);
+  receive({{"sku", "MAX"}, {"quantity", "1000000000000"}, {"unit_cost", "0"}});
+  const std::string full = snapshot();
+  EXPECT_NE(full, with_product);
+  EXPECT_EQ(code_of([&] {
+              receive({{"sku", "MAX"}, {"quantity", "1"}, {"unit_cost", "0"}});
+            }),
+            ErrorCode::kInvalidArgument);  // on-hand would pass 10^12
+  EXPECT_EQ(snapshot(), full);
+  EXPECT_EQ(inventory().on_hand(p.id), d("1000000000000"));
+}
+
+TEST_P(ErpTest, LineTotalsAndSumsAreCheckedNotWrapped) {
+  EXPECT_EQ(line_total(d("1000000"), d("1000000")), d("1000000000000"));
+  EXPECT_EQ(line_total(d("0.0001"), d("1000000000000")), d("100000000"));
+  EXPECT_THROW(line_total(d("1000000"), d("1000000.0001")), Error);
+  EXPECT_THROW(line_total(d("1000000000000"), d("1000000000000")), Error);
+  EXPECT_EQ(add_to_total("order total", d("999999999999"), d("1")), d("1000000000000"));
+  EXPECT_THROW(add_to_total("order total", d("1000000000000"), d("0.0001")), Error);
+  // A sum of stored values past the Decimal range is an error, never a wrong number.
+  EXPECT_EQ(code_of([&] { (void)(d("922337203685477.5807") + d("922337203685477.5807")); }),
+            ErrorCode::kInvalidArgument);
+}
+
+// PostgreSQL refused a NUL in a product name (quoting the SQL) where SQLite stored it: text is
+// checked in the domain layer, the same on both drivers.
+TEST_P(ErpTest, ControlCharactersInTextAreRefusedOnBothDrivers) {
+  make("A-1");
+  const std::string before = snapshot();
+  for (const std::string& name :
+       {std::string("Wid\0get", 7), std::string("Tab\there"), std::string("Line\nbreak"),
+        std::string("Esc\x1b[31m"), std::string("Bad \xff UTF-8"), std::string("C1 \xc2\x85")}) {
+    EXPECT_EQ(code_of([&] {
+                catalog().create(ProductDraft::from_json(
+                    {{"sku", "N-1"}, {"name", nlohmann::json(name)}, {"price", "1"}}));
+              }),
+              ErrorCode::kInvalidArgument)
+        << name;
+  }
+  // A SKU used only to look a product up: PostgreSQL's text parameters end at a NUL, so "A-1\0x"
+  // would have found A-1 there and nothing on SQLite.
+  EXPECT_EQ(code_of([&] {
+              receive({{"sku", std::string("A-1\0x", 5)}, {"quantity", "1"}});
+            }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([&] {
+              inventory().receive(Receipt{std::string("A-1\0x", 5), "MAIN", d("1")});
+            }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(snapshot(), before);
+  // Plain Unicode is fine.
+  EXPECT_EQ(catalog()
+                .create(ProductDraft::from_json(
+                    {{"sku", "U-1"}, {"name", "Café « crème » 日本"}, {"price", "1"}}))
+                .name,
+            "Café « crème » 日本");
+}
+
+// Driver errors reach users as messages: they carry the server's words, never the statement.
+TEST_P(ErpTest, DriverErrorsNeverQuoteTheStatement) {
+  try {
+    conn_->execute("INSERT INTO products (tenant_id, sku, price) VALUES ($1, $2, $3)",
+                   {a_, std::string("X-1"), std::string("1.0000")});
+    FAIL() << "a NOT NULL column was left out";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find("INSERT"), std::string::npos) << message;
+    EXPECT_EQ(message.find("VALUES"), std::string::npos) << message;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ErpTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),

@@ -3,6 +3,7 @@
 // the overdue scan with --as-of, and bad input: one line on stderr, non-zero exit, nothing written.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -151,6 +152,78 @@ TEST_P(SalesCliTest, LeadsLocationsAndBadInput) {
   EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM stock_movements"), before);
   EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM payments"), 0);
   EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM orders"), 1);
+}
+
+// Two prices of 922337203685477.5807 were each valid but overflowed when summed, and then broke
+// customer:show and the customer and financial reports for good. Amounts are bounded at write
+// time (at most 10^12, line and document totals too), so every sum of them fits.
+TEST_P(SalesCliTest, PricesThatOverflowWhenSummedAreRefusedAndSumsOfAllowedOnesFit) {
+  const auto counts = [&] {
+    auto owner = db_->owner();
+    std::string s;
+    for (const char* t : {"products", "orders", "stock_batches", "purchase_orders", "payments"}) {
+      s += std::to_string(owner->query_int(std::string("SELECT count(*) FROM ") + t)) + " ";
+    }
+    return s;
+  };
+  ok("customer:create --tenant 1 --data='{\"name\":\"Initech\",\"email\":\"ap@initech.test\"}'");
+  ok("vendor:create --tenant 1 --data='{\"name\":\"Acme Supply\",\"email\":\"s@acme.test\"}'");
+  const std::string before = counts();
+  EXPECT_EQ(refused("product:create --tenant 1 --data='{\"sku\":\"BIG\",\"name\":\"Big\","
+                    "\"price\":\"922337203685477.5807\"}'"),
+            2);
+  EXPECT_EQ(
+      refused("product:update --tenant 1 --data='{\"id\":1,\"cost\":\"1000000000000.0001\"}'"), 2);
+  EXPECT_EQ(refused("stock:receive --tenant 1 --data='{\"sku\":\"A-1\",\"quantity\":\"3\","
+                    "\"unit_cost\":\"500000000000\"}'"),
+            2);  // the batch's value: 1.5 x 10^12
+  EXPECT_EQ(refused("order:create --tenant 1 --data='{\"customer_id\":1,\"lines\":[{\"sku\":"
+                    "\"A-1\",\"quantity\":\"1\",\"unit_price\":\"1000000000000.0001\"}]}'"),
+            2);
+  EXPECT_EQ(refused("order:create --tenant 1 --data='{\"customer_id\":1,\"lines\":[{\"sku\":"
+                    "\"A-1\",\"quantity\":\"2\",\"unit_price\":\"600000000000\"}]}'"),
+            2);  // a line total of 1.2 x 10^12
+  EXPECT_EQ(refused("po:create --tenant 1 --data='{\"vendor_id\":1,\"lines\":[{\"sku\":"
+                    "\"A-1\",\"quantity\":\"2\",\"unit_cost\":\"600000000000\"}]}'"),
+            2);
+  EXPECT_EQ(counts(), before);
+
+  // The largest allowed price, twice: the sums customer:show and the reports make fit.
+  ok("product:create --tenant 1 "
+     "--data='{\"sku\":\"MAX\",\"name\":\"Max\",\"price\":\"1000000000000\"}'");
+  ok("stock:receive --tenant 1 --data='{\"sku\":\"MAX\",\"quantity\":\"2\",\"unit_cost\":\"1\"}'");
+  CliRun two_lines = unity(
+      "order:create --tenant 1 --data='{\"customer_id\":1,\"lines\":[{\"sku\":\"MAX\","
+      "\"quantity\":\"1\"},{\"sku\":\"A-1\",\"quantity\":\"1\"}]}'");
+  EXPECT_EQ(two_lines.exit, 2) << two_lines.err;  // the order total passes 10^12
+  EXPECT_NE(two_lines.err.find("order total"), std::string::npos) << two_lines.err;
+  for (int id : {1, 2}) {
+    ok("order:create --tenant 1 --data='{\"customer_id\":1,\"lines\":[{\"sku\":\"MAX\","
+       "\"quantity\":\"1\"}]}'");
+    ok("order:approve --tenant 1 --data='{\"id\":" + std::to_string(id) + "}'");
+    ok("order:fulfill --tenant 1 --data='{\"id\":" + std::to_string(id) + "}'");
+  }
+  auto customer = ok("customer:show --tenant 1 --data='{\"id\":1}'");
+  EXPECT_EQ(customer["total_spent"], "2000000000000.00");
+  EXPECT_EQ(customer["outstanding_balance"], "2000000000000.00");
+  for (const char* type : {"customer", "financial", "sales"}) {
+    CliRun r = unity(std::string("report ") + type +
+                     " --tenant 1 --user 1 --from 2000-01-01 --to 2100-01-01 --format=json");
+    EXPECT_EQ(r.exit, 0) << type << ": " << r.err;
+  }
+  EXPECT_EQ(refused("invoice:pay --tenant 1 "
+                    "--data='{\"invoice_id\":1,\"amount\":\"1000000000000.0001\"}'"),
+            2);
+
+  // Imports go through the same check: the row is refused, the others are imported.
+  std::ofstream(db_->dir() + "/products.csv")
+      << "sku,name,price\nOK-1,Fine,1.00\nHUGE,Huge,922337203685477.5807\n";
+  auto imported = ok("import products products.csv --tenant 1 --user 1");
+  auto shown =
+      ok("imports:show " + std::to_string(imported["import_id"].get<int64_t>()) + " --tenant 1");
+  EXPECT_EQ(shown["imported_rows"], 1) << shown.dump();
+  EXPECT_EQ(shown["failed_rows"], 1) << shown.dump();
+  EXPECT_EQ(refused("product:show --tenant 1 --data='{\"sku\":\"HUGE\"}'"), 3);
 }
 
 // `unity demo` (the README's run command) on its own fresh embedded database: every workflow ran

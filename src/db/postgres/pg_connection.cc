@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/config.h"
 #include "core/embedded_file.h"
 #include "core/error.h"
 
@@ -26,7 +27,9 @@ std::string first_line(const char* text) {
   return s;
 }
 
-// The one place PostgreSQL SQLSTATEs become unity::Error codes (STYLE.md "Errors").
+// The one place PostgreSQL SQLSTATEs become unity::Error codes (STYLE.md "Errors"). `message` is
+// the server's primary message only: never the statement's text, which may quote what a user
+// typed and means nothing to them.
 Error translate(const char* sqlstate, const std::string& message) {
   std::string st = sqlstate ? sqlstate : "";
   if (st == "23505") return already_exists(message);
@@ -155,7 +158,7 @@ class PgConnection final : public Connection {
             failed = true;
           }
         } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && !failed) {
-          pending = error_of(raw, sql);
+          pending = error_of(raw);
           failed = true;
         }
       }
@@ -312,7 +315,8 @@ class PgConnection final : public Connection {
   void connect() {
     conn_ = PQconnectdb(options_.conninfo.c_str());
     if (PQstatus(conn_) != CONNECTION_OK) {
-      std::string msg = first_line(PQerrorMessage(conn_));
+      // libpq quotes pieces of a malformed DB_URL, password included: mask them (Guarantee 11).
+      std::string msg = redact_conninfo(first_line(PQerrorMessage(conn_)), options_.conninfo);
       PQfinish(conn_);
       conn_ = nullptr;
       throw unavailable("cannot connect to PostgreSQL: " + msg +
@@ -379,21 +383,23 @@ class PgConnection final : public Connection {
   }
 
   Error connection_error(const std::string& what) {
-    return unavailable("PostgreSQL " + what + ": " + first_line(PQerrorMessage(conn_)));
+    return unavailable("PostgreSQL " + what + ": " +
+                       redact_conninfo(first_line(PQerrorMessage(conn_)), options_.conninfo));
   }
 
-  Error error_of(const PGresult* res, std::string_view sql) {
+  Error error_of(const PGresult* res) {
     std::string msg = first_line(PQresultErrorMessage(res));
     if (msg.empty()) msg = first_line(PQerrorMessage(conn_));
+    msg = redact_conninfo(msg, options_.conninfo);
     const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (!state && PQstatus(conn_) == CONNECTION_BAD) return unavailable(msg);
-    std::string where(sql.substr(0, 200));
-    return translate(state, msg + " in: " + where);
+    return translate(state, msg);
   }
 
-  void check(const PGresult* res, std::string_view sql) {
+  // Throws error_of(res) unless `res` succeeded. `what` names the statement for readers only.
+  void check(const PGresult* res, [[maybe_unused]] std::string_view what) {
     ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw error_of(res, sql);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw error_of(res);
   }
 
   const std::string& prepared_name(std::string_view sql) {

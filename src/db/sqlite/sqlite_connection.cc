@@ -100,9 +100,10 @@ struct CachedStatement {
 class SqliteConnection final : public Connection {
  public:
   explicit SqliteConnection(const SqliteOptions& options) : path_(options.path) {
-    int rc =
-        sqlite3_open_v2(path_.c_str(), &db_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc = sqlite3_open_v2(path_.c_str(), &db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                                 (options.create_if_missing ? SQLITE_OPEN_CREATE : 0),
+                             nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);

@@ -15,6 +15,7 @@ struct SqliteOptions {
   std::string path;               // the database file; its folder must exist and be writable
   int busy_timeout_ms = 5000;     // how long a statement waits for another writer's lock
   bool synchronous_full = false;  // synchronous=FULL instead of NORMAL (WAL: NORMAL is crash-safe)
+  bool create_if_missing = true;  // false: a missing file is an error, never created
 };
 
 // Throws Error(kUnavailable) naming the path when the file cannot be opened or written.

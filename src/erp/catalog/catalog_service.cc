@@ -1,6 +1,7 @@
 #include "erp/catalog/catalog_service.h"
 
 #include <algorithm>
+#include <charconv>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -86,6 +87,7 @@ std::optional<Product> load_product(db::Connection& conn, int64_t id) {
 }
 
 std::optional<Product> load_product_by_sku(db::Connection& conn, const std::string& sku) {
+  check_plain_text("sku", sku);
   auto row =
       conn.query_one(std::string("SELECT ") + kColumns +
                          " FROM products WHERE tenant_id = $1 AND sku = $2 AND deleted_at IS NULL",
@@ -98,6 +100,7 @@ std::map<std::string, Product> load_products_by_sku(db::Connection& conn,
                                                     const std::vector<std::string>& skus) {
   std::map<std::string, Product> out;
   const int64_t tenant = conn.require_tenant();
+  for (const auto& sku : skus) check_plain_text("sku", sku);
   for (size_t start = 0; start < skus.size(); start += kSkuBatch) {
     const size_t n = std::min(kSkuBatch, skus.size() - start);
     db::Params p{tenant};
@@ -115,6 +118,16 @@ std::map<std::string, Product> load_products_by_sku(db::Connection& conn,
                     });
   }
   return out;
+}
+
+std::optional<Product> load_product_named(db::Connection& conn, const std::string& name) {
+  int64_t id = 0;
+  const char* end = name.data() + name.size();
+  const auto [ptr, ec] = std::from_chars(name.data(), end, id);
+  if (name.empty() || ec != std::errc() || ptr != end) return load_product_by_sku(conn, name);
+  auto p = load_product(conn, id);
+  if (!p || p->deleted_at) return std::nullopt;
+  return p;
 }
 
 CatalogService::CatalogService(db::Connection& conn, events::EventDispatcher& events,
@@ -146,6 +159,12 @@ std::vector<Product> CatalogService::list(int64_t after_id, int limit) {
 Product CatalogService::find_by_sku(const std::string& sku) {
   auto p = load_product_by_sku(conn_, sku);
   if (!p) throw not_found("product with SKU " + quote_for_message(sku) + " not found");
+  return *p;
+}
+
+Product CatalogService::find_named(const std::string& name) {
+  auto p = load_product_named(conn_, name);
+  if (!p) throw not_found("product " + quote_for_message(name) + " not found (by id or SKU)");
   return *p;
 }
 

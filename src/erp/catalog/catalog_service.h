@@ -63,10 +63,14 @@ struct ProductPatch {
 
 // Reads a product row of the connection's tenant (deleted ones too); nullopt if none.
 std::optional<Product> load_product(db::Connection& conn, int64_t id);
-// A live product by SKU; nullopt if none.
+// A live product by SKU; nullopt if none. A SKU that is not plain text (erp/input.h
+// check_plain_text, e.g. with a NUL) is kInvalidArgument on both drivers.
 std::optional<Product> load_product_by_sku(db::Connection& conn, const std::string& sku);
+// A live product named the way DESIGN.md names products: an integer ("12") is its id, anything
+// else its SKU. nullopt if none.
+std::optional<Product> load_product_named(db::Connection& conn, const std::string& name);
 // The live products with these SKUs, by SKU (absent ones are missing from the map). One query
-// per kSkuBatch SKUs.
+// per kSkuBatch SKUs; SKUs are checked like load_product_by_sku's.
 std::map<std::string, Product> load_products_by_sku(db::Connection& conn,
                                                     const std::vector<std::string>& skus);
 inline constexpr size_t kSkuBatch = 500;
@@ -96,6 +100,8 @@ class CatalogService {
   Product find(int64_t id);
   // A live product by SKU.
   Product find_by_sku(const std::string& sku);
+  // A live product by id ("12") or SKU (load_product_named); kNotFound naming what was given.
+  Product find_named(const std::string& name);
   // A live product by id, for writes.
   Product find_live(int64_t id);
   // Live products in id order after `after_id` (0: from the start), at most `limit` (a page of

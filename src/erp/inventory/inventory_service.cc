@@ -158,11 +158,16 @@ MovementResult InventoryService::put_in(const Locked& p, const Location& loc, De
                                         const std::string& reference_id) {
   const std::string now = format_iso8601(clock_.now());
   MovementResult out;
+  out.cost = line_total(quantity, unit_cost);  // the batch's value is bounded like a line total
   out.batch_id = insert_batch(p, loc, batch, quantity, unit_cost, expiry, now);
   out.movement_ids.push_back(
       record(p, loc, out.batch_id, quantity, unit_cost, reason, reference_type, reference_id, now));
-  out.cost = quantity * unit_cost;
   out.on_hand = on_hand(p.id);
+  if (out.on_hand > kMaxAmount) {  // the caller's transaction rolls the batch back
+    throw invalid_argument("receiving " + quantity.to_string() + " of " + quote_for_message(p.sku) +
+                           " would take its on-hand to " + out.on_hand.to_string() +
+                           ", above the limit of " + kMaxAmount.to_string(0));
+  }
   check_low_stock(p, loc, out.on_hand, /*decreased=*/false);
   return out;
 }
@@ -248,6 +253,7 @@ MovementResult InventoryService::receive(const Receipt& r) {
 MovementResult InventoryService::adjust(const Adjustment& a) {
   conn_.require_tenant();
   if (a.quantity.is_zero()) throw invalid_argument("field \"quantity\" must not be zero");
+  check_amount("quantity", a.quantity);
   check_text("reason", a.reason, 200);
   db::Transaction tx(conn_);
   Locked p = lock_product(load_product_by_sku_id(conn_, a.sku));

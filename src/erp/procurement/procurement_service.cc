@@ -250,8 +250,8 @@ PurchaseOrder ProcurementService::create_order(const OrderDraft& d) {
     auto p = catalog::load_product_by_sku(conn_, l.sku);
     if (!p) throw not_found("product with SKU " + quote_for_message(l.sku) + " not found");
     const Decimal cost = l.unit_cost.value_or(p->cost);
-    lines.push_back({p->id, l.quantity, cost, l.quantity * cost});
-    total += lines.back().line_total;
+    lines.push_back({p->id, l.quantity, cost, line_total(l.quantity, cost)});
+    total = add_to_total("purchase order total", total, lines.back().line_total);
   }
   const std::string now = format_iso8601(clock_.now());
   const int64_t id = conn_.query_int(

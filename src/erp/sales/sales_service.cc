@@ -75,8 +75,9 @@ Order SalesService::create(const OrderDraft& d) {
     auto p = catalog::load_product_by_sku(conn_, l.sku);
     if (!p) throw not_found("product with SKU " + quote_for_message(l.sku) + " not found");
     OrderLine line{0, p->id, p->sku, l.quantity, l.unit_price.value_or(p->price), {}, {}};
-    line.line_total = line.quantity * line.unit_price;
-    total += line.line_total;
+    check_non_negative("unit_price", line.unit_price);
+    line.line_total = line_total(line.quantity, line.unit_price);
+    total = add_to_total("order total", total, line.line_total);
     lines.push_back(std::move(line));
   }
   const std::string now = format_iso8601(clock_.now());
