@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <random>
 
@@ -61,6 +62,18 @@ class ChaosTest : public ::testing::TestWithParam<Driver> {
 
   int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
 
+  // How many times worker `i` has got as far as claiming (its signal handlers are in place then).
+  int started(int i) {
+    std::ifstream in(db_->config().storage_path + "/logs/worker.log");
+    const std::string name = "\"worker\":\"w" + std::to_string(i) + "\"";
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+      n += line.find("\"event\":\"worker.start\"") != std::string::npos &&
+           line.find(name) != std::string::npos;
+    }
+    return n;
+  }
+
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<db::Connection> conn_;
   JobRegistry registry_;
@@ -73,6 +86,7 @@ TEST_P(ChaosTest, RandomKillsOfWorkersLeaveEveryEffectExactlyOnce) {
   std::mt19937 rng(std::random_device{}());
   dispatch(60);
   std::vector<std::optional<Process>> workers(3);
+  std::vector<int> starts(3, 1);
   for (int i = 0; i < 3; ++i) workers[i].emplace(worker(i));
   for (int k = 0; k < kills; ++k) {
     if (count("SELECT count(*) FROM jobs WHERE reserved_at IS NULL") < 30) dispatch(30);
@@ -82,10 +96,16 @@ TEST_P(ChaosTest, RandomKillsOfWorkersLeaveEveryEffectExactlyOnce) {
     workers[victim]->signal(SIGKILL);
     ASSERT_TRUE(workers[victim]->wait(10s).has_value()) << "worker " << victim << " did not die";
     workers[victim].reset();
+    // The killed one may have died before its log line was written: count from here.
+    starts[victim] = started(victim) + 1;
     workers[victim].emplace(worker(victim));  // as its supervisor would
   }
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 60s))
       << count("SELECT count(*) FROM jobs") << " jobs left";
+  // A worker killed last may still be starting: SIGTERM before its handlers would kill it.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(eventually([&] { return started(i) >= starts[i]; }, 30s)) << "worker " << i;
+  }
   for (auto& w : workers) w->signal(SIGTERM);
   for (auto& w : workers) EXPECT_EQ(w->wait(20s), 0);
   EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
