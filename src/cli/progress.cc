@@ -21,6 +21,7 @@ using std::chrono::steady_clock;
 
 constexpr int kBarCells = 20;
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
+constexpr auto kQueuedNoticeAfter = std::chrono::seconds(5);
 
 size_t terminal_width() {
   winsize ws{};
@@ -133,19 +134,37 @@ JobEnd wait_for_job(Context& ctx, db::Connection& conn, const WaitedJob& job,
                     const FollowArgs& args) {
   // The queue keeps a job's row while it waits or runs (a retry puts it back with its last
   // error), deletes it when it completes and moves it to failed_jobs when it is given up.
+  // The job is named by its id, uuid and tenant together: an id alone may be another job's once
+  // this one has left the table (SQLite reused ids before migration 0012), and following that
+  // job would show another tenant's progress and error.
   const std::string row_sql = "SELECT reserved_at, attempts, progress, last_error FROM " +
-                              ctx.config().queue_table + " WHERE id = $1";
+                              ctx.config().queue_table +
+                              " WHERE id = $1 AND uuid = $2 AND tenant_id = $3";
+  const int64_t tenant = conn.require_tenant();
+  // Without a bar on a terminal nothing says the job is not moving: after a while, one line does.
+  const bool bar_shown = !ctx.json && isatty(STDERR_FILENO) == 1;
+  const auto queued_notice_at = steady_clock::now() + kQueuedNoticeAfter;
+  bool noticed = bar_shown;
   JobEnd end;
   int percent = 0;
   auto poll = [&]() -> FollowState {
-    if (auto row = conn.query_one(row_sql, {job.id})) {
+    if (auto row = conn.query_one(row_sql, {job.id, job.uuid, tenant})) {
       if (auto p = row->get<std::optional<int64_t>>(2)) percent = static_cast<int>(*p);
       if (!row->is_null(0)) return {false, percent, "running"};
-      if (row->get<int64_t>(1) == 0) return {false, percent, "queued: waiting for a worker"};
+      if (row->get<int64_t>(1) == 0) {
+        if (!noticed && steady_clock::now() >= queued_notice_at) {
+          noticed = true;
+          write_stderr(job.label + " still queued after " +
+                       std::to_string(kQueuedNoticeAfter.count()) +
+                       " s: is a worker running? start one with `unity queue:work`\n");
+        }
+        return {false, percent, "queued: waiting for a worker"};
+      }
       const auto error = row->is_null(3) ? std::string() : row->get<std::string>(3);
       return {false, percent, "retrying" + (error.empty() ? "" : " after: " + error)};
     }
-    auto failed = conn.query_one("SELECT exception FROM failed_jobs WHERE uuid = $1", {job.uuid});
+    auto failed = conn.query_one(
+        "SELECT exception FROM failed_jobs WHERE uuid = $1 AND tenant_id = $2", {job.uuid, tenant});
     if (!failed) return {true, 100, "completed"};
     end.failed = true;
     end.error = failed->get<std::string>(0);

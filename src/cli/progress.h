@@ -5,11 +5,14 @@
 //
 // While following, a ProgressBar is drawn on stderr, one line redrawn with '\r', and only when
 // stderr is a terminal and --json is not set. Nothing else is printed while waiting: stdout gets
-// only the command's final status, and without a terminal stderr stays empty unless it fails.
+// only the command's final status, and without a terminal stderr stays empty unless it fails or
+// the job waits for a worker (below).
 //
 // A queued job advances only while a worker (`unity queue:work`) runs. Without one, following
 // waits for ever, unless --timeout is given: then it gives up with kDeadlineExceeded and leaves
-// the job queued. Not thread-safe; one follower per command.
+// the job queued. When no bar is drawn, a job still queued after 5 s gets one line on stderr
+// ("… still queued after 5 s: is a worker running? …") and the wait goes on. Not thread-safe;
+// one follower per command.
 
 #include <chrono>
 #include <cstdint>
@@ -97,7 +100,8 @@ struct JobEnd {
 };
 
 // Follows `job` in the queue table on `conn` (a connection in the job's tenant) until it leaves
-// the table, drawing its progress column; see follow() for the timeout.
+// the table, drawing its progress column; see follow() for the timeout. The job is matched by id,
+// uuid and the connection's tenant, never by id alone.
 JobEnd wait_for_job(Context& ctx, db::Connection& conn, const WaitedJob& job,
                     const FollowArgs& args);
 

@@ -506,6 +506,7 @@ int64_t create_import(db::Connection& conn, const std::string& storage_path,
       {tenant, user_id ? db::Value{*user_id} : db::kNull, type, now});
   const fs::path dest = dir / (std::to_string(tenant) + "-" + std::to_string(id) + ".csv");
   fs::copy_file(source, dest, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_write, ec);  // not 0644
   if (ec) {
     throw invalid_argument("cannot copy " + quote_for_message(source) + ": " + ec.message());
   }
@@ -645,6 +646,16 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
 
 namespace {
 
+// The import has ended (completed or failed): its copy of the file is no longer needed.
+void remove_import_copy(db::Connection& conn, int64_t import_id) {
+  auto row = conn.query_one(
+      "SELECT file_path FROM import_logs WHERE tenant_id = $1 AND id = $2 "
+      "AND status NOT IN ('pending', 'processing')",
+      {conn.require_tenant(), import_id});
+  std::error_code ec;
+  if (row && !row->get<std::string>(0).empty()) fs::remove(row->get<std::string>(0), ec);
+}
+
 class ProcessBulkImport final : public queue::Job {
  public:
   ProcessBulkImport(events::EventDispatcher& events, const Clock& clock,
@@ -668,6 +679,7 @@ class ProcessBulkImport final : public queue::Job {
       options.progress = [&ctx](int p) { ctx.progress(p); };
       options.cancelled = [&ctx] { return ctx.cancelled(); };
       run_import(ctx.db(), events_, id, map, user, clock_, options);
+      remove_import_copy(ctx.db(), id);
       const auto status = import_status(ctx.db(), id);
       log.step("finished", {{"import_id", id},
                             {"status", status["status"]},
@@ -713,6 +725,7 @@ class ProcessBulkImport final : public queue::Job {
           "UPDATE import_logs SET status = 'failed', errors = $1, failed_at = $2, "
           "updated_at = $2 WHERE tenant_id = $3 AND id = $4",
           {dump_json(errors), now, conn.require_tenant(), id});
+      remove_import_copy(conn, id);
     } catch (const std::exception&) {
       // The payload was unreadable: there is no row to mark.
     }

@@ -1,7 +1,13 @@
 // The GenerateReports job type, its `reports` row and its file (see report_job.h).
 #include "jobs/report_job.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +31,16 @@ std::string part_path(const std::string& path) { return path + ".part"; }
 void remove_quietly(const std::string& path) {
   std::error_code ec;
   fs::remove(path, ec);
+}
+
+// Creates (or empties) `path` readable by its owner and group only (0640): a report holds a
+// tenant's business data, and the umask of whoever started the worker may be 022.
+void create_private(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) throw unavailable("cannot create " + path + ": " + std::strerror(errno));
+  const int rc = ::fchmod(fd, 0640);  // an existing file keeps its mode on open
+  ::close(fd);
+  if (rc != 0) throw unavailable("cannot set the mode of " + path + ": " + std::strerror(errno));
 }
 
 bool is_date(const std::string& s) {
@@ -119,9 +135,13 @@ class GenerateReports final : public queue::Job {
     const std::string part = part_path(path);
     try {
       std::error_code ec;
-      fs::create_directories(fs::path(path).parent_path(), ec);
+      if (fs::create_directories(fs::path(path).parent_path(), ec)) {
+        fs::permissions(fs::path(path).parent_path(),
+                        fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec, ec);
+      }
       if (ec)
         throw unavailable("cannot create the reports folder for " + path + ": " + ec.message());
+      create_private(part);  // the writer truncates it and keeps its mode; rename keeps it too
       make_report_writer(format)->write(report, part);
       fs::rename(part, path, ec);
       if (ec) throw unavailable("cannot rename " + part + ": " + ec.message());
@@ -205,9 +225,12 @@ int64_t request_report(db::Connection& conn, const ReportRequest& request,
   const int64_t id = row->get<int64_t>(0);
   const std::string file_name = request.report_type + "-" + request.from + "-" + request.to + "-" +
                                 std::to_string(id) + "." + request.format;
-  const std::string path = (fs::path(storage_path) / "reports" / std::to_string(tenant) / file_name)
-                               .lexically_normal()
-                               .string();
+  // Absolute, resolved where the report is requested (as an import's copy is): a worker started
+  // in another directory writes the file where the requester's STORAGE_PATH says, not its own.
+  const std::string path =
+      fs::absolute(fs::path(storage_path) / "reports" / std::to_string(tenant) / file_name)
+          .lexically_normal()
+          .string();
   conn.execute("UPDATE reports SET file_name = $1, path = $2 WHERE tenant_id = $3 AND id = $4",
                {file_name, path, tenant, id});
   tx.commit();

@@ -57,8 +57,9 @@ struct ReportRequest {
 void validate_report_request(const ReportRequest& request);
 
 // Inserts the pending `reports` row of the connection's tenant for a valid request, with
-// file_name "{type}-{from}-{to}-{id}.{format}" and path
-// "{storage_path}/reports/{tenant}/{file_name}". Returns its id. In the caller's transaction.
+// file_name "{type}-{from}-{to}-{id}.{format}" and the absolute path
+// "{storage_path}/reports/{tenant}/{file_name}" (a relative storage_path is resolved in the
+// current directory; the file is created 0640). Returns its id. In the caller's transaction.
 int64_t request_report(db::Connection& conn, const ReportRequest& request,
                        const std::string& storage_path, const Clock& clock);
 

@@ -1,5 +1,7 @@
 #include "queue/audit_log.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,7 +21,14 @@ AuditLog::AuditLog(const std::string& path, std::string worker)
   if (path.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  file_ = std::fopen(path.c_str(), "a");
+  // 0640, whatever the umask: job lines name tenants, types and errors.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd >= 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size == 0) ::fchmod(fd, 0640);
+    file_ = ::fdopen(fd, "a");
+    if (!file_) ::close(fd);
+  }
   if (!file_) {
     throw unavailable("cannot open the worker log " + path + ": " + std::strerror(errno) +
                       " (check STORAGE_PATH)");

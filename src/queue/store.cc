@@ -219,10 +219,18 @@ int64_t JobStore::job_unclaim(const std::vector<std::pair<int64_t, int64_t>>& id
 bool JobStore::job_fail(int64_t id, int64_t token, const std::string& error) {
   db::Transaction tx(conn_);
   const int64_t moved = conn_.execute(
+      // A uuid already in failed_jobs (a job queued twice by an older retry) must not make the
+      // failure unrecordable, which would leave the job reserved for ever: the row is replaced
+      // by the latest failure.
       t("INSERT INTO failed_jobs (uuid, tenant_id, connection, queue, type, payload, attempts,"
         " max_tries, timeout_s, backoff, exception, failed_at)"
         " SELECT uuid, tenant_id, 'database', queue, type, payload, attempts, max_tries, timeout_s,"
-        " backoff, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"),
+        " backoff, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"
+        " ON CONFLICT (uuid) DO UPDATE SET tenant_id = excluded.tenant_id,"
+        " queue = excluded.queue, type = excluded.type, payload = excluded.payload,"
+        " attempts = excluded.attempts, max_tries = excluded.max_tries,"
+        " timeout_s = excluded.timeout_s, backoff = excluded.backoff,"
+        " exception = excluded.exception, failed_at = excluded.failed_at"),
       {id, token, error, format_iso8601(clock_.now())});
   if (moved != 1) return false;
   conn_.execute(t("DELETE FROM {q} WHERE id = $1"), {id});
@@ -325,6 +333,8 @@ void JobStore::signal_restart() {
       "INSERT INTO queue_signals (name, value) VALUES ('restart', $1)"
       " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
       {now_us()});
+  // Wakes workers waiting on LISTEN, so they see it now rather than after their --sleep.
+  if (conn_.capabilities().listen_notify) conn_.notify("unity_jobs", kRestartPayload);
 }
 
 int64_t JobStore::signal_restart_at() {
@@ -354,36 +364,47 @@ std::vector<FailedJob> JobStore::failed_list(std::optional<int64_t> tenant_id, i
 
 std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& ids,
                                                 std::optional<std::string> queue) {
-  std::vector<int64_t> rows;
+  // Each failed row is taken with DELETE … RETURNING inside the transaction that queues its job:
+  // the delete locks the row, so of two concurrent retries one moves it and the other finds it
+  // gone (PostgreSQL re-checks a deleted row after the lock wait; SQLite has one writer). A row
+  // is never queued twice, and a concurrent retry of "all" simply moves fewer.
+  static constexpr const char* kTake =
+      "DELETE FROM failed_jobs WHERE {where} RETURNING uuid, tenant_id, queue, type, payload,"
+      " max_tries, timeout_s, backoff";
+  static constexpr const char* kInsert =
+      "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff,"
+      " available_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+      " RETURNING id";
+  auto take = [&](const std::string& where, const db::Params& p) {
+    std::string sql = kTake;
+    sql.replace(sql.find("{where}"), 7, where);
+    return conn_.query(sql, p);
+  };
+  std::vector<db::Row> taken;
   db::Transaction tx(conn_);
   if (ids.size() == 1 && ids[0] == "all") {
-    std::string sql = "SELECT id FROM failed_jobs";
     db::Params p;
-    if (queue) {
-      sql += " WHERE queue = $1";
-      p.add(*queue);
-    }
-    conn_.query_each(sql + " ORDER BY id", p,
-                     [&](const db::Row& r) { rows.push_back(r.get<int64_t>(0)); });
+    if (queue) p.add(*queue);
+    for (auto& r : take(queue ? "queue = $1" : "1 = 1", p)) taken.push_back(std::move(r));
   } else {
     for (const auto& key : ids) {
-      auto row = conn_.query_one(
-          "SELECT id FROM failed_jobs WHERE uuid = $1 OR CAST(id AS TEXT) = $1", {key});
-      if (!row) throw not_found("failed job " + key + " not found (see `unity queue:failed`)");
-      rows.push_back(row->get<int64_t>(0));
+      auto rows = take("uuid = $1 OR CAST(id AS TEXT) = $1", {key});
+      if (rows.empty())
+        throw not_found("failed job " + key + " not found (see `unity queue:failed`)");
+      for (auto& r : rows) taken.push_back(std::move(r));
     }
   }
   std::vector<InsertedJob> out;
   const int64_t now = now_us();
-  for (int64_t id : rows) {
-    auto r = conn_.query_one(
-        t("INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff,"
-          " available_at, created_at)"
-          " SELECT uuid, tenant_id, COALESCE($2, queue), type, payload, max_tries, timeout_s,"
-          " backoff, $3, $3 FROM failed_jobs WHERE id = $1 RETURNING id, uuid, queue"),
-        {id, queue ? db::Value{*queue} : db::kNull, now});
-    conn_.execute("DELETE FROM failed_jobs WHERE id = $1", {id});
-    out.push_back({r->get<int64_t>(0), r->get<std::string>(1), r->get<std::string>(2)});
+  for (const db::Row& r : taken) {
+    const std::string q = queue ? *queue : r.get<std::string>("queue");
+    const std::string uuid = r.get<std::string>("uuid");
+    const int64_t id =
+        conn_.query_int(t(kInsert), {uuid, r.get<int64_t>("tenant_id"), q,
+                                     r.get<std::string>("type"), r.get<std::string>("payload"),
+                                     opt(opt_int(r, "max_tries")), opt(opt_int(r, "timeout_s")),
+                                     opt(r.get<std::optional<std::string>>("backoff")), now});
+    out.push_back({id, uuid, q});
   }
   if (conn_.capabilities().listen_notify && !out.empty()) conn_.notify("unity_jobs", "retry");
   tx.commit();

@@ -127,6 +127,8 @@ class JobStore {
   std::vector<std::pair<int64_t, std::string>> tenant_pauses();
   std::vector<TenantSettings> tenant_settings();
   void tenant_set_weight(int64_t tenant_id, int weight, std::optional<int> max_concurrency);
+  // Records the time of `queue:restart` and, where the driver has LISTEN/NOTIFY, wakes idle
+  // workers with a notification on unity_jobs carrying kRestartPayload.
   void signal_restart();
   int64_t signal_restart_at();  // 0 when never
 
@@ -160,6 +162,9 @@ class JobStore {
   std::string table_;
   const Clock& clock_;
 };
+
+// The payload of the unity_jobs notification sent by signal_restart().
+inline constexpr const char* kRestartPayload = "restart";
 
 // A fresh 63-bit random lease token.
 int64_t new_lease_token();

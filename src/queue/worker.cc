@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -30,6 +31,30 @@ int64_t resident_mb() {
   int64_t size = 0, resident = 0;
   statm >> size >> resident;
   return resident * sysconf(_SC_PAGESIZE) / (1024 * 1024);
+}
+
+// How long ago this process was created (fork), from /proc (10 ms ticks); 0 where unknown.
+// The worker's start for `queue:restart` is its process's creation, not the moment its fetch loop
+// first reads the clock: a restart signalled while the worker was still starting up (loading,
+// connecting, checking the schema: seconds on a loaded machine) must still make it exit.
+std::chrono::microseconds process_age() {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');  // the command name may hold spaces
+  std::ifstream uptime_file("/proc/uptime");
+  double uptime_s = 0;
+  uptime_file >> uptime_s;
+  if (paren == std::string::npos || uptime_s <= 0) return {};
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i != 22) continue;  // field 22: starttime, in clock ticks since boot
+    const double start_s = std::stod(field) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    // One tick of margin: erring early only makes a worker started just before a restart exit.
+    const double age_s = uptime_s - start_s + 1.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+    return std::chrono::microseconds(static_cast<int64_t>(std::max(age_s, 0.0) * 1e6));
+  }
+  return {};
 }
 
 double elapsed_ms(Clock_::time_point since) {
@@ -137,6 +162,8 @@ struct Worker::Impl {
   int64_t started_total = 0;
   WorkerStats stats;
 
+  // queue:restart's NOTIFY arrived (fetcher thread only): check the signal now, not in a second.
+  bool restart_hint = false;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> paused{false};
   std::map<std::string, size_t> queue_rank;
@@ -586,9 +613,12 @@ struct Worker::Impl {
     const auto until = Clock_::now() + max_wait;
     while (Clock_::now() < until && !stopping()) {
       if (listener) {
-        if (listener->wait_notification(std::chrono::milliseconds(100))) {
-          while (listener->wait_notification(std::chrono::milliseconds(0))) {
+        if (auto n = listener->wait_notification(std::chrono::milliseconds(100))) {
+          bool restart = n->payload == kRestartPayload;
+          while (auto more = listener->wait_notification(std::chrono::milliseconds(0))) {
+            restart = restart || more->payload == kRestartPayload;
           }
+          if (restart) restart_hint = true;
           return;
         }
         continue;
@@ -645,7 +675,7 @@ struct Worker::Impl {
       listener->listen("unity_jobs");
     }
     int64_t version = conn->capabilities().data_version ? conn->data_version() : 0;
-    if (started_us == 0) started_us = store.now_us();
+    if (started_us == 0) started_us = store.now_us() - process_age().count();
     auto last_rescue = Clock_::time_point{};
     auto last_signal_check = Clock_::now();
 
@@ -659,8 +689,9 @@ struct Worker::Impl {
         std::lock_guard lock(mu);
         if (opts.max_jobs > 0 && stats.processed >= opts.max_jobs) return WorkerExit::kMaxJobs;
       }
-      if (Clock_::now() - last_signal_check >= std::chrono::seconds(1)) {
+      if (restart_hint || Clock_::now() - last_signal_check >= std::chrono::seconds(1)) {
         last_signal_check = Clock_::now();
+        restart_hint = false;
         if (store.signal_restart_at() > started_us) return WorkerExit::kRestart;
       }
       if (Clock_::now() - last_rescue >= std::chrono::seconds(1)) {

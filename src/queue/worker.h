@@ -16,7 +16,8 @@
 // - Stop (Guarantee 8): request_stop() (SIGTERM/SIGINT) stops claiming, returns claimed-but-not-
 //   started jobs to the queue, lets running jobs finish (up to their timeout) and returns. pause()
 //   (SIGUSR2) stops claiming until resume() (SIGCONT). `queue:restart` makes run() return after
-//   the current jobs.
+//   the current jobs, in every worker whose process was created before it (checked every second,
+//   and at once on PostgreSQL's NOTIFY), including one that was still starting up.
 // - Timeouts (Guarantee 9): a job past its timeout is cancelled (JobContext::cancelled()); if it
 //   has not returned `grace` later, the attempt is recorded as failed and the process exits with
 //   code 124 so its supervisor starts a clean one.

@@ -335,6 +335,93 @@ TEST_P(ProgressCliTest, WaitReportsAJobGivenUpByTheQueue) {
       << ss.str();
 }
 
+// SQLite reused a completed job's id, so `--wait` on tenant 1's job followed tenant 2's job that
+// got the same id: it printed tenant 2's error and ended with exit 8. Here tenant 1's job leaves
+// the table and a tenant 2 job takes its id, exactly as happened.
+TEST_P(ProgressCliTest, WaitDoesNotFollowAnotherTenantsJobThatGotTheSameId) {
+  ASSERT_EQ(unity("tenant:create Globex").exit, 0);
+  const std::string log = db_->dir() + "/wait.log";
+  Process waiting = Process::start({testing::unity_binary(), "valuation:recalculate", "--tenant",
+                                    "1", "--wait", "--timeout", "10"},
+                                   env(), db_->dir(), log);
+  ASSERT_TRUE(testing::eventually([&] { return count("SELECT count(*) FROM jobs") == 1; }, 30s));
+  db_->owner()->execute(
+      "UPDATE jobs SET tenant_id = 2, uuid = 'another-job', attempts = 1, "
+      "last_error = 'Globex private error'");
+  const auto code = waiting.wait(30s);
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_NE(code, 8) << ss.str();
+  EXPECT_EQ(ss.str().find("Globex"), std::string::npos) << ss.str();
+}
+
+// Without a worker and without a terminal, `--wait` used to wait in silence.
+TEST_P(ProgressCliTest, WaitWithoutAWorkerSaysSoOnStderrAndKeepsWaiting) {
+  CliRun r = unity("valuation:recalculate --tenant 1 --wait --timeout 7");
+  EXPECT_EQ(r.exit, 8) << r.err;
+  EXPECT_EQ(testing::line_count(r.err), 2u) << r.err;
+  EXPECT_EQ(r.err.rfind("valuation job 1 still queued after 5 s: is a worker running? start one "
+                        "with `unity queue:work`\n",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_NE(r.err.find("has not finished after 7 s"), std::string::npos) << r.err;
+}
+
+// The mode bits `path` has for its group and others (0 when only its owner may touch it).
+unsigned shared_bits(const std::string& path) {
+  namespace fs = std::filesystem;
+  return static_cast<unsigned>(fs::status(path).permissions() &
+                               (fs::perms::group_all | fs::perms::others_all));
+}
+
+// A report's path was stored as given (STORAGE_PATH relative), so a worker started in another
+// directory wrote the file there and reports:show named a path relative to nothing.
+TEST_P(ProgressCliTest, ReportFromAWorkerInAnotherDirectoryIsStoredWithAnAbsolutePath) {
+  namespace fs = std::filesystem;
+  const std::string elsewhere = db_->dir() + "/elsewhere";
+  fs::create_directories(elsewhere);
+  auto e = env();
+  e["STORAGE_PATH"] = "storage";
+  auto worker = Process::start({testing::unity_binary(), "queue:work", "--sleep=0.2"}, e, elsewhere,
+                               db_->dir() + "/worker.log");
+  CliRun r = testing::run_cli(
+      db_->dir(), db_->env_for_cli() + " QUEUE_CONNECTION=database STORAGE_PATH=storage",
+      "report sales --tenant 1 --user 1 --from 2000-01-01 --to 2099-12-31 "
+      "--format=csv --wait --json");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const auto out = nlohmann::json::parse(r.out);
+  const std::string path = out["path"].get<std::string>();
+  EXPECT_EQ(path.rfind(db_->dir() + "/storage/reports/1/", 0), 0u) << path;
+  ASSERT_TRUE(fs::exists(path)) << path;
+  EXPECT_EQ(shared_bits(path) & ~unsigned(fs::perms::group_read), 0u) << path;  // 0640 at most
+  EXPECT_FALSE(fs::exists(elsewhere + "/storage/reports")) << "written in the worker's directory";
+}
+
+// The database, the worker log and an import's copy were created 0644 (readable by every user),
+// and an import's copy was kept for ever.
+TEST_P(ProgressCliTest, FilesWithTenantDataAreNotReadableByOthersAndImportCopiesGo) {
+  namespace fs = std::filesystem;
+  ok("import products " + products_csv(3) + " --tenant 1");
+  const std::string copy = db_->config().storage_path + "/imports/1-1.csv";
+  ASSERT_TRUE(fs::exists(copy));
+  EXPECT_EQ(shared_bits(copy), 0u);
+  auto worker = start_worker();
+  EXPECT_EQ(ok("imports:show 1 --tenant 1 --watch --timeout 60")["status"], "completed");
+  EXPECT_FALSE(fs::exists(copy)) << "the import's copy outlived the import";
+  const std::string log = db_->config().storage_path + "/logs/worker.log";
+  ASSERT_TRUE(fs::exists(log));
+  EXPECT_EQ(shared_bits(log) & ~unsigned(fs::perms::group_read), 0u);
+  if (GetParam() == Driver::kSqlite) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const std::string f = db_->config().db_database + suffix;
+      ASSERT_TRUE(fs::exists(f)) << f;
+      EXPECT_EQ(shared_bits(f), 0u) << f;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, ProgressCliTest,
                          ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });

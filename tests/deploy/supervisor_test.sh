@@ -177,6 +177,12 @@ for w in "${W[@]}"; do
   [ "$(state_of "$w")" = RUNNING ] || fail "$w is $(state_of "$w"), not RUNNING"
 done
 
+# The workers run with the config's umask (027): whatever they create is not world-readable.
+for w in "${W[@]}"; do
+  um="$(awk '/^Umask:/ { print $2 }' "/proc/$(pid_of "$w")/status" 2>/dev/null)"
+  [ "$um" = 0027 ] || fail "$w runs with umask '$um', expected 0027 (umask= in the config)"
+done
+
 # ---- 2. jobs ----------------------------------------------------------------------------------
 u queue:dispatch diag.noop --tenant 0 --count 300 >/dev/null || fail "dispatching 300 diag.noop failed"
 for i in 1 2 3 4 5 6; do
@@ -194,6 +200,12 @@ malformed() { awk '!/^\{".*\}$/ || gsub(/"ts":/, "&") != 1 { print NR ": " $0 }'
 bad="$(malformed | wc -l)"
 [ "$bad" = 0 ] || { malformed | head -n 6 | cut -c1-600 >&2; fail "worker.log has $bad malformed line(s) (lines of several workers interleaved)"; }
 [ "$(done_count)" -eq 306 ] || fail "worker.log has $(done_count) done jobs, expected 306"
+# The log and the database (with its -wal/-shm) hold tenants' data: no access for other users.
+for f in "$WLOG" "$APP/storage/unity.sqlite" "$APP/storage/unity.sqlite-wal" "$APP/storage/unity.sqlite-shm"; do
+  [ -e "$f" ] || continue
+  mode="$(stat -c %a "$f")"
+  [ $(( 8#$mode & 8#007 )) = 0 ] || fail "$f has mode $mode: readable by other users"
+done
 names="$(done_lines | sed 's/.*"worker":"\([^"]*\)".*/\1/' | sort | uniq -c)"
 echo "jobs done per worker:"; echo "$names"
 distinct="$(echo "$names" | grep -c .)"

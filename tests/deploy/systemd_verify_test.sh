@@ -106,6 +106,7 @@ printf 'DB_CONNECTION=sqlite\nDB_DATABASE=storage/unity.sqlite\nSTORAGE_PATH=sto
 (cd "$APP" && "$TMP/unity" migrate >/dev/null) || fail "unity migrate failed"
 grep -q '^WorkingDirectory=/srv/unity$' "$SERVICE" || fail "WorkingDirectory is not /srv/unity (update this test)"
 grep -q '^ReadWritePaths=/srv/unity/storage$' "$SERVICE" || fail "ReadWritePaths does not cover /srv/unity/storage"
+grep -q '^UMask=0027$' "$SERVICE" || fail "UMask=0027 missing: files the worker creates would be world-readable"
 [ "$(grep -c '^ExecStart=' "$SERVICE")" = 1 ] || fail "expected one ExecStart="
 cmd="$(grep '^ExecStart=' "$SERVICE" | cut -d= -f2-)"
 HOST="$(uname -n)"

@@ -2,6 +2,7 @@
 // fencing, priority, fairness, pauses, delays, unique jobs, the sync driver, tenant isolation.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "core/error.h"
@@ -433,6 +434,69 @@ TEST_P(QueueTest, RestartSignalStopsRunningWorkers) {
   });
   EXPECT_EQ(w.run(), WorkerExit::kRestart);
   signaller.join();
+}
+
+// Two `queue:retry all` at once used to queue each failure twice on PostgreSQL (both read the
+// failed rows before either deleted them), and the slower one then dereferenced a row the other
+// had already moved (a crash). Each retry now takes its rows with DELETE … RETURNING.
+TEST_P(QueueTest, ConcurrentRetriesQueueEachFailureOnce) {
+  constexpr int kFailures = 40, kRetriers = 4;
+  for (int i = 0; i < kFailures; ++i)
+    dispatch(tenant_a_, "diag.fail", "{\"times\":99}", {.tries = 1});
+  drain();
+  ASSERT_EQ(count("SELECT count(*) FROM failed_jobs"), kFailures);
+  std::atomic<int> ready{0}, moved{0};
+  std::vector<std::string> errors(kRetriers);
+  std::vector<std::thread> retriers;
+  for (int i = 0; i < kRetriers; ++i) {
+    retriers.emplace_back([&, i] {
+      try {
+        auto c = db_->app();  // its own connection, as separate processes would have
+        JobStore store(*c, "jobs", system_clock());
+        ++ready;
+        while (ready.load() < kRetriers) std::this_thread::yield();
+        moved += static_cast<int>(store.failed_retry({"all"}, std::nullopt).size());
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  }
+  for (auto& t : retriers) t.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  EXPECT_EQ(moved.load(), kFailures);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), kFailures);
+  EXPECT_EQ(count("SELECT count(DISTINCT uuid) FROM jobs"), kFailures);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+  // Each fails once more and is recorded once more: nothing stays reserved.
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), kFailures);
+}
+
+// A job whose uuid is already in failed_jobs (queued twice by an older retry) could not have its
+// failure recorded (a unique violation) and stayed reserved for ever.
+TEST_P(QueueTest, FailureIsRecordedWhenItsUuidIsAlreadyInFailedJobs) {
+  auto job = dispatch(tenant_a_, "diag.fail", "{\"times\":99}", {.tries = 1});
+  db_->owner()->execute(
+      "INSERT INTO failed_jobs (uuid, tenant_id, connection, queue, type, payload, attempts, "
+      "exception, failed_at) VALUES ($1, $2, 'database', 'default', 'diag.fail', '{}', 1, "
+      "'an earlier copy', '2026-01-01T00:00:00Z')",
+      {job.uuid, tenant_a_});
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 1);
+  auto ex = db_->owner()->query_one("SELECT exception FROM failed_jobs")->get<std::string>(0);
+  EXPECT_NE(ex.find("failing attempt 1"), std::string::npos) << ex;
+}
+
+// SQLite gave a new job the id of the newest job once that one had completed, so a follower of
+// the first job (`--wait`) followed the second, another tenant's (migration 0012).
+TEST_P(QueueTest, JobIdsAreNeverReused) {
+  auto first = dispatch(tenant_a_, "diag.noop");
+  drain();
+  ASSERT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  auto second = dispatch(tenant_b_, "diag.noop");
+  EXPECT_GT(second.id, first.id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, QueueTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),

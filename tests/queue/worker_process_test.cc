@@ -168,6 +168,22 @@ TEST_P(WorkerProcessTest, QueueRestartMakesRunningWorkersExit) {
   EXPECT_EQ(b.wait(10s), 0);
 }
 
+// A worker took its start time for `queue:restart` only once connected and checked, so a restart
+// signalled while it was still starting (seconds on a loaded machine) was older than its "start"
+// and ignored: it never exited. Stopped right after fork, this worker cannot have started yet.
+TEST_P(WorkerProcessTest, WorkerStillStartingWhenRestartIsSignalledExits) {
+  auto w = worker({"--sleep=0.1", "--name=late"}, env());
+  w.signal(SIGSTOP);
+  std::this_thread::sleep_for(50ms);
+  auto restart = Process::start({testing::unity_binary(), "queue:restart"}, env(), db_->dir(),
+                                db_->dir() + "/restart.out");
+  EXPECT_EQ(restart.wait(30s), 0);
+  std::this_thread::sleep_for(50ms);
+  w.signal(SIGCONT);
+  EXPECT_EQ(w.wait(10s), 0);
+  EXPECT_NE(worker_log().find("\"restart\""), std::string::npos) << worker_log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, WorkerProcessTest,
                          ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });

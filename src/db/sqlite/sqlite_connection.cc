@@ -1,6 +1,9 @@
 #include "db/sqlite/sqlite_connection.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -91,6 +94,18 @@ std::timed_mutex& writer_mutex(const std::string& path) {
   return *m;
 }
 
+// A new database file is created 0600 before SQLite opens it (SQLite would create it 0644): it
+// holds every tenant's data. SQLite gives the -wal and -shm files it creates beside it the
+// database file's own mode. An existing file keeps its mode; memory databases and URIs are left.
+void create_private(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::fchmod(fd, 0600);  // whatever the umask
+    ::close(fd);
+  }  // else it exists (kept as it is) or cannot be created (sqlite3_open_v2 says why)
+}
+
 struct CachedStatement {
   sqlite3_stmt* stmt = nullptr;
   bool in_use = false;
@@ -100,6 +115,7 @@ struct CachedStatement {
 class SqliteConnection final : public Connection {
  public:
   explicit SqliteConnection(const SqliteOptions& options) : path_(options.path) {
+    if (options.create_if_missing) create_private(path_);
     int rc = sqlite3_open_v2(path_.c_str(), &db_,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                                  (options.create_if_missing ? SQLITE_OPEN_CREATE : 0),
