@@ -31,7 +31,9 @@ struct User {
   std::string created_at;
 };
 
-// Creates a tenant; kInvalidArgument for an empty name or one over 200 characters.
+// Creates a tenant; kInvalidArgument for an empty name or one over 200 characters. Outside any
+// tenant context: on PostgreSQL a tenant's session may not create tenants (kPermissionDenied),
+// and sees only its own row in find_tenant/list_tenants.
 Tenant create_tenant(Connection& conn, const std::string& name);
 // The tenant, or kNotFound ("tenant 7 not found").
 Tenant find_tenant(Connection& conn, int64_t id);

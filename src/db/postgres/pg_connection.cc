@@ -296,11 +296,54 @@ class PgConnection final : public Connection {
     execute_script("DO $$ BEGIN IF NOT pg_has_role(current_user, " + literal(role) +
                    ", 'MEMBER') THEN EXECUTE 'GRANT ' || quote_ident(" + literal(role) +
                    ") || ' TO ' || quote_ident(current_user); END IF; END $$;");
-    execute_script("GRANT USAGE ON SCHEMA public TO " + q +
-                   "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + q +
-                   "; GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + q +
-                   "; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO " + q +
-                   "; REVOKE UPDATE, DELETE ON domain_events FROM " + q + ";");
+    execute_script("GRANT USAGE ON SCHEMA public TO " + q + "; " + narrow_grants_sql(role));
+  }
+
+  // Guarantee 11's grants, re-applied after every migrate (so tables a migration adds get them):
+  // start from nothing, then SELECT everywhere; INSERT and UPDATE on every column but identity
+  // ids (an id chosen by the app would make another tenant's next insert collide); DELETE. Not on
+  // schema_migrations (read only), tenants (insert; update weight and max_concurrency only; never
+  // delete) nor domain_events (append only). Sequences: USAGE only, so no setval (identity
+  // columns need no privilege on their sequence). The app role gets no TRUNCATE, REFERENCES or
+  // TRIGGER, and owns nothing.
+  static std::string narrow_grants_sql(const std::string& role) {
+    const std::string r = literal(role);
+    return "DO $$ DECLARE t record; BEGIN"
+           " EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', " +
+           r +
+           ");"
+           " EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I', " +
+           r +
+           ");"
+           " FOR t IN SELECT c.relname AS name, string_agg(quote_ident(a.attname), ', ')"
+           "   FILTER (WHERE a.attidentity = '') AS cols FROM pg_class c"
+           "   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+           "   WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')"
+           "   GROUP BY c.relname LOOP"
+           "  EXECUTE format('GRANT SELECT ON %I TO %I', t.name, " +
+           r +
+           ");"
+           "  IF t.name = 'schema_migrations' THEN CONTINUE; END IF;"
+           "  EXECUTE format('GRANT INSERT (%s) ON %I TO %I', t.cols, t.name, " +
+           r +
+           ");"
+           "  IF t.name = 'tenants' THEN"
+           "   EXECUTE format('GRANT UPDATE (weight, max_concurrency) ON tenants TO %I', " +
+           r +
+           ");"
+           "  ELSIF t.name <> 'domain_events' THEN"
+           "   EXECUTE format('GRANT UPDATE (%s), DELETE ON %I TO %I', t.cols, t.name, " +
+           r +
+           ");"
+           "  END IF;"
+           " END LOOP;"
+           " EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO %I', " +
+           r +
+           ");"
+           " EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO %I', " +
+           r +
+           ");"
+           " END $$;";
   }
 
   static std::string literal(std::string_view s) {
@@ -334,11 +377,38 @@ class PgConnection final : public Connection {
                                   "\": " + first_line(PQresultErrorMessage(r.get())) +
                                   " (run `unity migrate` first, or set DB_APP_ROLE)");
       }
+      refuse_role_around_isolation(*options_.role);
     }
     for (const auto& ch : listening_) {
       Result r(PQexec(conn_, ("LISTEN " + pg_quote_identifier(ch)).c_str()));
     }
     if (tenant_id_) send_tenant();
+  }
+
+  // Guarantee 11: the app role must be one that row-level security applies to. A superuser or a
+  // BYPASSRLS role skips every policy; a role that owns the tables (or is a member of their
+  // owner) can turn the policies off and is held by owner_maintenance only within a tenant.
+  void refuse_role_around_isolation(const std::string& role) {
+    Result r(PQexec(conn_,
+                    "SELECT rolsuper, rolbypassrls, EXISTS (SELECT 1 FROM pg_class c"
+                    " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+                    " AND pg_has_role(current_user, c.relowner, 'MEMBER'))"
+                    " FROM pg_roles WHERE rolname = current_user"));
+    check(r.get(), "SELECT rolsuper");
+    if (PQntuples(r.get()) != 1) return;
+    const auto yes = [&](int col) { return PQgetvalue(r.get(), 0, col)[0] == 't'; };
+    std::string why = yes(0)   ? "is a superuser"
+                      : yes(1) ? "has BYPASSRLS"
+                      : yes(2) ? "owns the schema's tables (or is a member of their owner)"
+                               : "";
+    if (why.empty()) return;
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw failed_precondition(
+        "DB_APP_ROLE \"" + role + "\" " + why +
+        ", so row-level security would not isolate tenants; set DB_APP_ROLE to a role without "
+        "SUPERUSER or BYPASSRLS that owns nothing (unset, it is unity_app, which `unity migrate` "
+        "creates)");
   }
 
   void reconnect() {
