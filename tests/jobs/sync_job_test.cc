@@ -534,8 +534,9 @@ TEST_P(SyncJobTest, SyncCommandPrintsItsIdsAndSyncsListShowsTheOutcome) {
       db_->dir(), env,
       "sync products --tenant=" + std::to_string(a_) + " --endpoint=" + remote_.url() + " --json");
   EXPECT_NE(r.exit, 0);
-  // The job's step log shares stderr (jobs/job_log.h); the error itself is one line.
-  const auto error_line = r.err.substr(r.err.rfind("\nunity: ") + 1);
+  // The job's step log shares stderr (jobs/job_log.h); the error itself is one line, last, and
+  // with --json it is the {"error":…} object.
+  const auto error_line = r.err.substr(r.err.rfind("\n{\"error\":") + 1);
   EXPECT_EQ(testing::line_count(error_line), 1u) << r.err;
   EXPECT_NE(error_line.find("text/html"), std::string::npos) << r.err;
 
