@@ -40,16 +40,6 @@ nlohmann::json with_path_field(const Call& c, const std::string& field, nlohmann
 
 void require_empty_body(const Call& c) { erp::reject_unknown_fields(c.body(), {}); }
 
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.size() < 19 && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
-// Wherever a product is named, an integer is its id and anything else its SKU.
-erp::catalog::Product product_named(CatalogService& catalog, const std::string& name) {
-  if (all_digits(name)) return catalog.find(std::stoll(name));
-  return catalog.find_by_sku(name);
-}
-
 Response product_response(const Call& c, int status, const erp::catalog::Product& p) {
   const Decimal on_hand = InventoryService(c.conn, c.bus, user_of(c), c.clock).on_hand(p.id);
   return json_response(status, erp::product_json(p, on_hand));
@@ -85,12 +75,12 @@ Response list_products(Call& c) {
 
 Response show_product(Call& c) {
   CatalogService catalog(c.conn, c.bus, user_of(c), c.clock);
-  return product_response(c, 200, product_named(catalog, c.params[0]));
+  return product_response(c, 200, catalog.find_named(c.params[0]));
 }
 
 Response update_product(Call& c) {
   CatalogService catalog(c.conn, c.bus, user_of(c), c.clock);
-  const auto p = product_named(catalog, c.params[0]);
+  const auto p = catalog.find_named(c.params[0]);
   return product_response(
       c, 200,
       catalog.update(erp::catalog::ProductPatch::from_json(with_path_field(c, "id", p.id))));
@@ -99,12 +89,12 @@ Response update_product(Call& c) {
 Response delete_product(Call& c) {
   require_empty_body(c);
   CatalogService catalog(c.conn, c.bus, user_of(c), c.clock);
-  return product_response(c, 200, catalog.remove(product_named(catalog, c.params[0]).id));
+  return product_response(c, 200, catalog.remove(catalog.find_named(c.params[0]).id));
 }
 
 Response show_stock(Call& c) {
   CatalogService catalog(c.conn, c.bus, user_of(c), c.clock);
-  const auto p = product_named(catalog, c.params[0]);
+  const auto p = catalog.find_named(c.params[0]);
   return json_response(
       200, erp::stock_json(InventoryService(c.conn, c.bus, user_of(c), c.clock).stock(p.sku)));
 }
