@@ -25,8 +25,8 @@ struct NotificationHub::Stream {
   int64_t user = 0;
   std::string last_event_id;  // until the first read
   bool started = false;
-  TimePoint cursor;                       // created_at of the newest sent (or the start)
-  std::map<std::string, TimePoint> sent;  // ids sent within kOverlap of the cursor
+  TimePoint from;                         // when it was opened
+  std::map<std::string, TimePoint> sent;  // ids sent, kept while they may be read again
   Send send;
   Ping ping;
   bool gone = false;
@@ -54,7 +54,7 @@ uint64_t NotificationHub::subscribe(int64_t tenant, int64_t user, const std::str
   s->tenant = tenant;
   s->user = user;
   s->last_event_id = last_event_id.size() <= 64 ? last_event_id : "";
-  s->cursor = clock_.now();
+  s->from = clock_.now();
   s->send = std::move(send);
   s->ping = std::move(ping);
   std::lock_guard lock(mu_);
@@ -91,49 +91,104 @@ size_t NotificationHub::open_streams() const {
   return streams_.size();
 }
 
+namespace {
+
+// Sends `n` (created at `at`) to `s` unless it was sent already.
+void deliver(NotificationHub::Send& send, std::map<std::string, TimePoint>& sent, bool& gone,
+             const notify::StoredNotification& n, TimePoint at, std::string& json) {
+  if (gone || !sent.emplace(n.id, at).second) return;
+  if (json.empty()) json = notify::notification_json(n).dump();
+  if (!send(n.id, json)) gone = true;
+}
+
+}  // namespace
+
 void NotificationHub::poll_streams(db::Connection& conn, std::optional<int64_t> tenant) {
-  std::vector<std::shared_ptr<Stream>> streams;
+  // Every stream of the tenants to read: the one named (all without one), and those of streams
+  // waiting for their first read.
+  std::map<int64_t, std::vector<std::shared_ptr<Stream>>> by_tenant;
   {
     std::lock_guard lock(mu_);
     new_streams_ = false;
+    std::set<int64_t> tenants;
+    if (tenant) tenants.insert(*tenant);
     for (const auto& [_, s] : streams_) {
-      if (!tenant || s->tenant == *tenant || !s->started) streams.push_back(s);
+      if (!tenant || !s->started) tenants.insert(s->tenant);
+    }
+    for (const auto& [_, s] : streams_) {
+      if (tenants.count(s->tenant)) by_tenant[s->tenant].push_back(s);
     }
   }
-  std::vector<uint64_t> gone;
-  for (auto& s : streams) {
-    db::TenantScope scope(conn, s->tenant);
-    const auto who = notify::Notifiable::user(s->user);
-    if (!s->started) {
-      s->started = true;
-      if (!s->last_event_id.empty()) {
-        if (auto seen = notify::find_notification(conn, who, s->last_event_id)) {
-          s->cursor = parse_iso8601(seen->created_at);
-          s->sent[seen->id] = s->cursor;
-        }
-      }
-    }
-    for (;;) {
-      auto rows =
-          notify::notifications_since(conn, who, format_iso8601(s->cursor - kOverlap), kBatch);
-      bool any_new = false;
-      for (const auto& n : rows) {
-        if (s->sent.count(n.id)) continue;
-        const TimePoint at = parse_iso8601(n.created_at);
-        s->sent[n.id] = at;
-        if (at > s->cursor) s->cursor = at;
-        any_new = true;
-        if (!s->send(n.id, notify::notification_json(n).dump())) s->gone = true;
-      }
-      for (auto it = s->sent.begin(); it != s->sent.end();) {
-        it = it->second < s->cursor - kOverlap ? s->sent.erase(it) : std::next(it);
-      }
-      if (!any_new || static_cast<int>(rows.size()) < kBatch || s->gone) break;
-    }
-  }
+  for (auto& [t, streams] : by_tenant) poll_tenant(conn, t, streams);
   std::lock_guard lock(mu_);
+  std::set<int64_t> open;
   for (auto it = streams_.begin(); it != streams_.end();) {
-    it = it->second->gone ? streams_.erase(it) : std::next(it);
+    if (it->second->gone) {
+      it = streams_.erase(it);
+    } else {
+      open.insert(it->second->tenant);
+      ++it;
+    }
+  }
+  for (auto it = cursors_.begin(); it != cursors_.end();) {
+    it = open.count(it->first) ? std::next(it) : cursors_.erase(it);
+  }
+}
+
+void NotificationHub::poll_tenant(db::Connection& conn, int64_t tenant,
+                                  const std::vector<std::shared_ptr<Stream>>& streams) {
+  db::TenantScope scope(conn, tenant);
+  // A new stream first gets its own user's notifications from where it starts (just after its
+  // Last-Event-ID, or its opening).
+  std::optional<TimePoint> opened;
+  for (const auto& s : streams) {
+    if (s->started) continue;
+    s->started = true;
+    if (!opened || s->from < *opened) opened = s->from;
+    const auto who = notify::Notifiable::user(s->user);
+    TimePoint from = s->from;
+    if (!s->last_event_id.empty()) {
+      if (auto seen = notify::find_notification(conn, who, s->last_event_id)) {
+        from = parse_iso8601(seen->created_at);
+        s->sent[seen->id] = from;
+      }
+    }
+    notify::InboxPosition pos{format_iso8601(from - kOverlap), ""};
+    for (;;) {
+      auto rows = notify::notifications_after(conn, who, pos, kBatch);
+      for (const auto& n : rows) {
+        std::string json;
+        deliver(s->send, s->sent, s->gone, n, parse_iso8601(n.created_at), json);
+      }
+      if (static_cast<int>(rows.size()) < kBatch || s->gone) break;
+      pos = {rows.back().created_at, rows.back().id};
+    }
+  }
+  // Then one read of the tenant's new notifications for all its streams.
+  auto [feed, created] = cursors_.try_emplace(tenant, opened.value_or(clock_.now()));
+  TimePoint& cursor = feed->second;
+  std::multimap<int64_t, Stream*> by_user;
+  for (const auto& s : streams) by_user.emplace(s->user, s.get());
+  notify::InboxPosition pos{format_iso8601(cursor - kOverlap), ""};
+  for (;;) {
+    auto rows = notify::user_notifications_after(conn, pos, kBatch);
+    for (const auto& [user, n] : rows) {
+      const TimePoint at = parse_iso8601(n.created_at);
+      if (at > cursor) cursor = at;
+      std::string json;
+      auto [first, last] = by_user.equal_range(user);
+      for (auto it = first; it != last; ++it) {
+        deliver(it->second->send, it->second->sent, it->second->gone, n, at, json);
+      }
+    }
+    if (static_cast<int>(rows.size()) < kBatch) break;
+    pos = {rows.back().notification.created_at, rows.back().notification.id};
+  }
+  // What the next read cannot return again need not be remembered.
+  for (const auto& s : streams) {
+    for (auto it = s->sent.begin(); it != s->sent.end();) {
+      it = it->second < cursor - kOverlap ? s->sent.erase(it) : std::next(it);
+    }
   }
 }
 

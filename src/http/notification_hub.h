@@ -5,9 +5,11 @@
 // One watcher thread owns its own connection and learns that notifications were written — by any
 // process on any host of the same database — from PostgreSQL's LISTEN/NOTIFY
 // (notify::kNotificationsChannel, payload the tenant id) or, on SQLite, from the file's
-// data_version; it then reads each affected stream's new notifications in that stream's tenant
-// context (row-level security applies) and hands them to the stream. A stream only ever reads its
-// own user's inbox, so nothing reaches another user or tenant.
+// data_version; it then reads, once per affected tenant and in that tenant's context (row-level
+// security applies), the tenant's notifications to users created since its last read, and hands
+// each to the open streams of its user: the cost of a wake grows with the notifications written,
+// not with the streams open. A stream opened with Last-Event-ID first reads what it missed from
+// its own user's inbox. A notification goes only to streams of its own user and tenant.
 //
 // Lifecycle: start() once, stop() is safe twice and without start(). subscribe()/unsubscribe()
 // may be called from any thread; a stream's `send` is called on the watcher thread and must not
@@ -23,6 +25,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "db/connection.h"
@@ -66,7 +69,10 @@ class NotificationHub {
  private:
   struct Stream;
   void run(std::stop_token stop);
+  // Reads the new notifications of `tenant`'s streams (every tenant's without one).
   void poll_streams(db::Connection& conn, std::optional<int64_t> tenant);
+  void poll_tenant(db::Connection& conn, int64_t tenant,
+                   const std::vector<std::shared_ptr<Stream>>& streams);
   void ping_streams();
 
   ConnectionFactory factory_;
@@ -76,6 +82,9 @@ class NotificationHub {
   std::map<uint64_t, std::shared_ptr<Stream>> streams_;
   uint64_t next_id_ = 1;
   bool new_streams_ = false;  // a stream waits for its first read (replay)
+  // The watcher thread's own: per tenant with open streams, the created_at of the newest
+  // notification read (reads start kOverlap before it).
+  std::map<int64_t, TimePoint> cursors_;
   std::jthread thread_;
 };
 

@@ -63,15 +63,29 @@ std::vector<StoredNotification> list_notifications_page(
   return out;
 }
 
-std::vector<StoredNotification> notifications_since(db::Connection& conn, const Notifiable& who,
-                                                    const std::string& since, int limit) {
+std::vector<StoredNotification> notifications_after(db::Connection& conn, const Notifiable& who,
+                                                    const InboxPosition& after, int limit) {
   std::vector<StoredNotification> out;
+  conn.query_each(std::string(kColumns) +
+                      " WHERE tenant_id = $1 AND notifiable_type = $2 AND notifiable_id = $3"
+                      " AND (created_at > $4 OR (created_at = $4 AND CAST(id AS TEXT) > $5))"
+                      " ORDER BY created_at, id LIMIT $6",
+                  {conn.require_tenant(), std::string(who.type_name()), who.id, after.created_at,
+                   after.id, int64_t{limit}},
+                  [&](const db::Row& r) { out.push_back(stored_from(r)); });
+  return out;
+}
+
+std::vector<UserNotification> user_notifications_after(db::Connection& conn,
+                                                       const InboxPosition& after, int limit) {
+  std::vector<UserNotification> out;
   conn.query_each(
-      std::string(kColumns) +
-          " WHERE tenant_id = $1 AND notifiable_type = $2 AND notifiable_id = $3"
-          " AND created_at >= $4 ORDER BY created_at, id LIMIT $5",
-      {conn.require_tenant(), std::string(who.type_name()), who.id, since, int64_t{limit}},
-      [&](const db::Row& r) { out.push_back(stored_from(r)); });
+      "SELECT id, type, data, read_at, created_at, notifiable_id FROM notifications"
+      " WHERE tenant_id = $1 AND (created_at > $2 OR (created_at = $2 AND CAST(id AS TEXT) > $3))"
+      " AND notifiable_type = 'user' ORDER BY created_at, id LIMIT $4",
+      {conn.require_tenant(), after.created_at, after.id, int64_t{limit}}, [&](const db::Row& r) {
+        out.push_back({r.get<int64_t>(5), stored_from(r)});
+      });
   return out;
 }
 

@@ -35,10 +35,20 @@ struct InboxPosition {
 std::vector<StoredNotification> list_notifications_page(db::Connection& conn, const Notifiable& who,
                                                         bool unread_only, int limit,
                                                         const std::optional<InboxPosition>& before);
-// For real-time streams: the recipient's notifications created at or after `since` (ISO 8601),
-// oldest first, at most `limit`. The caller removes the ones it has already sent.
-std::vector<StoredNotification> notifications_since(db::Connection& conn, const Notifiable& who,
-                                                    const std::string& since, int limit);
+// For real-time streams: the recipient's notifications created after `after` (by created_at,
+// then id; an empty id takes every one created at `after.created_at`), oldest first, at most
+// `limit`.
+std::vector<StoredNotification> notifications_after(db::Connection& conn, const Notifiable& who,
+                                                    const InboxPosition& after, int limit);
+// For real-time streams: the tenant's notifications to users created after `after` (by
+// created_at, then id; an empty id takes every one created at `after.created_at`), oldest first,
+// at most `limit`, each with its user's id.
+struct UserNotification {
+  int64_t user_id = 0;
+  StoredNotification notification;
+};
+std::vector<UserNotification> user_notifications_after(db::Connection& conn,
+                                                       const InboxPosition& after, int limit);
 // The notification `id` of the recipient (nullopt when it is not theirs).
 std::optional<StoredNotification> find_notification(db::Connection& conn, const Notifiable& who,
                                                     const std::string& id);

@@ -1,6 +1,8 @@
 // `unity serve` end to end, on both drivers: the real binary serving on loopback, real HTTP
 // clients (cpp-httplib; raw sockets for streams and slow clients; Beast for WebSocket), the CLI
 // twins reading the same rows, a real worker process writing the notifications streams receive.
+#include "db/transaction.h"
+#include "notify/notifier.h"
 #include "serve_fixture.h"
 #include "ws_client.h"
 
@@ -329,6 +331,40 @@ TEST_P(ServeTest, StreamsGetTheirUsersNotificationsFromAWorkerAndNothingElse) {
   EXPECT_EQ(server_->wait(15s), std::optional<int>(0)) << slurp(log_);
   EXPECT_TRUE(mine.closed_within(2s));
   server_.reset();
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// More notifications than one read of the watcher takes (500), committed at once with the same
+// few timestamps: each reaches the stream once, and so does each of a replay after the first.
+TEST_P(ServeTest, StreamsGetEveryOneOfManyNotificationsCommittedAtOnce) {
+  start_server();
+  RawSocket live(port_);
+  live.send(sse_request(token_a_));
+  ASSERT_TRUE(live.read_until(": stream open", 10s)) << live.received();
+  std::vector<std::string> ids;
+  {
+    db::TenantScope scope(*conn_, tenant_a_);
+    db::Transaction tx(*conn_);
+    const std::vector<notify::Notifiable> to(1200, notify::Notifiable::user(admin_a_));
+    ids = notify::deliver_now(*conn_, to, "AnnouncementNotification",
+                              R"({"title":"bulk","message":"m"})");
+    tx.commit();
+  }
+  ASSERT_EQ(ids.size(), 1200u);
+  ASSERT_TRUE(live.read_until("id: " + ids.back() + "\n", 30s))
+      << occurrences(live.received(), "event: notification");
+  EXPECT_EQ(occurrences(live.received(), "event: notification"), 1200u);
+
+  RawSocket replay(port_);
+  replay.send(sse_request(token_a_, ids.front()));
+  ASSERT_TRUE(replay.read_until("id: " + ids.back() + "\n", 30s))
+      << occurrences(replay.received(), "event: notification");
+  EXPECT_EQ(occurrences(replay.received(), "event: notification"), 1199u);
 }
 
 TEST_P(ServeTest, StreamsRefuseBadTokensAndTooManyStreams) {
