@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# bench/http/run.sh [UNITY_BIN] — `unity serve` under wrk (Debian package `wrk`): keep-alive,
-# 64 connections, 2 threads, 10 s per route, on a fresh SQLite database (DB_CONNECTION and DB_URL
-# in the environment point it at PostgreSQL instead). Prints requests/s and latency percentiles
-# for GET /api/v1/notifications/unread-count, GET /api/v1/products/{sku} and POST /api/v1/orders.
+# bench/http/run.sh [BUILD_DIR] — `unity serve` under wrk (Debian package `wrk`): keep-alive,
+# 64 connections, 2 threads, DURATION (10s) per run, the median of RUNS (3) runs per route, on a
+# fresh SQLite database; with DB_CONNECTION=pgsql and DB_URL in the environment, on that
+# PostgreSQL database instead, and then the same two reads served by the fastify + pg peer
+# (bench/http/peer, `npm ci` there first) on the same tables, measured the same way.
+# Routes: GET /api/v1/notifications/unread-count, GET /api/v1/products/{sku}, POST /api/v1/orders.
+# Then 1,000 open SSE streams (unity_sse_bench): server RSS, commit-to-client latency.
 # Figures, not assertions: docs/PERFORMANCE.md records them beside the peers'.
 set -euo pipefail
-case "${1:-}" in --help|-h) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
-UNITY="${1:-$(cd "$(dirname "$0")/../.." && pwd)/build/release/unity}"
+case "${1:-}" in --help|-h) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+here="$(cd "$(dirname "$0")" && pwd)"
+BUILD="$(cd "${1:-$here/../../build/release}" && pwd)"
+UNITY="$BUILD/unity"
 command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-DURATION="${DURATION:-10s}"
+[ -x "$UNITY" ] || { echo "error: $UNITY not built (cmake --preset release && cmake --build build/release)" >&2; exit 1; }
+DURATION="${DURATION:-10s}" RUNS="${RUNS:-3}"
 work="$(mktemp -d /tmp/unity-http-bench.XXXXXX)"
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+server="" peer=""
+trap 'kill $server $peer 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 export DB_DATABASE="${DB_DATABASE:-$work/bench.sqlite}" STORAGE_PATH="$work/storage"
 "$UNITY" migrate --fresh >/dev/null
@@ -34,17 +41,40 @@ wrk.method = "POST"
 wrk.body = '{"customer_id":$customer,"lines":[{"sku":"B-1","quantity":"1","unit_price":"9.50"}]}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-run() {  # run NAME PATH [SCRIPT]
-  local out
-  out=$(wrk -t2 -c64 -d"$DURATION" --latency -H "Authorization: Bearer $token" \
-    ${3:+-s "$3"} "$url$2")
-  printf '%-34s %10s req/s  p50 %8s  p99 %8s  non-2xx %s\n' "$1" \
-    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
-    "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" \
-    "$(awk '/Non-2xx/ {print $NF}' <<<"$out" | grep . || echo 0)"
+
+# measure NAME BASE_URL PATH [SCRIPT]: RUNS runs; prints the median run (by req/s).
+measure() {
+  local i out lines=()
+  for i in $(seq "$RUNS"); do
+    out=$(wrk -t2 -c64 -d"$DURATION" --latency -H "Authorization: Bearer $token" \
+      ${4:+-s "$4"} "$2$3")
+    lines+=("$(printf '%s %s %s %s' \
+      "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+      "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" \
+      "$(awk '/Non-2xx/ {print $NF}' <<<"$out" | grep . || echo 0)")")
+  done
+  printf '%s\n' "${lines[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p" |
+    awk -v name="$1" -v runs="$(printf '%s ' "${lines[@]%% *}")" \
+      '{printf "%-40s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  (runs: %s)\n", name, $1, $2, $3, $4, runs}'
 }
-echo "unity serve on $url ($(nproc) cores, wrk -t2 -c64 -d$DURATION)"
-run "GET notifications/unread-count" /api/v1/notifications/unread-count
-run "GET products/{sku}" /api/v1/products/B-1
-run "POST orders" /api/v1/orders "$work/order.lua"
-echo "server RSS: $(awk '/VmHWM/ {print $2 " " $3}' /proc/$server/status) (peak)"
+
+echo "unity serve on $url ($(nproc) cores, wrk -t2 -c64 -d$DURATION, median of $RUNS)"
+measure "unity GET notifications/unread-count" "$url" /api/v1/notifications/unread-count
+measure "unity GET products/{sku}" "$url" /api/v1/products/B-1
+measure "unity POST orders" "$url" /api/v1/orders "$work/order.lua"
+echo "unity server RSS after the runs: $(awk '/VmRSS/ {print $2 " " $3}' /proc/$server/status)"
+
+if [ "${DB_CONNECTION:-sqlite}" = pgsql ]; then
+  [ -d "$here/peer/node_modules" ] || (cd "$here/peer" && npm ci --no-audit --no-fund >/dev/null)
+  DATABASE_URL="$DB_URL" PORT="${PEER_PORT:-8091}" node "$here/peer/server.js" >"$work/peer.log" 2>&1 &
+  peer=$!
+  for _ in $(seq 100); do grep -q "listening" "$work/peer.log" && break; sleep 0.1; done
+  purl="http://127.0.0.1:${PEER_PORT:-8091}"
+  measure "peer (fastify+pg) GET unread-count" "$purl" /api/v1/notifications/unread-count
+  measure "peer (fastify+pg) GET products/{sku}" "$purl" /api/v1/products/B-1
+  kill "$peer"; wait "$peer" 2>/dev/null || true; peer=""
+fi
+
+port="${url##*:}"
+echo "SSE: $("$BUILD/bench/unity_sse_bench" --port="${port%/}" --server-pid="$server" \
+  --streams="${STREAMS:-1000}" --notifications="${NOTIFICATIONS:-300}")"

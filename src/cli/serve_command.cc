@@ -1,6 +1,8 @@
 // `unity serve`: the HTTP API and the real-time notification streams (src/http).
 // The command owns the process's signals: SIGTERM/SIGINT are taken by a sigwait thread, which
 // stops the server (stop accepting, finish requests in flight, close streams; exit 0).
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -69,6 +71,13 @@ void define_serve(CLI::App& app, Context& ctx) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::signal(SIGPIPE, SIG_IGN);  // a client that went away is an error on its socket
+    // Each open stream holds a descriptor: take every one the hard limit allows (the soft limit
+    // is often 1,024).
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
 
     const Config& config = ctx.config();
     const auto options = server_options(config, *a);
