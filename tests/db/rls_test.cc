@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "db/tenancy.h"
+#include "db/transaction.h"
 #include "support/test_db.h"
 
 namespace unity::db {
@@ -77,6 +78,45 @@ TEST_F(RowLevelSecurityTest, QueueTablesShowATenantOnlyItsOwnRows) {
     // Workers and operators' queue commands run without a tenant: they see every tenant's rows.
     EXPECT_EQ(app_->query_int(sql), 1) << table;
   }
+}
+
+// The session's tenant setting, which the policies read, is sent lazily (only before a statement,
+// only when it changed): it must still follow every switch, and a rolled-back transaction, which
+// undoes a setting changed inside it, must not leave the session on the wrong tenant.
+TEST_F(RowLevelSecurityTest, TenantSettingFollowsSwitchesAndRollbacks) {
+  insert_product(a_, "A1");
+  insert_product(b_, "B1");
+  insert_product(b_, "B2");
+  const std::string count = "SELECT count(*) FROM products";
+  app_->set_tenant(a_);
+  EXPECT_EQ(app_->query_int(count), 1);
+  {
+    Transaction tx(*app_);
+    app_->set_tenant(b_);
+    EXPECT_EQ(app_->query_int(count), 2);
+    tx.rollback();
+  }
+  EXPECT_EQ(app_->query_int(count), 2);  // still b_: the rollback undid only the server's copy
+  app_->set_tenant(a_);
+  {
+    Transaction tx(*app_);
+    app_->set_tenant(b_);
+    app_->set_tenant(a_);
+    tx.commit();
+  }
+  EXPECT_EQ(app_->query_int(count), 1);
+  {
+    Transaction tx(*app_);
+    app_->set_tenant(b_);
+    EXPECT_EQ(app_->query_int(count), 2);
+    app_->set_tenant(a_);
+    tx.rollback();
+  }
+  EXPECT_EQ(app_->query_int(count), 1);
+  app_->set_tenant(std::nullopt);
+  EXPECT_EQ(app_->query_int(count), 0);
+  app_->set_tenant(b_);
+  EXPECT_EQ(app_->query_int(count), 2);
 }
 
 TEST_F(RowLevelSecurityTest, EveryTenantTableForcesRowLevelSecurity) {

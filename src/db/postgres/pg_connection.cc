@@ -108,17 +108,12 @@ class PgConnection final : public Connection {
            " port=" + PQport(conn_);
   }
 
-  void execute_script(std::string_view sql) override {
-    std::string text(sql);
-    with_reconnect([&] {
-      Result res(PQexec(conn_, text.c_str()));
-      check(res.get(), text);
-    });
-  }
+  void execute_script(std::string_view sql) override { run_script(sql, true); }
 
   int64_t execute(std::string_view sql, const Params& params) override {
     int64_t changed = 0;
     with_reconnect([&] {
+      sync_tenant();
       Result res = exec_prepared(sql, params);
       const char* n = PQcmdTuples(res.get());
       changed = (n && *n) ? std::strtoll(n, nullptr, 10) : 0;
@@ -130,6 +125,7 @@ class PgConnection final : public Connection {
     bool delivered = false;
     with_reconnect([&] {
       if (delivered) throw unavailable("connection to PostgreSQL lost during a result");
+      sync_tenant();
       const std::string& name = prepared_name(sql);
       ParamArrays p(params);
       if (!PQsendQueryPrepared(conn_, name.c_str(), p.count(), p.values(), nullptr, nullptr, 0)) {
@@ -226,20 +222,22 @@ class PgConnection final : public Connection {
 
  protected:
   void begin_outermost(bool write) override {
-    execute_script(write ? "BEGIN" : "BEGIN READ ONLY");
-    tenant_changed_in_tx_ = false;
+    run_script(write ? "BEGIN" : "BEGIN READ ONLY", false);
+    tenant_sent_in_tx_ = false;
   }
-  void commit_outermost() override { execute_script("COMMIT"); }
+  void commit_outermost() override { run_script("COMMIT", false); }
   void rollback_outermost() override {
     if (PQstatus(conn_) != CONNECTION_OK) return;
-    execute_script("ROLLBACK");
-    // A session setting changed inside a rolled-back transaction is undone by the server.
-    if (tenant_changed_in_tx_) send_tenant();
+    run_script("ROLLBACK", false);
+    // A session setting changed inside a rolled-back transaction is undone by the server: what
+    // it holds now is not known here, so the next statement sends the tenant again.
+    if (tenant_sent_in_tx_) sent_tenant_.reset();
   }
   void apply_tenant(std::optional<int64_t> tenant_id) override {
+    // Sent lazily, before the next statement, and only when it differs from the session's: a
+    // request or a job that sets its tenant and resets it afterwards costs no round trip when the
+    // connection's next one is of the same tenant.
     tenant_id_ = tenant_id;
-    if (transaction_depth() > 0) tenant_changed_in_tx_ = true;
-    send_tenant();
   }
 
  private:
@@ -382,7 +380,7 @@ class PgConnection final : public Connection {
     for (const auto& ch : listening_) {
       Result r(PQexec(conn_, ("LISTEN " + pg_quote_identifier(ch)).c_str()));
     }
-    if (tenant_id_) send_tenant();
+    sent_tenant_.reset();  // a new session holds no tenant: sent before its first statement
   }
 
   // Guarantee 11: the app role must be one that row-level security applies to. A superuser or a
@@ -495,9 +493,22 @@ class PgConnection final : public Connection {
     return cols;
   }
 
-  void send_tenant() {
+  void run_script(std::string_view sql, bool sync) {
+    std::string text(sql);
+    with_reconnect([&] {
+      if (sync) sync_tenant();
+      Result res(PQexec(conn_, text.c_str()));
+      check(res.get(), text);
+    });
+  }
+
+  // Makes the session's tenant setting (which row-level security reads) the connection's tenant.
+  void sync_tenant() {
+    if (sent_tenant_ && *sent_tenant_ == tenant_id_) return;
     std::string value = tenant_id_ ? std::to_string(*tenant_id_) : std::string();
-    execute("SELECT set_config('unity.tenant_id', $1, false)", {value});
+    exec_prepared("SELECT set_config('unity.tenant_id', $1, false)", {value});
+    sent_tenant_ = tenant_id_;
+    if (transaction_depth() > 0) tenant_sent_in_tx_ = true;
   }
 
   std::optional<Notification> next_notification() {
@@ -515,7 +526,9 @@ class PgConnection final : public Connection {
   std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
   uint64_t statement_counter_ = 0;
   std::optional<int64_t> tenant_id_;
-  bool tenant_changed_in_tx_ = false;
+  // What the session's setting holds (nullopt: not known, e.g. a new session or after a rollback).
+  std::optional<std::optional<int64_t>> sent_tenant_;
+  bool tenant_sent_in_tx_ = false;
   std::vector<std::string> listening_;
 };
 
