@@ -120,7 +120,8 @@ TEST_P(AdminRoutesTest, QueueStatsAndFailedJobsAreTheTenantsOwnAndTheCliTwinsRow
   EXPECT_EQ(stats["queues"][0]["failed"], 3);
   EXPECT_EQ(stats["queues"][0]["delayed"], 0) << "tenant B's delayed job is not A's";
   EXPECT_FALSE(stats.contains("throughput")) << "throughput is counted across tenants";
-  for (const auto& t : cli_json("queue:stats")["tenants"]) {
+  const json twin = cli_json("queue:stats");
+  for (const auto& t : twin["tenants"]) {
     if (t["tenant_id"] == tenant_a_) {
       EXPECT_EQ(t, stats["tenants"][0]);
     }
