@@ -8,7 +8,7 @@ UNITY_BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libsqlite3-dev sql
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format
   libcsv-dev libxlsxwriter-dev libhpdf-dev libcurl4-openssl-dev libcpp-httplib-dev libboost-dev
   libsodium-dev)
-UNITY_TEST_PACKAGES=(postgresql-15 postgresql-client-15 supervisor)
+UNITY_TEST_PACKAGES=(postgresql-15 postgresql-client-15 supervisor nodejs)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -30,6 +30,18 @@ ensure_packages() {
     die "apt-get update failed"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+}
+
+# ensure_node_modules DIR : installs the node packages DIR's package-lock.json pins (npm ci), when
+# they are missing or the lock file changed since. For the OpenAPI validator of the tests.
+ensure_node_modules() {
+  local dir="$1"
+  command -v npm >/dev/null || ensure_packages npm
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing the node packages of ${dir#"$UNITY_ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci in $dir failed"
+  fi
 }
 
 # build PRESET : configure (once) and build with CMake presets; prints the build folder.

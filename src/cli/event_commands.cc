@@ -27,22 +27,11 @@ void define_events_list(CLI::App& app, Context& ctx) {
   app.add_option("--limit", a->limit, "At most this many, oldest first (default 1000)")
       ->check(CLI::Range(1, 1000000));
   app.callback([&ctx, a] {
-    events::EventFilter f;
-    if (!a->type.empty()) f.type = a->type;
-    if (!a->since.empty()) f.since = parse_iso8601(a->since);
-    if (!a->aggregate.empty()) f.aggregate = a->aggregate;
-    f.limit = a->limit;
+    const auto f = events::event_filter(a->type, a->since, a->aggregate, a->limit);
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : events::EventStore(ctx.tenant_app(a->tenant)).list(f)) {
-      out.push_back(
-          {{"id", e.uuid},
-           {"name", e.name},
-           {"tenant_id", e.tenant_id},
-           {"user_id", e.user_id ? nlohmann::json(*e.user_id) : nlohmann::json()},
-           {"occurred_at", e.occurred_at},
-           {"aggregate", e.aggregate_type.empty() ? "" : e.aggregate_type + ":" + e.aggregate_id},
-           {"payload", nlohmann::json::parse(e.payload)}});
+      out.push_back(events::event_json(e));
       std::string payload = e.payload.size() > 70 ? e.payload.substr(0, 67) + "..." : e.payload;
       rows.push_back(
           {e.occurred_at, e.name, e.user_id ? std::to_string(*e.user_id) : "-", payload});

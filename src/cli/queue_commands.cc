@@ -11,6 +11,7 @@
 #include "db/tenancy.h"
 #include "queue/dispatch.h"
 #include "queue/store.h"
+#include "queue/views.h"
 #include "queue/worker.h"
 
 namespace unity::cli {
@@ -166,15 +167,9 @@ void define_failed(CLI::App& app, Context& ctx) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& f : store.failed_list(*tenant, *limit)) {
-      out.push_back({{"id", f.id},
-                     {"uuid", f.uuid},
-                     {"queue", f.queue},
-                     {"tenant_id", f.tenant_id},
-                     {"type", f.type},
-                     {"attempts", f.attempts},
-                     {"exception", f.exception},
-                     {"failed_at", f.failed_at}});
-      std::string ex = f.exception.size() > 60 ? f.exception.substr(0, 57) + "..." : f.exception;
+      out.push_back(queue::failed_job_json(f));
+      const std::string shown = out.back()["exception"];
+      std::string ex = shown.size() > 60 ? shown.substr(0, 57) + "..." : shown;
       rows.push_back({std::to_string(f.id), f.uuid, f.queue, std::to_string(f.tenant_id), f.type,
                       f.failed_at, ex});
     }
@@ -221,43 +216,31 @@ void define_flush(CLI::App& app, Context& ctx) {
 void define_stats(CLI::App& app, Context& ctx) {
   app.callback([&ctx] {
     auto store = store_of(ctx);
-    nlohmann::json queues = nlohmann::json::array(), tenants = nlohmann::json::array();
+    nlohmann::json out = queue::stats_json(store, std::nullopt);
     std::vector<std::vector<std::string>> qrows, trows;
-    for (const auto& q : store.stats_queues()) {
-      queues.push_back({{"queue", q.queue},
-                        {"ready", q.ready},
-                        {"reserved", q.reserved},
-                        {"delayed", q.delayed},
-                        {"failed", q.failed}});
-      qrows.push_back({q.queue, std::to_string(q.ready), std::to_string(q.reserved),
-                       std::to_string(q.delayed), std::to_string(q.failed)});
+    auto cell = [](const nlohmann::json& v) { return v.dump(); };
+    for (const auto& q : out["queues"]) {
+      qrows.push_back({q["queue"].get<std::string>(), cell(q["ready"]), cell(q["reserved"]),
+                       cell(q["delayed"]), cell(q["failed"])});
     }
-    for (const auto& t : store.stats_tenants()) {
-      tenants.push_back({{"tenant_id", t.tenant_id},
-                         {"ready", t.ready},
-                         {"reserved", t.reserved},
-                         {"delayed", t.delayed},
-                         {"failed", t.failed}});
-      trows.push_back({std::to_string(t.tenant_id), std::to_string(t.ready),
-                       std::to_string(t.reserved), std::to_string(t.delayed),
-                       std::to_string(t.failed)});
+    for (const auto& t : out["tenants"]) {
+      trows.push_back({cell(t["tenant_id"]), cell(t["ready"]), cell(t["reserved"]),
+                       cell(t["delayed"]), cell(t["failed"])});
     }
     auto [done, failed] = store.stats_throughput(1);
     auto [done5, failed5] = store.stats_throughput(5);
     // The 5-minute rate as the JSON gives it (done5 / 5.0), in tenths: "1.2", "0.8", "3".
     const std::string rate5 =
         std::to_string(done5 / 5) + (done5 % 5 == 0 ? "" : "." + std::to_string(done5 % 5 * 2));
-    ctx.emit({{"queues", queues},
-              {"tenants", tenants},
-              {"throughput",
-               {{"completed_last_minute", done},
-                {"failed_last_minute", failed},
-                {"completed_per_minute_5m", done5 / 5.0},
-                {"failed_last_5m", failed5}}}},
-             render_table({"queue", "ready", "reserved", "delayed", "failed"}, qrows) + "\n" +
-                 render_table({"tenant", "ready", "reserved", "delayed", "failed"}, trows) +
-                 "\nCompleted " + std::to_string(done) + " job(s) in the current minute, " + rate5 +
-                 "/min over 5 minutes; failed " + std::to_string(failed5) + " in 5 minutes.");
+    out["throughput"] = {{"completed_last_minute", done},
+                         {"failed_last_minute", failed},
+                         {"completed_per_minute_5m", done5 / 5.0},
+                         {"failed_last_5m", failed5}};
+    ctx.emit(out, render_table({"queue", "ready", "reserved", "delayed", "failed"}, qrows) + "\n" +
+                      render_table({"tenant", "ready", "reserved", "delayed", "failed"}, trows) +
+                      "\nCompleted " + std::to_string(done) + " job(s) in the current minute, " +
+                      rate5 + "/min over 5 minutes; failed " + std::to_string(failed5) +
+                      " in 5 minutes.");
   });
 }
 

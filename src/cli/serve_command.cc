@@ -87,7 +87,7 @@ void define_serve(CLI::App& app, Context& ctx) {
     http::NotificationHub::Options hub_options;
     hub_options.max_streams_per_user = setting(config, "HTTP_MAX_STREAMS_PER_USER", 16, 1, 10000);
     http::NotificationHub hub(factory, system_clock(), hub_options);
-    http::Api api(ctx.bus(), system_clock());
+    http::Api api(ctx.bus(), config, system_clock());
     http::Server server(options, api, hub, factory);
     const std::string url = "http://" + options.host + ":" + std::to_string(server.port());
     ctx.emit({{"listening", url}}, "unity serve: listening on " + url);

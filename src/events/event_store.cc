@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "db/values_sql.h"
 
@@ -100,6 +102,10 @@ std::vector<StoredEvent> EventStore::list(const EventFilter& f) {
     p.add(colon == std::string::npos ? *f.aggregate : f.aggregate->substr(colon + 1));
     sql += " AND aggregate_id = $" + std::to_string(p.size());
   }
+  if (f.after_id) {
+    p.add(*f.after_id);
+    sql += " AND id > $" + std::to_string(p.size());
+  }
   p.add(int64_t{f.limit});
   sql += " ORDER BY id LIMIT $" + std::to_string(p.size());
   std::vector<StoredEvent> out;
@@ -118,6 +124,26 @@ std::optional<StoredEvent> EventStore::find(const std::string& uuid) {
 
 EventMeta meta_of(const StoredEvent& e) {
   return {e.uuid, e.tenant_id, e.user_id, parse_iso8601(e.occurred_at)};
+}
+
+nlohmann::json event_json(const StoredEvent& e) {
+  return {{"id", e.uuid},
+          {"name", e.name},
+          {"tenant_id", e.tenant_id},
+          {"user_id", e.user_id ? nlohmann::json(*e.user_id) : nlohmann::json()},
+          {"occurred_at", e.occurred_at},
+          {"aggregate", e.aggregate_type.empty() ? "" : e.aggregate_type + ":" + e.aggregate_id},
+          {"payload", nlohmann::json::parse(e.payload)}};
+}
+
+EventFilter event_filter(const std::string& type, const std::string& since,
+                         const std::string& aggregate, int limit) {
+  EventFilter f;
+  if (!type.empty()) f.type = type;
+  if (!since.empty()) f.since = parse_iso8601(since);
+  if (!aggregate.empty()) f.aggregate = aggregate;
+  f.limit = limit;
+  return f;
 }
 
 }  // namespace unity::events

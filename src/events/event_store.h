@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/clock.h"
 #include "db/connection.h"
 #include "events/event.h"
@@ -30,6 +32,7 @@ struct EventFilter {
   std::optional<std::string> type;       // e.g. "ProductCreated"
   std::optional<TimePoint> since;        // occurred at or after
   std::optional<std::string> aggregate;  // "product:42" or just "42"
+  std::optional<int64_t> after_id;       // only events stored after this one (a page's cursor)
   int limit = 1000;
 };
 
@@ -53,5 +56,15 @@ class EventStore {
 
 // Parses an ISO 8601 timestamp as stored ("…Z").
 EventMeta meta_of(const StoredEvent& e);
+
+// `events:list`'s item (DESIGN.md "Output contract"), also GET /api/v1/events':
+// {"id" (the uuid),"name","tenant_id","user_id","occurred_at","aggregate" ("type:id" or ""),
+// "payload" (the event's JSON object)}.
+nlohmann::json event_json(const StoredEvent& e);
+
+// The filter of `events:list` and GET /api/v1/events from their text inputs (empty: not given):
+// `since` an ISO 8601 time or date (kInvalidArgument otherwise), `aggregate` "type:id" or "id".
+EventFilter event_filter(const std::string& type, const std::string& since,
+                         const std::string& aggregate, int limit);
 
 }  // namespace unity::events

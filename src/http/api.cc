@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/embedded_file.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "db/migrate.h"
@@ -12,9 +13,19 @@
 
 namespace unity::http {
 
+// src/http/openapi.json (cmake/EmbedFiles.cmake).
+const std::vector<EmbeddedFile>& openapi_files();
+
 namespace {
 
 constexpr std::string_view kPrefix = "/api/v1/";
+constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
+constexpr std::string_view kStreamPath = "/api/v1/notifications/stream";
+constexpr std::string_view kWebSocketPath = "/api/v1/ws";
+
+bool is_param(const std::string& segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
 
 int status_of(ErrorCode code) {
   switch (code) {
@@ -188,6 +199,29 @@ std::string decode_cursor(const std::string& cursor) {
   return out;
 }
 
+Api::Route route(std::string method, std::string path, Access access,
+                 Response (*handler)(Api::Call&)) {
+  Api::Route r{std::move(method), {}, access, handler};
+  std::string_view p = path;
+  while (!p.empty()) {
+    const auto slash = p.find('/');
+    r.segments.emplace_back(p.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash + 1);
+  }
+  return r;
+}
+
+int64_t decode_id_cursor(const std::string& cursor) {
+  const std::string text = decode_cursor(cursor);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
+    throw invalid_argument("malformed cursor: pass next_cursor from the previous page as it is");
+  }
+  return v;
+}
+
 nlohmann::json Api::Call::body() const {
   if (request.body.empty()) return nlohmann::json::object();
   return parse_json_object(request.body, "the request body");
@@ -215,16 +249,42 @@ int Api::Call::limit() const {
   return v > 500 ? 500 : v;
 }
 
-Api::Api(events::EventBus& bus, const Clock& clock)
-    : bus_(bus), clock_(clock), routes_(resource_routes()) {}
+namespace {
+
+std::vector<Api::Route> all_routes() {
+  std::vector<Api::Route> routes = resource_routes();
+  for (auto& r : admin_routes()) routes.push_back(std::move(r));
+  return routes;
+}
+
+}  // namespace
+
+Api::Api(events::EventBus& bus, const Config& config, const Clock& clock)
+    : bus_(bus), config_(config), clock_(clock), routes_(all_routes()) {}
 Api::~Api() = default;
 
 bool Api::is_notification_stream(const std::string& target) {
-  return target.substr(0, target.find('?')) == "/api/v1/notifications/stream";
+  return target.substr(0, target.find('?')) == kStreamPath;
 }
 bool Api::is_websocket(const std::string& target) {
-  return target.substr(0, target.find('?')) == "/api/v1/ws";
+  return target.substr(0, target.find('?')) == kWebSocketPath;
 }
+
+std::vector<Api::RouteInfo> Api::served_routes() {
+  std::vector<RouteInfo> out = {{"GET", "/healthz"},
+                                {"GET", "/readyz"},
+                                {"GET", std::string(kOpenApiPath)},
+                                {"GET", std::string(kStreamPath)},
+                                {"GET", std::string(kWebSocketPath)}};
+  for (const auto& r : all_routes()) {
+    std::string path(kPrefix.substr(0, kPrefix.size() - 1));
+    for (const auto& segment : r.segments) path += "/" + segment;
+    out.push_back({r.method, path});
+  }
+  return out;
+}
+
+std::string_view Api::openapi_document() { return openapi_files().at(0).contents; }
 
 std::optional<Principal> Api::authenticate(const Request& request, db::Connection& conn,
                                            Response& error) {
@@ -270,6 +330,15 @@ Response Api::handle(const Request& request, db::Connection& conn) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   if (path == "/healthz") return health(conn, false);
   if (path == "/readyz") return health(conn, true);
+  if (path == kOpenApiPath) {
+    // It describes the API and holds no data: served without a token (docs/ARCHITECTURE.md).
+    if (request.method != "GET") {
+      return error_response(405, "invalid_argument", request.method + " is not allowed on " + path);
+    }
+    Response r;
+    r.body = std::string(openapi_document());
+    return r;
+  }
   if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
     return error_response(404, "not_found", "no such route: " + path);
   }
@@ -287,7 +356,7 @@ Response Api::handle(const Request& request, db::Connection& conn) {
       std::vector<std::string> p;
       bool match = true;
       for (size_t i = 0; i < route.segments.size() && match; ++i) {
-        if (route.segments[i] == "{}") {
+        if (is_param(route.segments[i])) {
           p.push_back(target.segments[i]);
         } else {
           match = route.segments[i] == target.segments[i];
@@ -316,7 +385,8 @@ Response Api::handle(const Request& request, db::Connection& conn) {
       return error_response(403, "permission_denied",
                             "role " + who->role + " may not " + request.method + " " + path);
     }
-    Call call{conn, *who, std::move(params), std::move(target.query), request, bus_, clock_};
+    Call call{conn,    *who, std::move(params), std::move(target.query),
+              request, bus_, config_,           clock_};
     return found->handler(call);
   } catch (const Error& e) {
     return error_response(status_of(e.code()), std::string(error_code_name(e.code())), e.what());

@@ -17,12 +17,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/clock.h"
 #include "db/connection.h"
 
+namespace unity {
+struct Config;
+}
 namespace unity::events {
 class EventBus;
 }
@@ -55,8 +59,9 @@ Response error_response(int status, const std::string& code, const std::string& 
 
 class Api {
  public:
-  // `bus` (wired with the ERP modules) and `clock` must outlive the Api.
-  Api(events::EventBus& bus, const Clock& clock);
+  // `bus` (wired with the ERP modules), `config` (DB_QUEUE_TABLE, …) and `clock` must outlive
+  // the Api.
+  Api(events::EventBus& bus, const Config& config, const Clock& clock);
   ~Api();
 
   // Answers one request on `conn` (the calling thread's connection). Never throws.
@@ -75,6 +80,18 @@ class Api {
   static bool is_notification_stream(const std::string& target);
   static bool is_websocket(const std::string& target);
 
+  // Every route served, as its method and path pattern with OpenAPI's {name} for a path
+  // parameter ("GET /api/v1/products/{sku}"), the operators' and the streams' paths included:
+  // what GET /api/v1/openapi.json must document (tests/http/openapi_test.cc checks the sets).
+  struct RouteInfo {
+    std::string method;
+    std::string path;
+  };
+  static std::vector<RouteInfo> served_routes();
+
+  // The OpenAPI 3.1 document of the API (src/http/openapi.json, built into the binary).
+  static std::string_view openapi_document();
+
   struct Route;
   struct Call;
 
@@ -82,6 +99,7 @@ class Api {
   std::optional<Principal> authenticate(const Request& request, db::Connection& conn,
                                         Response& error);
   events::EventBus& bus_;
+  const Config& config_;
   const Clock& clock_;
   std::vector<Route> routes_;
 };

@@ -32,6 +32,7 @@ struct Api::Call {
   std::map<std::string, std::string> query;  // decoded
   const Request& request;
   events::EventBus& bus;
+  const Config& config;
   const Clock& clock;
 
   // The body as a JSON object (an empty body is {}): kInvalidArgument otherwise.
@@ -45,13 +46,23 @@ struct Api::Call {
 
 struct Api::Route {
   std::string method;
-  std::vector<std::string> segments;  // "{}" matches one segment
+  std::vector<std::string> segments;  // "{name}" matches one segment
   Access access;
   std::function<Response(Call&)> handler;
 };
 
 // Every resource route (routes.cc).
 std::vector<Api::Route> resource_routes();
+// The tenant's audit trail and its own queue (admin_routes.cc).
+std::vector<Api::Route> admin_routes();
+
+// A route of `method` on `path` below /api/v1/ ("products/{sku}": a segment in braces matches
+// any one segment and is passed to the handler).
+Api::Route route(std::string method, std::string path, Access access,
+                 Response (*handler)(Api::Call&));
+
+// The integer in a cursor made by encode_cursor(std::to_string(n)): kInvalidArgument otherwise.
+int64_t decode_id_cursor(const std::string& cursor);
 
 // A JSON response.
 Response json_response(int status, const nlohmann::json& body);

@@ -52,13 +52,7 @@ Response create_product(Call& c) {
 
 Response list_products(Call& c) {
   int64_t after = 0;
-  if (auto it = c.query.find("cursor"); it != c.query.end()) {
-    const std::string text = decode_cursor(it->second);
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), after);
-    if (ec != std::errc() || end != text.data() + text.size() || after < 0) {
-      throw invalid_argument("malformed cursor: pass next_cursor from the previous page as it is");
-    }
-  }
+  if (auto it = c.query.find("cursor"); it != c.query.end()) after = decode_id_cursor(it->second);
   const int limit = c.limit();
   CatalogService catalog(c.conn, c.bus, user_of(c), c.clock);
   InventoryService inventory(c.conn, c.bus, user_of(c), c.clock);
@@ -281,47 +275,35 @@ Response read_notifications(Call& c) {
   return json_response(200, {{"updated", notify::mark_read(c.conn, inbox_of(c), ids, c.clock)}});
 }
 
-Api::Route route(std::string method, std::string path, Access access, Response (*handler)(Call&)) {
-  Api::Route r{std::move(method), {}, access, handler};
-  std::string_view p = path;
-  while (!p.empty()) {
-    const auto slash = p.find('/');
-    r.segments.emplace_back(p.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    p.remove_prefix(slash + 1);
-  }
-  return r;
-}
-
 }  // namespace
 
 std::vector<Api::Route> resource_routes() {
   return {
       route("POST", "products", Access::kInventory, create_product),
       route("GET", "products", Access::kAnyUser, list_products),
-      route("GET", "products/{}", Access::kAnyUser, show_product),
-      route("PATCH", "products/{}", Access::kInventory, update_product),
-      route("DELETE", "products/{}", Access::kInventory, delete_product),
+      route("GET", "products/{sku}", Access::kAnyUser, show_product),
+      route("PATCH", "products/{sku}", Access::kInventory, update_product),
+      route("DELETE", "products/{sku}", Access::kInventory, delete_product),
       route("POST", "stock/receipts", Access::kInventory, receive_stock),
       route("POST", "stock/adjustments", Access::kInventory, adjust_stock),
-      route("GET", "stock/{}", Access::kAnyUser, show_stock),
+      route("GET", "stock/{sku}", Access::kAnyUser, show_stock),
       route("POST", "locations", Access::kInventory, create_location),
       route("POST", "customers", Access::kSales, create_customer),
-      route("GET", "customers/{}", Access::kAnyUser, show_customer),
+      route("GET", "customers/{id}", Access::kAnyUser, show_customer),
       route("POST", "leads", Access::kSales, create_lead),
-      route("POST", "leads/{}/convert", Access::kSales, convert_lead),
+      route("POST", "leads/{id}/convert", Access::kSales, convert_lead),
       route("POST", "orders", Access::kSales, create_order),
-      route("GET", "orders/{}", Access::kAnyUser, show_order),
-      route("POST", "orders/{}/approve", Access::kSales, approve_order),
-      route("POST", "orders/{}/fulfill", Access::kSales, fulfill_order),
-      route("GET", "invoices/{}", Access::kAnyUser, show_invoice),
-      route("POST", "invoices/{}/payments", Access::kBilling, pay_invoice),
+      route("GET", "orders/{id}", Access::kAnyUser, show_order),
+      route("POST", "orders/{id}/approve", Access::kSales, approve_order),
+      route("POST", "orders/{id}/fulfill", Access::kSales, fulfill_order),
+      route("GET", "invoices/{id}", Access::kAnyUser, show_invoice),
+      route("POST", "invoices/{id}/payments", Access::kBilling, pay_invoice),
       route("POST", "vendors", Access::kProcurement, create_vendor),
-      route("GET", "vendors/{}", Access::kAnyUser, show_vendor),
+      route("GET", "vendors/{id}", Access::kAnyUser, show_vendor),
       route("POST", "purchase-orders", Access::kProcurement, create_purchase_order),
-      route("GET", "purchase-orders/{}", Access::kAnyUser, show_purchase_order),
-      route("POST", "purchase-orders/{}/approve", Access::kProcurement, approve_purchase_order),
-      route("POST", "purchase-orders/{}/receive", Access::kProcurement, receive_purchase_order),
+      route("GET", "purchase-orders/{id}", Access::kAnyUser, show_purchase_order),
+      route("POST", "purchase-orders/{id}/approve", Access::kProcurement, approve_purchase_order),
+      route("POST", "purchase-orders/{id}/receive", Access::kProcurement, receive_purchase_order),
       route("GET", "notifications", Access::kAnyUser, list_notifications),
       route("GET", "notifications/unread-count", Access::kAnyUser, unread_notifications),
       route("POST", "notifications/read", Access::kAnyUser, read_notifications),

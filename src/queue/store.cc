@@ -342,18 +342,22 @@ int64_t JobStore::signal_restart_at() {
   return row ? row->get<int64_t>(0) : 0;
 }
 
-std::vector<FailedJob> JobStore::failed_list(std::optional<int64_t> tenant_id, int limit) {
+std::vector<FailedJob> JobStore::failed_list(std::optional<int64_t> tenant_id, int limit,
+                                             std::optional<int64_t> before_id) {
   std::vector<FailedJob> out;
   std::string sql =
       "SELECT id, uuid, tenant_id, queue, type, payload, attempts, exception, failed_at "
-      "FROM failed_jobs";
-  db::Params p;
+      "FROM failed_jobs WHERE 1 = 1";
+  db::Params p{int64_t{limit}};
   if (tenant_id) {
-    sql += " WHERE tenant_id = $2";
+    p.add(*tenant_id);
+    sql += " AND tenant_id = $" + std::to_string(p.size());
+  }
+  if (before_id) {
+    p.add(*before_id);
+    sql += " AND id < $" + std::to_string(p.size());
   }
   sql += " ORDER BY id DESC LIMIT $1";
-  p.add(int64_t{limit});
-  if (tenant_id) p.add(*tenant_id);
   conn_.query_each(sql, p, [&](const db::Row& r) {
     out.push_back({r.get<int64_t>(0), r.get<std::string>(1), r.get<int64_t>(2),
                    r.get<std::string>(3), r.get<std::string>(4), r.get<std::string>(5),
@@ -363,7 +367,8 @@ std::vector<FailedJob> JobStore::failed_list(std::optional<int64_t> tenant_id, i
 }
 
 std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& ids,
-                                                std::optional<std::string> queue) {
+                                                std::optional<std::string> queue,
+                                                std::optional<int64_t> tenant_id) {
   // Each failed row is taken with DELETE … RETURNING inside the transaction that queues its job:
   // the delete locks the row, so of two concurrent retries one moves it and the other finds it
   // gone (PostgreSQL re-checks a deleted row after the lock wait; SQLite has one writer). A row
@@ -375,9 +380,14 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
       "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff,"
       " available_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
       " RETURNING id";
-  auto take = [&](const std::string& where, const db::Params& p) {
+  auto take = [&](const std::string& where, db::Params p) {
     std::string sql = kTake;
-    sql.replace(sql.find("{where}"), 7, where);
+    std::string scoped = "(" + where + ")";
+    if (tenant_id) {
+      p.add(*tenant_id);
+      scoped += " AND tenant_id = $" + std::to_string(p.size());
+    }
+    sql.replace(sql.find("{where}"), 7, scoped);
     return conn_.query(sql, p);
   };
   std::vector<db::Row> taken;
@@ -411,7 +421,13 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
   return out;
 }
 
-bool JobStore::failed_forget(const std::string& id_or_uuid) {
+bool JobStore::failed_forget(const std::string& id_or_uuid, std::optional<int64_t> tenant_id) {
+  if (tenant_id) {
+    return conn_.execute(
+               "DELETE FROM failed_jobs WHERE (uuid = $1 OR CAST(id AS TEXT) = $1)"
+               " AND tenant_id = $2",
+               {id_or_uuid, *tenant_id}) > 0;
+  }
   return conn_.execute("DELETE FROM failed_jobs WHERE uuid = $1 OR CAST(id AS TEXT) = $1",
                        {id_or_uuid}) > 0;
 }
@@ -422,21 +438,37 @@ int64_t JobStore::failed_flush(std::optional<int> older_than_hours) {
   return conn_.execute("DELETE FROM failed_jobs WHERE failed_at < $1", {format_iso8601(cutoff)});
 }
 
-std::vector<QueueCounts> JobStore::stats_queues() {
+namespace {
+
+// " WHERE tenant_id = $N" (N the parameter's place) when `tenant_id` is set, added to `p`.
+std::string tenant_clause(std::optional<int64_t> tenant_id, db::Params& p) {
+  if (!tenant_id) return "";
+  p.add(*tenant_id);
+  return " WHERE tenant_id = $" + std::to_string(p.size());
+}
+
+}  // namespace
+
+std::vector<QueueCounts> JobStore::stats_queues(std::optional<int64_t> tenant_id) {
   std::map<std::string, QueueCounts> by;
+  db::Params p{now_us()};
+  const std::string where = tenant_clause(tenant_id, p);
   conn_.query_each(
       t("SELECT queue, sum(CASE WHEN reserved_at IS NULL AND available_at <= $1 THEN 1 ELSE 0 END),"
         " sum(CASE WHEN reserved_at IS NOT NULL THEN 1 ELSE 0 END),"
         " sum(CASE WHEN reserved_at IS NULL AND available_at > $1 THEN 1 ELSE 0 END)"
-        " FROM {q} GROUP BY queue"),
-      {now_us()}, [&](const db::Row& r) {
+        " FROM {q}" +
+        where + " GROUP BY queue"),
+      p, [&](const db::Row& r) {
         auto& c = by[r.get<std::string>(0)];
         c.queue = r.get<std::string>(0);
         c.ready = r.get<int64_t>(1);
         c.reserved = r.get<int64_t>(2);
         c.delayed = r.get<int64_t>(3);
       });
-  conn_.query_each("SELECT queue, count(*) FROM failed_jobs GROUP BY queue", {},
+  db::Params fp;
+  const std::string fwhere = tenant_clause(tenant_id, fp);
+  conn_.query_each("SELECT queue, count(*) FROM failed_jobs" + fwhere + " GROUP BY queue", fp,
                    [&](const db::Row& r) {
                      auto& c = by[r.get<std::string>(0)];
                      c.queue = r.get<std::string>(0);
@@ -447,22 +479,27 @@ std::vector<QueueCounts> JobStore::stats_queues() {
   return out;
 }
 
-std::vector<TenantCounts> JobStore::stats_tenants() {
+std::vector<TenantCounts> JobStore::stats_tenants(std::optional<int64_t> tenant_id) {
   std::map<int64_t, TenantCounts> by;
+  db::Params p{now_us()};
+  const std::string where = tenant_clause(tenant_id, p);
   conn_.query_each(t("SELECT tenant_id,"
                      " sum(CASE WHEN reserved_at IS NULL AND available_at <= $1 THEN 1 ELSE 0 END),"
                      " sum(CASE WHEN reserved_at IS NOT NULL THEN 1 ELSE 0 END),"
                      " sum(CASE WHEN reserved_at IS NULL AND available_at > $1 THEN 1 ELSE 0 END)"
-                     " FROM {q} GROUP BY tenant_id"),
-                   {now_us()}, [&](const db::Row& r) {
+                     " FROM {q}" +
+                     where + " GROUP BY tenant_id"),
+                   p, [&](const db::Row& r) {
                      auto& c = by[r.get<int64_t>(0)];
                      c.tenant_id = r.get<int64_t>(0);
                      c.ready = r.get<int64_t>(1);
                      c.reserved = r.get<int64_t>(2);
                      c.delayed = r.get<int64_t>(3);
                    });
-  conn_.query_each("SELECT tenant_id, count(*) FROM failed_jobs GROUP BY tenant_id", {},
-                   [&](const db::Row& r) {
+  db::Params fp;
+  const std::string fwhere = tenant_clause(tenant_id, fp);
+  conn_.query_each("SELECT tenant_id, count(*) FROM failed_jobs" + fwhere + " GROUP BY tenant_id",
+                   fp, [&](const db::Row& r) {
                      auto& c = by[r.get<int64_t>(0)];
                      c.tenant_id = r.get<int64_t>(0);
                      c.failed = r.get<int64_t>(1);

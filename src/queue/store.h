@@ -132,21 +132,28 @@ class JobStore {
   void signal_restart();
   int64_t signal_restart_at();  // 0 when never
 
-  // Failed jobs (queue:failed / retry / forget / flush).
-  std::vector<FailedJob> failed_list(std::optional<int64_t> tenant_id, int limit);
+  // Failed jobs (queue:failed / retry / forget / flush). `tenant_id` set: only that tenant's
+  // rows are seen, moved or deleted (the tenant's own view, GET /api/v1/queue/failed…); another
+  // tenant's row is as unknown as a missing one.
+  // Newest first; `before_id` (a page's cursor): only rows with a smaller id.
+  std::vector<FailedJob> failed_list(std::optional<int64_t> tenant_id, int limit,
+                                     std::optional<int64_t> before_id = std::nullopt);
   // Moves failed jobs back to the queue (fresh attempts). `ids` are ids or uuids; "all" = every
   // one (optionally of one queue). kNotFound naming the first unknown id; nothing moved then.
   std::vector<InsertedJob> failed_retry(const std::vector<std::string>& ids,
-                                        std::optional<std::string> queue);
-  bool failed_forget(const std::string& id_or_uuid);
+                                        std::optional<std::string> queue,
+                                        std::optional<int64_t> tenant_id = std::nullopt);
+  bool failed_forget(const std::string& id_or_uuid,
+                     std::optional<int64_t> tenant_id = std::nullopt);
   int64_t failed_flush(std::optional<int> older_than_hours);
 
   // Adds to the per-minute throughput counters (queue:stats). Workers count in memory and call
   // this about once a second, so no job's transaction waits on the shared counter row.
   void metrics_add(const std::string& queue, int64_t completed, int64_t failed);
 
-  std::vector<QueueCounts> stats_queues();
-  std::vector<TenantCounts> stats_tenants();
+  // Counts per queue and per tenant; `tenant_id` set: that tenant's jobs only.
+  std::vector<QueueCounts> stats_queues(std::optional<int64_t> tenant_id = std::nullopt);
+  std::vector<TenantCounts> stats_tenants(std::optional<int64_t> tenant_id = std::nullopt);
   // Jobs completed and failed in the last `minutes` minutes.
   std::pair<int64_t, int64_t> stats_throughput(int minutes);
   // Jobs not yet finished (ready, delayed or reserved) in `queue`, or in all queues when empty.

@@ -1,0 +1,79 @@
+#include "queue/views.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+
+namespace unity::queue {
+
+namespace {
+
+bool names_secret(std::string key) {
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* word : {"password", "secret", "token", "api_key", "apikey", "authorization"}) {
+    if (key.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+void redact(nlohmann::json& v) {
+  if (v.is_string()) {
+    v = redact_secrets(v.get_ref<const std::string&>());
+  } else if (v.is_array()) {
+    for (auto& item : v) redact(item);
+  } else if (v.is_object()) {
+    for (auto& [key, item] : v.items()) {
+      if (names_secret(key) && !item.is_null()) {
+        item = "***";
+      } else {
+        redact(item);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json redacted_payload(const std::string& payload) {
+  nlohmann::json v = nlohmann::json::parse(payload, nullptr, false);
+  if (v.is_discarded()) return redact_secrets(payload);
+  redact(v);
+  return v;
+}
+
+nlohmann::json failed_job_json(const FailedJob& f) {
+  return {{"id", f.id},
+          {"uuid", f.uuid},
+          {"queue", f.queue},
+          {"tenant_id", f.tenant_id},
+          {"type", f.type},
+          {"attempts", f.attempts},
+          {"exception", redact_secrets(f.exception)},
+          {"failed_at", f.failed_at},
+          {"payload", redacted_payload(f.payload)}};
+}
+
+nlohmann::json stats_json(JobStore& store, std::optional<int64_t> tenant_id) {
+  nlohmann::json queues = nlohmann::json::array(), tenants = nlohmann::json::array();
+  for (const auto& q : store.stats_queues(tenant_id)) {
+    queues.push_back({{"queue", q.queue},
+                      {"ready", q.ready},
+                      {"reserved", q.reserved},
+                      {"delayed", q.delayed},
+                      {"failed", q.failed}});
+  }
+  for (const auto& t : store.stats_tenants(tenant_id)) {
+    tenants.push_back({{"tenant_id", t.tenant_id},
+                       {"ready", t.ready},
+                       {"reserved", t.reserved},
+                       {"delayed", t.delayed},
+                       {"failed", t.failed}});
+  }
+  return {{"queues", queues}, {"tenants", tenants}};
+}
+
+}  // namespace unity::queue

@@ -1,0 +1,32 @@
+#pragma once
+// The queue's output shapes (DESIGN.md "Output contract"): the JSON `queue:failed` and
+// `queue:stats` print with --json and the HTTP API answers (GET /api/v1/queue/…), built in one
+// place so the two never drift apart.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "queue/store.h"
+
+namespace unity::queue {
+
+// `queue:failed`'s item: {"id","uuid","queue","tenant_id","type","attempts","exception",
+// "failed_at","payload"}. The exception and the payload go through redacted_payload /
+// redact_secrets first (guarantee 11: no secret in what is shown).
+nlohmann::json failed_job_json(const FailedJob& f);
+
+// A job's payload (JSON text) as shown to a person: every string has its secrets masked
+// (redact_secrets: URI passwords, password=… pairs) and the value of every key that names a
+// secret ("password", "secret", "token", "api_key", "authorization", any case) is "***". A
+// payload that is not JSON is shown as a masked string.
+nlohmann::json redacted_payload(const std::string& payload);
+
+// `queue:stats` without its throughput: {"queues":[{"queue","ready","reserved","delayed",
+// "failed"}],"tenants":[{"tenant_id","ready","reserved","delayed","failed"}]}; `tenant_id` set:
+// that tenant's jobs only (its own view).
+nlohmann::json stats_json(JobStore& store, std::optional<int64_t> tenant_id);
+
+}  // namespace unity::queue
