@@ -33,6 +33,8 @@ struct Api::Call {
   const Request& request;
   events::EventBus& bus;
   const Clock& clock;
+  const Config& config;
+  queue::JobDispatcher& dispatcher;
 
   // The body as a JSON object (an empty body is {}): kInvalidArgument otherwise.
   nlohmann::json body() const;
@@ -48,10 +50,23 @@ struct Api::Route {
   std::vector<std::string> segments;  // "{}" matches one segment
   Access access;
   std::function<Response(Call&)> handler;
+  // Checks of the path and query run before the body is read (Api::precheck); throw to refuse.
+  std::function<void(const Call&)> precheck = {};
+  // The body is an upload streamed to a file (Request::body_file), limit IMPORT_MAX_MB.
+  bool upload = false;
+  // Who may call it when it depends on the path (imports by type); `access` otherwise.
+  std::function<Access(const Call&)> access_of = {};
 };
 
 // Every resource route (routes.cc).
 std::vector<Api::Route> resource_routes();
+// The routes that start jobs and show them: imports, reports, bulk notifications, valuations,
+// syncs (job_routes.cc).
+std::vector<Api::Route> job_routes();
+
+// A route of `path` ("products/{}"; "{}" matches one segment).
+Api::Route route(std::string method, std::string path, Access access,
+                 Response (*handler)(Api::Call&));
 
 // A JSON response.
 Response json_response(int status, const nlohmann::json& body);

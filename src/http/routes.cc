@@ -281,6 +281,8 @@ Response read_notifications(Call& c) {
   return json_response(200, {{"updated", notify::mark_read(c.conn, inbox_of(c), ids, c.clock)}});
 }
 
+}  // namespace
+
 Api::Route route(std::string method, std::string path, Access access, Response (*handler)(Call&)) {
   Api::Route r{std::move(method), {}, access, handler};
   std::string_view p = path;
@@ -292,8 +294,6 @@ Api::Route route(std::string method, std::string path, Access access, Response (
   }
   return r;
 }
-
-}  // namespace
 
 std::vector<Api::Route> resource_routes() {
   return {
