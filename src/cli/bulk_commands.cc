@@ -13,7 +13,7 @@
 #include "core/json.h"
 #include "db/transaction.h"
 #include "jobs/bulk_notify.h"
-#include "jobs/rate_limit.h"
+#include "jobs/job_start.h"
 #include "queue/dispatch.h"
 
 namespace unity::cli {
@@ -63,20 +63,14 @@ void define_bulk(CLI::App& app, Context& ctx) {
                      "print its status, exit 5 if it failed");
   app.callback([&ctx, a] {
     Session s = open_session(ctx, a->domain);
-    jobs::BulkRequest request;
-    request.kind = a->type;
-    request.data = s.data;
-    request.users = parse_users(a->users);
-    request.requester = s.user;
     const int64_t tenant = a->domain.tenant;
-    db::Transaction tx(s.conn);
-    jobs::limit_job_start(s.conn, ctx.config(), "notify:bulk", tenant, s.user);
-    const int64_t bulk_id = jobs::create_bulk_notification(s.conn, request);
-    const auto job = ctx.dispatcher().dispatch(s.conn, tenant, jobs::kSendBulkNotifications,
-                                               dump_json({{"bulk_id", bulk_id}}));
-    tx.commit();
-    nlohmann::json out = {
-        {"job_id", job.id}, {"bulk_id", bulk_id}, {"uuid", job.uuid}, {"queue", job.queue}};
+    auto users = parse_users(a->users);
+    const auto started =
+        jobs::start_bulk_notification(s.conn, {ctx.config(), ctx.dispatcher(), tenant, s.user},
+                                      a->type, std::move(users), s.data);
+    const auto& job = started.job;
+    const int64_t bulk_id = started.id;
+    nlohmann::json out = started.json;
     const bool sync = ctx.config().queue_connection == QueueConnection::kSync;
     const std::string label = "bulk notification " + std::to_string(bulk_id);
     JobEnd end;

@@ -14,7 +14,7 @@
 #include "db/tenancy.h"
 #include "events/event_bus.h"
 #include "jobs/import_job.h"
-#include "jobs/rate_limit.h"
+#include "jobs/job_start.h"
 #include "queue/dispatch.h"
 
 namespace unity::cli {
@@ -62,17 +62,14 @@ void define_import(CLI::App& app, Context& ctx) {
                      "Follow the import to its end (a progress bar on a terminal; needs a "
                      "worker), print its status, exit 5 if it failed");
   app.callback([&ctx, a] {
-    const jobs::ColumnMap map = jobs::parse_column_map(a->type, a->map);
+    jobs::check_import_request(a->type, a->map);
     db::Connection& conn = ctx.tenant_app(a->tenant);
-    if (a->user) db::find_user(conn, *a->user);
-    jobs::limit_job_start(conn, ctx.config(), "import", a->tenant, a->user);
-    const int64_t import_id =
-        jobs::create_import(conn, ctx.config().storage_path, a->type, a->file, a->user);
-    auto job = ctx.dispatcher().dispatch(conn, a->tenant, jobs::kProcessBulkImport,
-                                         jobs::import_payload(import_id, map, a->user));
+    const auto started = jobs::start_import(
+        conn, {ctx.config(), ctx.dispatcher(), a->tenant, a->user}, a->type, a->file, a->map);
+    const auto& job = started.job;
+    const int64_t import_id = started.id;
     const bool ran = ctx.config().queue_connection == QueueConnection::kSync;
-    nlohmann::json out = {
-        {"job_id", job.id}, {"import_id", import_id}, {"uuid", job.uuid}, {"queue", job.queue}};
+    nlohmann::json out = started.json;
     if (!ran && !a->wait.enabled) {
       ctx.emit(out, "Dispatched ProcessBulkImport as job " + std::to_string(job.id) +
                         " for import " + std::to_string(import_id));

@@ -10,7 +10,7 @@
 #include "core/json.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
-#include "jobs/rate_limit.h"
+#include "jobs/job_start.h"
 #include "jobs/report_job.h"
 #include "queue/dispatch.h"
 
@@ -37,9 +37,8 @@ struct ReportArgs {
   FollowArgs wait;
 };
 
-// Records the request and dispatches the job in one transaction. Under the sync driver the job
-// runs inside it; when it fails, its writes roll back and the row is marked failed here, then the
-// error reaches the caller.
+// Records the request and dispatches the job (jobs::start_report); under the sync driver the job
+// has run inside it, and a failure has marked the row failed and reaches the caller.
 void define_report(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<ReportArgs>();
   app.add_option("type", a->request.report_type,
@@ -56,25 +55,11 @@ void define_report(CLI::App& app, Context& ctx) {
                      "worker), print its status, exit 5 if it failed");
   app.callback([&ctx, a] {
     db::Connection& conn = ctx.tenant_app(a->tenant);
-    db::find_user(conn, a->user);
-    a->request.user_id = a->user;
-    jobs::validate_report_request(a->request);
     const bool sync = ctx.config().queue_connection == QueueConnection::kSync;
-    db::Transaction tx(conn);
-    jobs::limit_job_start(conn, ctx.config(), "report", a->tenant, a->user);
-    const int64_t id =
-        jobs::request_report(conn, a->request, ctx.config().storage_path, system_clock());
-    queue::InsertedJob job;
-    try {
-      job = ctx.dispatcher().dispatch(conn, a->tenant, jobs::kGenerateReports,
-                                      dump_json(nlohmann::json{{"report_id", id}}));
-    } catch (const Error& e) {
-      if (!sync) throw;
-      jobs::mark_report_failed(conn, id, e.what(), system_clock());
-      tx.commit();
-      throw;
-    }
-    tx.commit();
+    const auto started =
+        jobs::start_report(conn, {ctx.config(), ctx.dispatcher(), a->tenant, a->user}, a->request);
+    const auto& job = started.job;
+    const int64_t id = started.id;
     const bool waited = a->wait.enabled && !sync;
     JobEnd end;
     if (waited) {
@@ -86,17 +71,14 @@ void define_report(CLI::App& app, Context& ctx) {
                          a->wait);
     }
     const auto row = jobs::load_report(conn, id);
-    ctx.emit({{"job_id", job.id},
-              {"uuid", job.uuid},
-              {"queue", job.queue},
-              {"report_id", id},
-              {"status", row.status},
-              {"path", opt(row.path)}},
-             sync || waited
-                 ? "Report " + std::to_string(id) + " " + row.status + ": " +
-                       (row.status == "failed" ? row.error_message : row.path).value_or("")
-                 : "Dispatched GenerateReports as job " + std::to_string(job.id) + " for report " +
-                       std::to_string(id));
+    nlohmann::json out = started.json;
+    out["status"] = row.status;
+    out["path"] = opt(row.path);
+    ctx.emit(out, sync || waited
+                      ? "Report " + std::to_string(id) + " " + row.status + ": " +
+                            (row.status == "failed" ? row.error_message : row.path).value_or("")
+                      : "Dispatched GenerateReports as job " + std::to_string(job.id) +
+                            " for report " + std::to_string(id));
     if (!a->wait.enabled) return;
     if (end.failed && row.status != "failed")
       throw_job_failed("report " + std::to_string(id), end.error);
@@ -132,16 +114,7 @@ void define_show(CLI::App& app, Context& ctx) {
     db::Connection& conn = ctx.tenant_app(a->tenant);
     if (a->watch.enabled) watch_report(ctx, conn, *a);
     const auto r = jobs::load_report(conn, a->id);
-    nlohmann::json out = {{"id", r.id},
-                          {"status", r.status},
-                          {"report_type", r.report_type},
-                          {"format", r.format},
-                          {"file_name", opt(r.file_name)},
-                          {"path", opt(r.path)},
-                          {"parameters", parse_json_object(r.parameters, "parameters")},
-                          {"error_message", opt(r.error_message)},
-                          {"generated_at", opt(r.generated_at)},
-                          {"failed_at", opt(r.failed_at)}};
+    const nlohmann::json out = jobs::report_json(r);
     ctx.emit(out,
              render_table({"id", "type", "status", "file", "path", "error"},
                           {{std::to_string(r.id), r.report_type, r.status, r.file_name.value_or(""),

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -53,6 +54,8 @@ http::ServerOptions server_options(const Config& config, const ServeArgs& a) {
   if (a.port && (*a.port < 0 || *a.port > 65535)) throw invalid_argument("--port must be 0..65535");
   o.threads = a.threads;
   o.max_body_bytes = static_cast<size_t>(setting(config, "HTTP_MAX_BODY_MB", 10, 1, 1024)) << 20;
+  o.max_upload_bytes = static_cast<size_t>(config.import_max_mb) << 20;
+  o.upload_dir = (std::filesystem::path(config.storage_path) / "imports").string();
   o.request_timeout = std::chrono::seconds(setting(config, "HTTP_REQUEST_TIMEOUT_S", 15, 1, 3600));
   return o;
 }
@@ -87,7 +90,7 @@ void define_serve(CLI::App& app, Context& ctx) {
     http::NotificationHub::Options hub_options;
     hub_options.max_streams_per_user = setting(config, "HTTP_MAX_STREAMS_PER_USER", 16, 1, 10000);
     http::NotificationHub hub(factory, system_clock(), hub_options);
-    http::Api api(ctx.bus(), config, system_clock());
+    http::Api api(ctx.bus(), system_clock(), config, ctx.dispatcher());
     http::Server server(options, api, hub, factory);
     const std::string url = "http://" + options.host + ":" + std::to_string(server.port());
     ctx.emit({{"listening", url}}, "unity serve: listening on " + url);

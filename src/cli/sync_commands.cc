@@ -15,7 +15,7 @@
 #include "db/tenancy.h"
 #include "db/transaction.h"
 #include "events/event_bus.h"
-#include "jobs/rate_limit.h"
+#include "jobs/job_start.h"
 #include "jobs/sync_job.h"
 #include "queue/dispatch.h"
 
@@ -30,12 +30,6 @@ struct SyncArgs {
   FollowArgs wait;
 };
 
-nlohmann::json payload_of(int64_t sync_id, const std::optional<int64_t>& user) {
-  nlohmann::json p = {{"sync_id", sync_id}};
-  if (user) p["user_id"] = *user;
-  return p;
-}
-
 void define_sync(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<SyncArgs>();
   app.add_option("type", a->type, "products | customers | inventory | orders")->required();
@@ -48,32 +42,13 @@ void define_sync(CLI::App& app, Context& ctx) {
                      "Follow the job to its end (a progress bar on a terminal; needs a worker), "
                      "print its status, exit 5 if it failed");
   app.callback([&ctx, a] {
-    const auto request = jobs::check_sync_request(a->type, a->direction, a->endpoint,
-                                                  ctx.config().sync_allowed_hosts);
     db::Connection& conn = ctx.tenant_app(a->tenant);
-    if (a->user) db::find_user(conn, *a->user);
-    jobs::limit_job_start(conn, ctx.config(), "sync", a->tenant, a->user);
     const bool inline_run = ctx.config().queue_connection == QueueConnection::kSync;
-    int64_t sync_id = 0;
-    queue::InsertedJob job;
-    if (inline_run) {
-      // The job runs inside dispatch and its failure rolls back what it wrote: the row is
-      // committed first so that it can say why.
-      sync_id = jobs::start_sync(conn, request, system_clock());
-      try {
-        job = ctx.dispatcher().dispatch(conn, a->tenant, jobs::kSyncExternalData,
-                                        dump_json(payload_of(sync_id, a->user)));
-      } catch (const std::exception& e) {
-        jobs::mark_sync_failed(conn, sync_id, e.what(), system_clock());
-        throw;
-      }
-    } else {
-      db::Transaction tx(conn);  // the row exists if and only if its job does
-      sync_id = jobs::start_sync(conn, request, system_clock());
-      job = ctx.dispatcher().dispatch(conn, a->tenant, jobs::kSyncExternalData,
-                                      dump_json(payload_of(sync_id, a->user)));
-      tx.commit();
-    }
+    const auto started =
+        jobs::start_sync_job(conn, {ctx.config(), ctx.dispatcher(), a->tenant, a->user}, a->type,
+                             a->direction, a->endpoint);
+    const auto& job = started.job;
+    const int64_t sync_id = started.id;
     const std::string label = "sync " + std::to_string(sync_id);
     const bool waited = a->wait.enabled && !inline_run;
     JobEnd end;
@@ -89,26 +64,20 @@ void define_sync(CLI::App& app, Context& ctx) {
           a->wait);
     }
     const auto row = jobs::load_sync(conn, sync_id);
-    ctx.emit({{"job_id", job.id},
-              {"sync_id", sync_id},
-              {"uuid", job.uuid},
-              {"queue", job.queue},
-              {"status", row ? row->status : "running"}},
-             inline_run || waited
-                 ? "Synced " + request.sync_type + " (" + request.direction + "): sync " +
-                       std::to_string(sync_id) + " " + (row ? row->status : "") + "\n"
-                 : "Dispatched SyncExternalData as job " + std::to_string(job.id) + " (sync " +
-                       std::to_string(sync_id) + ")\n");
+    nlohmann::json out = started.json;
+    out["status"] = row ? row->status : "running";
+    ctx.emit(out, inline_run || waited
+                      ? "Synced " + a->type + " (" + (row ? row->direction : a->direction) +
+                            "): sync " + std::to_string(sync_id) + " " + (row ? row->status : "") +
+                            "\n"
+                      : "Dispatched SyncExternalData as job " + std::to_string(job.id) + " (sync " +
+                            std::to_string(sync_id) + ")\n");
     if (!a->wait.enabled) return;
     if (row && row->status == "failed") {
       throw_job_failed(label, row->error_message.value_or("no error recorded"));
     }
     if (end.failed) throw_job_failed(label, end.error);
   });
-}
-
-nlohmann::json opt(const std::optional<std::string>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
 }
 
 void define_list(CLI::App& app, Context& ctx) {
@@ -119,17 +88,7 @@ void define_list(CLI::App& app, Context& ctx) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : jobs::load_syncs(conn)) {
-      out.push_back({{"id", s.id},
-                     {"sync_type", s.sync_type},
-                     {"status", s.status},
-                     {"error_message", opt(s.error_message)},
-                     {"synced_at", opt(s.synced_at)},
-                     {"failed_at", opt(s.failed_at)},
-                     {"direction", s.direction},
-                     {"endpoint", s.endpoint},
-                     {"pages", s.pages},
-                     {"records", s.records},
-                     {"created_at", s.created_at}});
+      out.push_back(jobs::sync_json(s));
       rows.push_back({std::to_string(s.id), s.sync_type, s.direction, s.status,
                       std::to_string(s.records), s.synced_at.value_or(s.failed_at.value_or("")),
                       s.error_message.value_or("")});

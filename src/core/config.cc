@@ -340,6 +340,7 @@ Config Config::from_vars(const std::map<std::string, std::string>& vars) {
   read_allowed_hosts(vars, c.sync_allowed_hosts);
   read_int(vars, "SYNC_MAX_RESPONSE_MB", 1, 1024, c.sync_max_response_mb);
   read_int(vars, "IMPORT_MAX_COLUMNS", 1, 100000, c.import_max_columns);
+  read_int(vars, "IMPORT_MAX_MB", 1, 1024, c.import_max_mb);
   c.raw = vars;
   return c;
 }

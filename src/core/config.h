@@ -11,7 +11,8 @@
 // Validation (from_vars): DB_CONNECTION sqlite|pgsql; QUEUE_CONNECTION database|sync; DB_PORT
 // 1..65535; DB_BUSY_TIMEOUT_MS 0..600000; DB_QUEUE_RETRY_AFTER 1..86400 (decimal integers);
 // DB_QUEUE_TABLE and DB_APP_ROLE SQL identifiers [A-Za-z_][A-Za-z0-9_]* of at most 63 characters;
-// DB_QUEUE non-empty; SYNC_MAX_RESPONSE_MB 1..1024; IMPORT_MAX_COLUMNS 1..100000;
+// DB_QUEUE non-empty; SYNC_MAX_RESPONSE_MB 1..1024; IMPORT_MAX_COLUMNS 1..100000; IMPORT_MAX_MB
+// 1..1024;
 // SYNC_ALLOWED_HOSTS a list of host[:port] (see below; blanks around commas are allowed, an empty
 // value allows nothing). These are checked whenever the variable is present, even empty. For the
 // free text variables (DB_DATABASE, DB_URL, DB_HOST, DB_USERNAME, DB_PASSWORD, STORAGE_PATH,
@@ -65,6 +66,7 @@ struct Config {
   std::vector<AllowedHost> sync_allowed_hosts;
   int sync_max_response_mb = 16;  // SYNC_MAX_RESPONSE_MB (1..1024): the largest response read
   int import_max_columns = 1000;  // IMPORT_MAX_COLUMNS (1..100000): fields per CSV record
+  int import_max_mb = 200;        // IMPORT_MAX_MB (1..1024): an import uploaded over HTTP
 
   // Every variable as read (after .env + environment merge), for later layers' own settings.
   std::map<std::string, std::string> raw;

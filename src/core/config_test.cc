@@ -121,9 +121,16 @@ TEST(Config, LimitsHaveDefaultsAndBounds) {
   EXPECT_TRUE(c.sync_allowed_hosts.empty());
   EXPECT_EQ(c.sync_max_response_mb, 16);
   EXPECT_EQ(c.import_max_columns, 1000);
-  c = Config::from_vars({{"SYNC_MAX_RESPONSE_MB", "2"}, {"IMPORT_MAX_COLUMNS", "50"}});
+  EXPECT_EQ(c.import_max_mb, 200);
+  c = Config::from_vars(
+      {{"SYNC_MAX_RESPONSE_MB", "2"}, {"IMPORT_MAX_COLUMNS", "50"}, {"IMPORT_MAX_MB", "1024"}});
   EXPECT_EQ(c.sync_max_response_mb, 2);
   EXPECT_EQ(c.import_max_columns, 50);
+  EXPECT_EQ(c.import_max_mb, 1024);
+  expect_invalid_vars({{"IMPORT_MAX_MB", "1025"}},
+                      "IMPORT_MAX_MB must be an integer from 1 to 1024, got \"1025\"");
+  expect_invalid_vars({{"IMPORT_MAX_MB", "0"}},
+                      "IMPORT_MAX_MB must be an integer from 1 to 1024, got \"0\"");
   expect_invalid_vars({{"SYNC_MAX_RESPONSE_MB", "0"}},
                       "SYNC_MAX_RESPONSE_MB must be an integer from 1 to 1024, got \"0\"");
   expect_invalid_vars({{"IMPORT_MAX_COLUMNS", "100001"}},

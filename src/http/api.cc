@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/embedded_file.h"
@@ -10,6 +11,7 @@
 #include "db/migrate.h"
 #include "http/route.h"
 #include "http/tokens.h"
+#include "jobs/rate_limit.h"
 
 namespace unity::http {
 
@@ -254,13 +256,15 @@ namespace {
 std::vector<Api::Route> all_routes() {
   std::vector<Api::Route> routes = resource_routes();
   for (auto& r : admin_routes()) routes.push_back(std::move(r));
+  for (auto& r : job_routes()) routes.push_back(std::move(r));
   return routes;
 }
 
 }  // namespace
 
-Api::Api(events::EventBus& bus, const Config& config, const Clock& clock)
-    : bus_(bus), config_(config), clock_(clock), routes_(all_routes()) {}
+Api::Api(events::EventBus& bus, const Clock& clock, const Config& config,
+         queue::JobDispatcher& dispatcher)
+    : bus_(bus), clock_(clock), config_(config), dispatcher_(dispatcher), routes_(all_routes()) {}
 Api::~Api() = default;
 
 bool Api::is_notification_stream(const std::string& target) {
@@ -326,6 +330,118 @@ std::optional<Api::StreamAuth> Api::authenticate_stream(const Request& request,
   }
 }
 
+struct Api::Resolved {
+  const Route* route = nullptr;
+  std::vector<std::string> params;
+  std::map<std::string, std::string> query;
+  std::optional<Principal> who;
+};
+
+namespace {
+
+// Resets the connection's tenant however the request ends.
+struct ResetTenant {
+  db::Connection& c;
+  ~ResetTenant() { c.set_tenant(std::nullopt); }
+};
+
+Response error_of(const Error& e) {
+  if (const auto* limited = dynamic_cast<const jobs::RateLimited*>(&e)) {
+    Response r = error_response(429, "rate_limited", e.what());
+    r.headers.emplace_back("Retry-After",
+                           std::to_string(std::max<int64_t>(1, limited->retry_after_s())));
+    return r;
+  }
+  return error_response(status_of(e.code()), std::string(error_code_name(e.code())), e.what());
+}
+
+}  // namespace
+
+std::optional<Response> Api::resolve(const Request& request, db::Connection& conn, Resolved& out) {
+  const std::string path = request.target.substr(0, request.target.find('?'));
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
+    return error_response(404, "not_found", "no such route: " + path);
+  }
+  Target target = split_target(request.target);
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != target.segments.size()) continue;
+    std::vector<std::string> p;
+    bool match = true;
+    for (size_t i = 0; i < route.segments.size() && match; ++i) {
+      if (is_param(route.segments[i])) {
+        p.push_back(target.segments[i]);
+      } else {
+        match = route.segments[i] == target.segments[i];
+      }
+    }
+    if (!match) continue;
+    path_known = true;
+    if (route.method != request.method) continue;
+    out.route = &route;
+    out.params = std::move(p);
+    break;
+  }
+  if (!out.route) {
+    return path_known ? error_response(405, "invalid_argument",
+                                       request.method + " is not allowed on " + path)
+                      : error_response(404, "not_found", "no such route: " + path);
+  }
+  out.query = std::move(target.query);
+  Response error;
+  out.who = authenticate(request, conn, error);
+  if (!out.who) return error;
+  if (out.who->operator_token) {
+    return error_response(403, "permission_denied",
+                          "an operator token reaches no tenant's business data");
+  }
+  Call call{conn, *out.who, out.params, out.query, request, bus_, clock_, config_, dispatcher_};
+  if (out.route->precheck) out.route->precheck(call);
+  const Access access = out.route->access_of ? out.route->access_of(call) : out.route->access;
+  if (!role_allows(access, out.who->role)) {
+    return error_response(403, "permission_denied",
+                          "role " + out.who->role + " may not " + request.method + " " + path);
+  }
+  return std::nullopt;
+}
+
+bool Api::takes_upload(const Request& header_only) const {
+  if (header_only.method != "POST") return false;
+  const std::string path = header_only.target.substr(0, header_only.target.find('?'));
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  std::vector<std::string_view> segments;
+  std::string_view rest = std::string_view(path).substr(kPrefix.size());
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    segments.push_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  for (const auto& route : routes_) {
+    if (!route.upload || route.method != "POST" || route.segments.size() != segments.size()) {
+      continue;
+    }
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      match = is_param(route.segments[i]) || route.segments[i] == segments[i];
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+std::optional<Response> Api::precheck(const Request& header_only, db::Connection& conn) {
+  ResetTenant reset{conn};
+  try {
+    Resolved resolved;
+    return resolve(header_only, conn, resolved);
+  } catch (const Error& e) {
+    return error_of(e);
+  } catch (const std::exception& e) {
+    return error_response(500, "internal", "internal error");
+  }
+}
+
 Response Api::handle(const Request& request, db::Connection& conn) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   if (path == "/healthz") return health(conn, false);
@@ -339,57 +455,22 @@ Response Api::handle(const Request& request, db::Connection& conn) {
     r.body = std::string(openapi_document());
     return r;
   }
-  if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
-    return error_response(404, "not_found", "no such route: " + path);
-  }
-  struct ResetTenant {
-    db::Connection& c;
-    ~ResetTenant() { c.set_tenant(std::nullopt); }
-  } reset{conn};
+  ResetTenant reset{conn};
   try {
-    Target target = split_target(request.target);
-    const Route* found = nullptr;
-    bool path_known = false;
-    std::vector<std::string> params;
-    for (const auto& route : routes_) {
-      if (route.segments.size() != target.segments.size()) continue;
-      std::vector<std::string> p;
-      bool match = true;
-      for (size_t i = 0; i < route.segments.size() && match; ++i) {
-        if (is_param(route.segments[i])) {
-          p.push_back(target.segments[i]);
-        } else {
-          match = route.segments[i] == target.segments[i];
-        }
-      }
-      if (!match) continue;
-      path_known = true;
-      if (route.method != request.method) continue;
-      found = &route;
-      params = std::move(p);
-      break;
-    }
-    if (!found) {
-      return path_known ? error_response(405, "invalid_argument",
-                                         request.method + " is not allowed on " + path)
-                        : error_response(404, "not_found", "no such route: " + path);
-    }
-    Response error;
-    auto who = authenticate(request, conn, error);
-    if (!who) return error;
-    if (who->operator_token) {
-      return error_response(403, "permission_denied",
-                            "an operator token reaches no tenant's business data");
-    }
-    if (!role_allows(found->access, who->role)) {
-      return error_response(403, "permission_denied",
-                            "role " + who->role + " may not " + request.method + " " + path);
-    }
-    Call call{conn,    *who, std::move(params), std::move(target.query),
-              request, bus_, config_,           clock_};
-    return found->handler(call);
+    Resolved resolved;
+    if (auto refused = resolve(request, conn, resolved)) return std::move(*refused);
+    Call call{conn,
+              *resolved.who,
+              std::move(resolved.params),
+              std::move(resolved.query),
+              request,
+              bus_,
+              clock_,
+              config_,
+              dispatcher_};
+    return resolved.route->handler(call);
   } catch (const Error& e) {
-    return error_response(status_of(e.code()), std::string(error_code_name(e.code())), e.what());
+    return error_of(e);
   } catch (const std::exception& e) {
     return error_response(500, "internal", "internal error");
   }

@@ -8,7 +8,7 @@
 // from the token only. Errors: {"error":{"code","message"}} with the status of DESIGN.md
 // (400 invalid_argument, 401 unauthenticated, 403 permission_denied, 404 not_found — also for
 // another tenant's id —, 409 already_exists / failed_precondition, 413 too_large,
-// 429 rate_limited, 503 unavailable, 504 deadline_exceeded, 500 internal).
+// 429 rate_limited with Retry-After, 503 unavailable, 504 deadline_exceeded, 500 internal).
 //
 // Threading: one Api serves every thread; handle() takes the calling thread's own connection.
 
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "db/connection.h"
 
 namespace unity {
@@ -31,7 +32,7 @@ namespace unity::events {
 class EventBus;
 }
 namespace unity::queue {
-class Dispatcher;
+class JobDispatcher;
 }
 
 namespace unity::http {
@@ -45,6 +46,9 @@ struct Request {
   std::string content_type;
   std::string last_event_id;
   std::string body;
+  // A route that takes an upload (takes_upload()) gets its body here instead: a file the server
+  // wrote under STORAGE_PATH/imports, which the handler moves away or the server removes after.
+  std::string body_file;
 };
 
 struct Response {
@@ -52,6 +56,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is this file, streamed from disk (`body` is ignored).
+  std::string file;
 };
 
 // An error response: {"error":{"code":code,"message":message}}.
@@ -59,13 +65,22 @@ Response error_response(int status, const std::string& code, const std::string& 
 
 class Api {
  public:
-  // `bus` (wired with the ERP modules), `config` (DB_QUEUE_TABLE, …) and `clock` must outlive
-  // the Api.
-  Api(events::EventBus& bus, const Config& config, const Clock& clock);
+  // `bus` (wired with the ERP modules), `clock`, `config` and `dispatcher` (the jobs people start:
+  // imports, reports, …) must outlive the Api.
+  Api(events::EventBus& bus, const Clock& clock, const Config& config,
+      queue::JobDispatcher& dispatcher);
   ~Api();
 
   // Answers one request on `conn` (the calling thread's connection). Never throws.
   Response handle(const Request& request, db::Connection& conn);
+
+  // Whether the request's route takes its body as an upload to disk (Request::body_file, the
+  // limit IMPORT_MAX_MB) rather than in memory: POST /api/v1/imports/{type}.
+  bool takes_upload(const Request& header_only) const;
+  // Everything handle() checks before it runs the handler, on the header alone: the route, the
+  // token, the role and the route's own checks of its path and query. The refusal to answer
+  // without reading the body, or nullopt when the body may be read. Never throws.
+  std::optional<Response> precheck(const Request& header_only, db::Connection& conn);
 
   // For the real-time streams: checks the request's token (nullopt: answer `error`). Sets
   // nothing on the connection that outlives the call.
@@ -98,9 +113,13 @@ class Api {
  private:
   std::optional<Principal> authenticate(const Request& request, db::Connection& conn,
                                         Response& error);
+  struct Resolved;
+  // Routing, authentication and access: the refusal, or nullopt with `out` filled.
+  std::optional<Response> resolve(const Request& request, db::Connection& conn, Resolved& out);
   events::EventBus& bus_;
-  const Config& config_;
   const Clock& clock_;
+  const Config& config_;
+  queue::JobDispatcher& dispatcher_;
   std::vector<Route> routes_;
 };
 

@@ -32,8 +32,9 @@ struct Api::Call {
   std::map<std::string, std::string> query;  // decoded
   const Request& request;
   events::EventBus& bus;
-  const Config& config;
   const Clock& clock;
+  const Config& config;
+  queue::JobDispatcher& dispatcher;
 
   // The body as a JSON object (an empty body is {}): kInvalidArgument otherwise.
   nlohmann::json body() const;
@@ -49,12 +50,22 @@ struct Api::Route {
   std::vector<std::string> segments;  // "{name}" matches one segment
   Access access;
   std::function<Response(Call&)> handler;
+  // Checks of the path and query run before the body is read (Api::precheck); throw to refuse.
+  std::function<void(const Call&)> precheck = {};
+  // The body is an upload streamed to a file (Request::body_file), limit IMPORT_MAX_MB.
+  bool upload = false;
+  // Who may call it when it depends on the path (imports by type); `access` otherwise.
+  std::function<Access(const Call&)> access_of = {};
 };
 
 // Every resource route (routes.cc).
 std::vector<Api::Route> resource_routes();
 // The tenant's audit trail and its own queue (admin_routes.cc).
 std::vector<Api::Route> admin_routes();
+
+// The routes that start jobs and show them: imports, reports, bulk notifications, valuations,
+// syncs (job_routes.cc).
+std::vector<Api::Route> job_routes();
 
 // A route of `method` on `path` below /api/v1/ ("products/{sku}": a segment in braces matches
 // any one segment and is passed to the handler).

@@ -1,9 +1,13 @@
 // Boost.Beast is included here only: no other file of Unity sees Asio or Beast.
 #include "http/server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -19,6 +23,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "core/error.h"
+#include "core/uuid.h"
 #include "http/api.h"
 #include "http/notification_hub.h"
 
@@ -86,16 +91,25 @@ struct Server::Impl {
 
 namespace {
 
-Request to_request(const bhttp::request<bhttp::string_body>& req) {
+// The request's header as plain values (the body is the caller's to add).
+template <typename Body>
+Request header_of(const bhttp::request<Body>& req) {
   Request r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
   r.authorization = std::string(req[bhttp::field::authorization]);
   r.content_type = std::string(req[bhttp::field::content_type]);
   r.last_event_id = std::string(req["Last-Event-ID"]);
+  return r;
+}
+
+Request to_request(const bhttp::request<bhttp::string_body>& req) {
+  Request r = header_of(req);
   r.body = req.body();
   return r;
 }
+
+std::string mib(size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 // Runs `api` on the thread's connection; a connection that failed is dropped so the next request
 // opens a fresh one.
@@ -311,29 +325,53 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
   }
 
  private:
+  // The header first: an upload (Api::takes_upload) is checked on it and then streamed to a file
+  // with its own limit; any other body is read into memory within HTTP_MAX_BODY_MB.
   void read() {
     if (closing_) return close();
-    parser_.emplace();
-    parser_->body_limit(impl_.options.max_body_bytes);
-    parser_->header_limit(static_cast<uint32_t>(impl_.options.max_header_bytes));
+    header_parser_.emplace();
+    header_parser_->body_limit(
+        std::max(impl_.options.max_body_bytes, impl_.options.max_upload_bytes));
+    header_parser_->header_limit(static_cast<uint32_t>(impl_.options.max_header_bytes));
     stream_.expires_after(impl_.options.request_timeout);
     busy_ = false;
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    bhttp::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
-  void on_read(beast::error_code ec) {
+  void on_header(beast::error_code ec) {
     busy_ = true;
     if (ec == bhttp::error::body_limit) {
       return refuse(413, "too_large",
-                    "the request body is over " +
-                        std::to_string(impl_.options.max_body_bytes >> 20) + " MiB");
+                    "the request body is over " + mib(std::max(impl_.options.max_body_bytes,
+                                                               impl_.options.max_upload_bytes)));
     }
     if (ec == bhttp::error::header_limit) {
       return refuse(431, "too_large", "the request header is too large");
     }
     if (ec) return close();  // end of stream, timeout (slow or idle client), reset, bad HTTP
+    const Request header = header_of(header_parser_->get());
+    const auto length = header_parser_->content_length();
+    if (impl_.api.takes_upload(header)) return start_upload(header, length);
+    if (length && *length > impl_.options.max_body_bytes) {
+      return refuse(413, "too_large",
+                    "the request body is over " + mib(impl_.options.max_body_bytes));
+    }
+    parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    parser_->body_limit(impl_.options.max_body_bytes);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code e, size_t) { self->on_read(e); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return refuse(413, "too_large",
+                    "the request body is over " + mib(impl_.options.max_body_bytes));
+    }
+    if (ec) return close();
     auto req = parser_->release();
     const std::string target(req.target());
     if (Api::is_notification_stream(target) || Api::is_websocket(target)) {
@@ -383,17 +421,114 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     }
   }
 
-  void refuse(int status, const std::string& code, const std::string& message) {
-    write(error_response(status, code, message), false, 11);
+  // POST /api/v1/imports/{type}: refused on its header (size, route, token, role, type, map)
+  // before a byte of the body is read; else `100 Continue` when asked, and the body goes straight
+  // into a new 0600 file under the upload directory, within max_upload_bytes (413 past it, the
+  // partial file removed). The handler moves the file away; whatever is left is removed.
+  void start_upload(const Request& header, boost::optional<std::uint64_t> length) {
+    const size_t limit = impl_.options.max_upload_bytes;
+    if (length && *length > limit) {
+      return refuse(413, "too_large", "the import is over " + mib(limit) + " (IMPORT_MAX_MB)");
+    }
+    std::optional<Response> refusal;
+    Response checked = with_connection(impl_, [&](db::Connection& c) {
+      refusal = impl_.api.precheck(header, c);
+      return refusal ? *refusal : Response{};
+    });
+    if (checked.status == 503 && !refusal) refusal = std::move(checked);
+    if (refusal) return refuse(std::move(*refusal));
+
+    std::error_code fs_ec;
+    std::filesystem::create_directories(impl_.options.upload_dir, fs_ec);
+    upload_path_ = (std::filesystem::path(impl_.options.upload_dir) /
+                    ("upload-" + new_uuid().to_string() + ".part"))
+                       .string();
+    const int fd = ::open(upload_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      upload_path_.clear();
+      return refuse(error_response(500, "internal", "cannot store the upload"));
+    }
+    beast::file file;
+    file.native_handle(fd);
+    upload_parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    upload_parser_->body_limit(limit);
+    beast::error_code ec;
+    upload_parser_->get().body().reset(std::move(file), ec);
+    if (ec) return fail_upload(error_response(500, "internal", "cannot store the upload"));
+    upload_header_ = header;
+    if (beast::iequals(upload_parser_->get()[bhttp::field::expect], "100-continue")) {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(
+          bhttp::status::continue_, upload_parser_->get().version());
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(), cont](beast::error_code e, size_t) {
+                           if (e) return self->fail_upload(std::nullopt);
+                           self->read_upload();
+                         });
+      return;
+    }
+    read_upload();
   }
 
-  void write(Response res, bool keep_alive, unsigned version) {
-    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
-        static_cast<bhttp::status>(res.status), version);
+  // A slow upload is cut off when no byte comes for request_timeout, not when the whole body
+  // takes longer (hundreds of MiB may).
+  void read_upload() {
+    if (upload_parser_->is_done()) return on_upload();
+    stream_.expires_after(impl_.options.request_timeout);
+    bhttp::async_read_some(
+        stream_, buffer_, *upload_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec == bhttp::error::body_limit) {
+            return self->fail_upload(error_response(413, "too_large",
+                                                    "the import is over " +
+                                                        mib(self->impl_.options.max_upload_bytes) +
+                                                        " (IMPORT_MAX_MB)"));
+          }
+          if (ec) return self->fail_upload(std::nullopt);
+          self->read_upload();
+        });
+  }
+
+  void on_upload() {
+    upload_parser_->get().body().close();
+    Request r = upload_header_;
+    r.body_file = upload_path_;
+    const bool keep_alive = upload_parser_->get().keep_alive() && !closing_;
+    const unsigned version = upload_parser_->get().version();
+    upload_parser_.reset();
+    Response res =
+        with_connection(impl_, [&](db::Connection& c) { return impl_.api.handle(r, c); });
+    remove_upload();
+    write(std::move(res), keep_alive, version);
+  }
+
+  // Ends an upload that failed: the partial file removed, `res` sent (nullopt: just closed).
+  void fail_upload(std::optional<Response> res) {
+    if (upload_parser_) upload_parser_->get().body().close();
+    upload_parser_.reset();
+    remove_upload();
+    if (res) return refuse(std::move(*res));
+    close();
+  }
+
+  void remove_upload() {
+    if (upload_path_.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove(upload_path_, ignored);
+    upload_path_.clear();
+  }
+
+  void refuse(int status, const std::string& code, const std::string& message) {
+    refuse(error_response(status, code, message));
+  }
+  // Answers and closes: the body, if any, is not read.
+  void refuse(Response res) { write(std::move(res), false, 11); }
+
+  template <typename Message>
+  void send(std::shared_ptr<Message> msg, const Response& res, bool keep_alive) {
     msg->set(bhttp::field::server, "unity");
     msg->set(bhttp::field::content_type, res.content_type);
     for (const auto& [k, v] : res.headers) msg->set(k, v);
-    msg->body() = std::move(res.body);
     msg->keep_alive(keep_alive);
     msg->prepare_payload();
     bhttp::async_write(stream_, *msg,
@@ -403,7 +538,23 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
                        });
   }
 
+  void write(Response res, bool keep_alive, unsigned version) {
+    if (!res.file.empty()) {  // a file streamed from disk (a report)
+      auto msg = std::make_shared<bhttp::response<bhttp::file_body>>(
+          static_cast<bhttp::status>(res.status), version);
+      beast::error_code ec;
+      msg->body().open(res.file.c_str(), beast::file_mode::scan, ec);
+      if (!ec) return send(std::move(msg), res, keep_alive);
+      res = error_response(404, "not_found", "the file is no longer stored");
+    }
+    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(res.status), version);
+    msg->body() = std::move(res.body);
+    send(std::move(msg), res, keep_alive);
+  }
+
   void close() {
+    remove_upload();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -413,7 +564,11 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
   Server::Impl& impl_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::file_body>> upload_parser_;
+  Request upload_header_;
+  std::string upload_path_;  // the upload being written, until handled or removed
   bool busy_ = false;
   bool closing_ = false;
 };

@@ -8,6 +8,13 @@
 // whole request within `request_timeout` of starting to wait for it, so a slow or idle client is
 // cut off without holding a thread or more memory than the limits.
 //
+// Uploads (Api::takes_upload: an import's CSV): the header is checked first (Api::precheck: route,
+// token, role, type and map; refused without reading the body), `Expect: 100-continue` is
+// answered, then the body is streamed into a new 0600 file under `upload_dir` within
+// `max_upload_bytes` (a byte at least every `request_timeout`), never held in memory; the file is
+// removed whatever the outcome unless the handler moved it. A Response naming a file is streamed
+// from disk.
+//
 // Stopping: stop() (any thread, e.g. the CLI's signal thread) stops accepting, lets requests in
 // flight finish, closes the streams, and makes run() return.
 
@@ -25,13 +32,15 @@ class Api;
 class NotificationHub;
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";            // HTTP_HOST
-  uint16_t port = 8080;                      // HTTP_PORT; 0 picks a free port (see Server::port())
-  int threads = 0;                           // 0: the number of cores (at least 2)
-  size_t max_body_bytes = 10u << 20;         // HTTP_MAX_BODY_MB (10)
-  size_t max_header_bytes = 16u << 10;       // 16 KiB
-  std::chrono::seconds request_timeout{15};  // HTTP_REQUEST_TIMEOUT_S
-  std::chrono::seconds shutdown_grace{10};   // requests in flight get this long at stop()
+  std::string host = "127.0.0.1";        // HTTP_HOST
+  uint16_t port = 8080;                  // HTTP_PORT; 0 picks a free port (see Server::port())
+  int threads = 0;                       // 0: the number of cores (at least 2)
+  size_t max_body_bytes = 10u << 20;     // HTTP_MAX_BODY_MB (10)
+  size_t max_upload_bytes = 200u << 20;  // IMPORT_MAX_MB (200): an import's body
+  std::string upload_dir = "storage/imports";  // where uploads are written (STORAGE_PATH/imports)
+  size_t max_header_bytes = 16u << 10;         // 16 KiB
+  std::chrono::seconds request_timeout{15};    // HTTP_REQUEST_TIMEOUT_S
+  std::chrono::seconds shutdown_grace{10};     // requests in flight get this long at stop()
 };
 
 class Server {

@@ -482,7 +482,16 @@ ColumnMap parse_column_map(const std::string& type, const std::string& spec) {
 
 int64_t create_import(db::Connection& conn, const std::string& storage_path,
                       const std::string& type, const std::string& source,
-                      std::optional<int64_t> user_id, const Clock& clock) {
+                      std::optional<int64_t> user_id, const Clock& clock, ImportFile how) {
+  // A refused upload leaves nothing behind; a moved one is no longer at `source`.
+  struct RemoveUpload {
+    const std::string& path;
+    bool armed;
+    ~RemoveUpload() {
+      std::error_code ignored;
+      if (armed) fs::remove(path, ignored);
+    }
+  } remove_upload{source, how == ImportFile::kMove};
   spec_of(type);
   std::error_code ec;
   if (!fs::is_regular_file(source, ec)) {
@@ -505,14 +514,26 @@ int64_t create_import(db::Connection& conn, const std::string& storage_path,
       "updated_at) VALUES ($1, $2, $3, '', 'pending', $4, $4) RETURNING id",
       {tenant, user_id ? db::Value{*user_id} : db::kNull, type, now});
   const fs::path dest = dir / (std::to_string(tenant) + "-" + std::to_string(id) + ".csv");
-  fs::copy_file(source, dest, fs::copy_options::overwrite_existing, ec);
-  if (!ec) fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_write, ec);  // not 0644
-  if (ec) {
-    throw invalid_argument("cannot copy " + quote_for_message(source) + ": " + ec.message());
-  }
   conn.execute("UPDATE import_logs SET file_path = $1 WHERE id = $2",
                {fs::absolute(dest).string(), id});
-  tx.commit();
+  if (how == ImportFile::kMove) {
+    fs::rename(source, dest, ec);
+  } else {
+    fs::copy_file(source, dest, fs::copy_options::overwrite_existing, ec);
+  }
+  if (!ec) fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_write, ec);  // not 0644
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove(dest, ec);
+    throw invalid_argument("cannot store " + quote_for_message(source) + ": " + why);
+  }
+  try {
+    tx.commit();
+  } catch (...) {
+    fs::remove(dest, ec);
+    throw;
+  }
+  remove_upload.armed = false;
   return id;
 }
 

@@ -55,12 +55,20 @@ using ColumnMap = std::map<std::string, std::string>;  // field → column heade
 // `type` are rejected).
 ColumnMap parse_column_map(const std::string& type, const std::string& spec);
 
-// Creates the import_logs row (pending) for `source` and copies the file to
-// `storage_path`/imports/<id>.csv, in one transaction. Throws kInvalidArgument for an unknown
-// type, a file that cannot be read or one over kMaxImportBytes (nothing created).
+// How the file of an import reaches `storage_path`/imports/<tenant>-<id>.csv.
+enum class ImportFile {
+  kCopy,  // copied: the caller's file stays (the CLI)
+  kMove,  // renamed (same file system): an upload the server wrote under storage_path/imports,
+          // which is removed when the import is refused
+};
+
+// Creates the import_logs row (pending) for `source` and copies (or moves) the file to
+// `storage_path`/imports/<tenant>-<id>.csv, in one transaction. Throws kInvalidArgument for an
+// unknown type, a file that cannot be read or one over kMaxImportBytes (nothing created).
 int64_t create_import(db::Connection& conn, const std::string& storage_path,
                       const std::string& type, const std::string& source,
-                      std::optional<int64_t> user_id, const Clock& clock = system_clock());
+                      std::optional<int64_t> user_id, const Clock& clock = system_clock(),
+                      ImportFile how = ImportFile::kCopy);
 
 // The payload of a ProcessBulkImport job.
 std::string import_payload(int64_t import_id, const ColumnMap& map, std::optional<int64_t> user);

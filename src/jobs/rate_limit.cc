@@ -57,10 +57,12 @@ void check_and_count(db::Connection& conn, const RateLimits& limits, std::string
   conn.execute("DELETE FROM rate_limits WHERE tenant_id = $1 AND window_start < $2",
                {tenant, window_start});
   auto refuse = [&](const std::string& who, int limit, const char* variable) {
-    throw unavailable("rate limit: " + who + " has started " + std::to_string(limit) +
-                      " jobs in the current " + std::to_string(limits.window_s) + " s window (" +
-                      variable + "=" + std::to_string(limit) + "); " + std::string(kind) +
-                      " refused, retry in " + std::to_string(retry_in) + " s");
+    throw RateLimited("rate limit: " + who + " has started " + std::to_string(limit) +
+                          " jobs in the current " + std::to_string(limits.window_s) +
+                          " s window (" + variable + "=" + std::to_string(limit) + "); " +
+                          std::string(kind) + " refused, retry in " + std::to_string(retry_in) +
+                          " s",
+                      retry_in);
   };
   if (limits.per_tenant > 0 &&
       take(conn, tenant, "tenant", tenant, window_start) > limits.per_tenant) {

@@ -8,21 +8,35 @@
 // caller's write transaction (row locks on PostgreSQL, the write lock on SQLite), so concurrent
 // commands cannot both take the last slot.
 //
-// Past a limit: Error(kUnavailable) — a transient refusal, retrying later succeeds — with a
-// message naming the limit and when to retry, e.g.
+// Past a limit: RateLimited, an Error(kUnavailable) — a transient refusal, retrying later succeeds
+// — with a message naming the limit and when to retry, e.g.
 //   rate limit: tenant 3 has started 60 jobs in the current 60 s window
 //   (RATE_LIMIT_JOBS_PER_TENANT=60); retry in 17 s
 // The refused call counts nothing.
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/error.h"
 #include "db/connection.h"
 
 namespace unity::jobs {
+
+// What check_and_count throws past a limit: kUnavailable (exit 7 on the command line), with the
+// seconds until the window ends (HTTP answers 429 with Retry-After).
+class RateLimited : public Error {
+ public:
+  RateLimited(std::string message, int64_t retry_after_s)
+      : Error(ErrorCode::kUnavailable, std::move(message)), retry_after_s_(retry_after_s) {}
+  int64_t retry_after_s() const noexcept { return retry_after_s_; }
+
+ private:
+  int64_t retry_after_s_;
+};
 
 struct RateLimits {
   int per_tenant = 60;  // RATE_LIMIT_JOBS_PER_TENANT, 0..1000000; 0: no tenant limit

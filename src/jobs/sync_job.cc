@@ -2,6 +2,7 @@
 // the pull and push loops, and the outcome on the sync_logs row.
 #include "jobs/sync_job.h"
 
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -336,10 +337,12 @@ void mark_sync_failed(db::Connection& conn, int64_t sync_id, const std::string& 
       {conn.require_tenant(), sync_id, error, now});
 }
 
-std::vector<SyncLog> load_syncs(db::Connection& conn, int limit) {
+std::vector<SyncLog> load_syncs(db::Connection& conn, int limit, std::optional<int64_t> before_id) {
   std::vector<SyncLog> out;
-  for (const auto& r : conn.query(std::string(kSelectSync) + "ORDER BY id DESC LIMIT $2",
-                                  {conn.require_tenant(), int64_t{limit}})) {
+  for (const auto& r :
+       conn.query(std::string(kSelectSync) + "AND id < $3 ORDER BY id DESC LIMIT $2",
+                  {conn.require_tenant(), int64_t{limit},
+                   before_id.value_or(std::numeric_limits<int64_t>::max())})) {
     out.push_back(to_sync_log(r));
   }
   return out;

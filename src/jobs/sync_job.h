@@ -98,7 +98,9 @@ struct SyncLog {
   int64_t pages = 0, records = 0;
   std::string created_at;
 };
-std::vector<SyncLog> load_syncs(db::Connection& conn, int limit = 100);
+// At most `limit` of them, older than `before_id` when given (the next page of a list).
+std::vector<SyncLog> load_syncs(db::Connection& conn, int limit = 100,
+                                std::optional<int64_t> before_id = std::nullopt);
 std::optional<SyncLog> load_sync(db::Connection& conn, int64_t id);
 
 }  // namespace unity::jobs
