@@ -47,7 +47,6 @@ std::optional<int64_t> cursor_id(const Call& c) {
 }
 
 // An action that takes no input refuses a body's field by name, like every route.
-void require_empty_body(const Call& c) { erp::reject_unknown_fields(c.body(), {}); }
 
 Response list_events(Call& c) {
   reject_unknown_params(c, {"type", "since", "aggregate", "limit", "cursor"});

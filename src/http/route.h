@@ -72,6 +72,9 @@ std::vector<Api::Route> job_routes();
 Api::Route route(std::string method, std::string path, Access access,
                  Response (*handler)(Api::Call&));
 
+// Refuses any body field (kInvalidArgument naming it): for routes that take none.
+void require_empty_body(const Api::Call& c);
+
 // The integer in a cursor made by encode_cursor(std::to_string(n)): kInvalidArgument otherwise.
 int64_t decode_id_cursor(const std::string& cursor);
 

@@ -19,6 +19,8 @@
 
 namespace unity::http {
 
+void require_empty_body(const Api::Call& c) { erp::reject_unknown_fields(c.body(), {}); }
+
 namespace {
 
 using Call = Api::Call;
@@ -37,8 +39,6 @@ nlohmann::json with_path_field(const Call& c, const std::string& field, nlohmann
   body[field] = std::move(value);
   return body;
 }
-
-void require_empty_body(const Call& c) { erp::reject_unknown_fields(c.body(), {}); }
 
 Response product_response(const Call& c, int status, const erp::catalog::Product& p) {
   const Decimal on_hand = InventoryService(c.conn, c.bus, user_of(c), c.clock).on_hand(p.id);
