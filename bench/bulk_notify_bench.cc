@@ -108,7 +108,6 @@ int main(int argc, char** argv) {
     auto t0 = SteadyClock::now();
     const std::vector<int64_t> ids = seed_users(*conn, tenant, users);
     const double seed_ms = ms_since(t0);
-    jobs::set_job_log_sink([](const std::string&) {});
 
     queue::JobRegistry registry;
     queue::Dispatcher dispatcher(config, registry);
@@ -146,7 +145,8 @@ int main(int argc, char** argv) {
       }
       queue::WorkerOptions wo;
       wo.stop_when_empty = true;
-      queue::Worker(config, registry, wo, nullptr).run();
+      wo.job_log = [](const std::string&) {};
+      queue::Worker(db::connection_factory(config), config, registry, wo, nullptr).run();
       job_ms.push_back(ms_since(t0));
       const auto status = jobs::load_bulk_notification(*conn, bulk_id);
       sent = status.sent;

@@ -114,10 +114,10 @@ void BM_ClaimComplete(benchmark::State& state) {
     if (store.job_count_unfinished() < batch) f.fill(20'000);
     state.ResumeTiming();
     auto tenants = store.job_tenants_waiting("default");
-    auto jobs = store.job_claim("default", tenants.at(0), batch, queue::new_lease_token(), "bench",
-                                90'000'000);
-    std::vector<std::pair<int64_t, int64_t>> acks;
-    for (const auto& j : jobs) acks.emplace_back(j.id, j.lease_token);
+    auto jobs = store.job_claim(
+        {"default", tenants.at(0), batch, queue::new_lease_token(), "bench", 90'000'000});
+    std::vector<queue::Lease> acks;
+    for (const auto& j : jobs) acks.push_back(j.lease());
     store.job_complete_many(acks);
   }
   state.SetItemsProcessed(state.iterations() * batch);

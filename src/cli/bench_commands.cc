@@ -310,7 +310,8 @@ class WorkerThread {
  public:
   WorkerThread(const Config& config, const queue::JobRegistry& registry,
                queue::WorkerOptions options, queue::AuditLog* log)
-      : worker_(config, registry, std::move(options), log), thread_([this] { run(); }) {}
+      : worker_(db::connection_factory(config), config, registry, std::move(options), log),
+        thread_([this] { run(); }) {}
   ~WorkerThread() { stop(); }
 
   void stop() {

@@ -62,13 +62,18 @@ void Context::wire() {
   notifier_ = std::make_unique<notify::DatabaseNotifier>(*registry_, *dispatcher_);
   erp::wire_erp(*bus_, *notifier_);
   if (config().queue_connection == QueueConnection::kSync) {
+    // While a bar is drawn, the job's log lines clear the bar's line first; the next update
+    // redraws it.
+    dispatcher_->set_job_log([this](const std::string& line) {
+      const bool drawing = inline_bar_ && inline_bar_->drawing();
+      std::fprintf(stderr, drawing ? "\r\x1b[K%s\n" : "%s\n", line.c_str());
+    });
     // The job runs inside this command: its progress is drawn here, on a terminal (not --json).
     dispatcher_->set_inline_progress([this](const std::string& type, int percent) {
       if (percent < 0) {
         if (inline_bar_ && type == inline_bar_type_) {
           inline_bar_->finish(inline_bar_percent_);
           inline_bar_.reset();
-          jobs::set_job_log_sink({});
         }
         return;
       }
@@ -76,11 +81,6 @@ void Context::wire() {
         if (json) return;
         inline_bar_ = std::make_unique<ProgressBar>(type, true);
         inline_bar_type_ = type;
-        if (inline_bar_->drawing()) {
-          // The job's log lines clear the bar's line first; the next update redraws it.
-          jobs::set_job_log_sink(
-              [](const std::string& line) { std::fprintf(stderr, "\r\x1b[K%s\n", line.c_str()); });
-        }
       }
       if (type != inline_bar_type_) return;  // a job the running one dispatched inline
       inline_bar_percent_ = percent;

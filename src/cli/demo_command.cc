@@ -63,7 +63,7 @@ class Demo {
     o.stop_when_empty = true;
     o.sleep_s = 0.05;
     o.name = "demo-worker";
-    queue::Worker worker(config_, jobs_, o, nullptr);
+    queue::Worker worker(db::connection_factory(config_), config_, jobs_, o, nullptr);
     worker.run();
     jobs_run_ += worker.stats().processed;
     jobs_failed_ += worker.stats().failed;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/context.h"
+#include "cli/signals.h"
 #include "core/error.h"
 #include "db/tenancy.h"
 #include "queue/dispatch.h"
@@ -29,20 +30,6 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 queue::JobStore store_of(Context& ctx) {
   return queue::JobStore(ctx.app(), ctx.config().queue_table, system_clock());
-}
-
-void on_signal(int sig) {
-  if (sig == SIGTERM || sig == SIGINT) queue::Worker::stop_flag().store(true);
-  if (sig == SIGUSR2) queue::Worker::pause_flag().store(true);
-  if (sig == SIGCONT) queue::Worker::pause_flag().store(false);
-}
-
-void install_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a signal interrupts an idle wait at once
-  for (int sig : {SIGTERM, SIGINT, SIGUSR2, SIGCONT}) sigaction(sig, &sa, nullptr);
 }
 
 struct WorkArgs {
@@ -82,6 +69,8 @@ void define_work(CLI::App& app, Context& ctx) {
   app.add_flag("--once", a->once, "Run one job, then exit");
   app.add_option("--name", a->name, "Worker name in logs (default host:pid)");
   app.callback([&ctx, a] {
+    // A stop or pause during start-up waits for the signal thread below instead of killing us.
+    block_signals({SIGTERM, SIGINT, SIGUSR2, SIGCONT});
     queue::WorkerOptions o;
     o.queues = split(a->queues, ',');
     o.concurrency = a->concurrency;
@@ -97,8 +86,18 @@ void define_work(CLI::App& app, Context& ctx) {
     o.once = a->once;
     o.name = a->name.empty() ? queue::default_worker_name() : a->name;
     ctx.app();  // schema check before starting threads
-    install_signal_handlers();
-    queue::Worker logged(ctx.config(), ctx.registry(), o, &ctx.audit_log(o.name));
+    queue::Worker logged(db::connection_factory(ctx.config()), ctx.config(), ctx.registry(), o,
+                         &ctx.audit_log(o.name));
+    // SIGTERM/SIGINT: finish the running jobs and exit 0; SIGUSR2: pause; SIGCONT: resume.
+    const SignalThread signals({SIGTERM, SIGINT, SIGUSR2, SIGCONT}, [&logged](int sig) {
+      if (sig == SIGUSR2) {
+        logged.pause();
+      } else if (sig == SIGCONT) {
+        logged.resume();
+      } else {
+        logged.request_stop();
+      }
+    });
     const queue::WorkerExit exit = logged.run();
     const auto s = logged.stats();
     ctx.emit({{"exit", queue::worker_exit_name(exit)},

@@ -70,15 +70,9 @@ void define_run(CLI::App& app, Context& ctx) {
   });
 }
 
-void on_stop_signal(int) { queue::Worker::stop_flag().store(true); }
-
 // SIGTERM/SIGINT are blocked in every thread (the scheduler's thread inherits the mask) and taken
-// by sigwait() on the main thread; the handler only matters if they arrive while unblocked.
+// by sigwait() on the main thread.
 sigset_t block_stop_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -119,7 +113,7 @@ void define_work(CLI::App& app, Context& ctx) {
     std::cout.flush();
     worker.start();
     int sig = SIGTERM;
-    if (!queue::Worker::stop_flag().load()) sigwait(&stop_signals, &sig);
+    sigwait(&stop_signals, &sig);
     worker.stop();  // lets a task in progress finish
     ctx.emit({{"exit", "stopped"}, {"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}, {"runs", ran}},
              "Scheduler " + o.runner + " stopped (" + (sig == SIGINT ? "SIGINT" : "SIGTERM") +

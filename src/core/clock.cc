@@ -17,14 +17,21 @@ TimePoint SystemClock::now() const {
   return std::chrono::floor<microseconds>(std::chrono::system_clock::now());
 }
 
+Clock::Monotonic SystemClock::monotonic() const { return std::chrono::steady_clock::now(); }
+
 Clock& system_clock() {
   static SystemClock clock;
   return clock;
 }
 
-ManualClock::ManualClock(TimePoint start) : us_(start.time_since_epoch().count()) {}
+ManualClock::ManualClock(TimePoint start)
+    : us_(start.time_since_epoch().count()), start_us_(start.time_since_epoch().count()) {}
 
 TimePoint ManualClock::now() const { return TimePoint(microseconds(us_.load())); }
+
+Clock::Monotonic ManualClock::monotonic() const {
+  return Monotonic(microseconds(us_.load() - start_us_));
+}
 
 void ManualClock::set(TimePoint t) { us_.store(t.time_since_epoch().count()); }
 

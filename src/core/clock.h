@@ -13,8 +13,12 @@ using TimePoint = std::chrono::sys_time<std::chrono::microseconds>;
 
 class Clock {
  public:
+  using Monotonic = std::chrono::steady_clock::time_point;
+
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
+  // For intervals (heartbeats, timeouts, refreshes): never jumps with the wall clock.
+  virtual Monotonic monotonic() const = 0;
   int64_t now_ms() const;  // milliseconds since the Unix epoch
 };
 
@@ -22,19 +26,23 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   TimePoint now() const override;
+  Monotonic monotonic() const override;
 };
 Clock& system_clock();
 
-// A clock tests set and advance by hand. Thread-safe.
+// A clock tests set and advance by hand. Thread-safe. Its monotonic time moves with every
+// advance() (and set() forward); it starts at the steady clock's epoch.
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(TimePoint start);
   TimePoint now() const override;
+  Monotonic monotonic() const override;
   void set(TimePoint t);
   void advance(std::chrono::microseconds d);
 
  private:
   std::atomic<int64_t> us_;  // microseconds since the epoch
+  int64_t start_us_;
 };
 
 // "2026-11-28T02:27:32.123456Z" (UTC, microseconds). The format stored in every timestamp column.

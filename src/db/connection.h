@@ -152,6 +152,12 @@ class Connection {
 std::unique_ptr<Connection> open_connection(const Config& config, Role role = Role::kApp,
                                             bool create = true);
 
+// Opens a fresh connection each call: how the queue's worker and the HTTP server get theirs, so
+// that only the command line (and tests) choose a driver. Thread-safe.
+using ConnectionFactory = std::function<std::unique_ptr<Connection>()>;
+// open_connection(config, role) as a factory; `config` must outlive it.
+ConnectionFactory connection_factory(const Config& config, Role role = Role::kApp);
+
 // Sets a connection's tenant for a scope and restores the previous one after.
 class TenantScope {
  public:

@@ -37,4 +37,8 @@ std::unique_ptr<Connection> open_connection(const Config& config, Role role, boo
   return open_sqlite(o);
 }
 
+ConnectionFactory connection_factory(const Config& config, Role role) {
+  return [&config, role] { return open_connection(config, role); };
+}
+
 }  // namespace unity::db

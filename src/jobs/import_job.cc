@@ -606,13 +606,9 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
   for (int64_t skipped = 0; skipped < processed && reader.next(record); ++skipped) {
   }
   Importer importer(conn, events, type, layout, user_id, clock);
-  int64_t chunks = 0;
   bool more = true;
   std::vector<Record> chunk;
   while (more) {
-    if (options.stop_after_chunks >= 0 && chunks >= options.stop_after_chunks) {
-      throw unavailable("import stopped after " + std::to_string(chunks) + " chunks (test)");
-    }
     if (options.cancelled && options.cancelled()) {
       throw unavailable("import " + std::to_string(import_id) + " interrupted at row " +
                         std::to_string(processed + 1) + "; it resumes there");
@@ -660,7 +656,6 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
            import_id});
     }
     tx.commit();
-    ++chunks;
     if (options.progress) options.progress(total == 0 ? 100 : int(processed * 100 / total));
   }
 }

@@ -85,8 +85,6 @@ struct ImportSettings {
 struct ImportRunOptions {
   int64_t chunk_rows = kImportChunkRows;
   size_t max_columns = ImportSettings{}.max_columns;
-  // Stop (as if killed) after committing this many chunks; < 0: run to the end. For tests.
-  int64_t stop_after_chunks = -1;
   std::function<void(int)> progress;  // 0–100
   std::function<bool()> cancelled;    // true: stop after the current chunk (throws kUnavailable)
 };

@@ -1,33 +1,11 @@
 #include "jobs/job_log.h"
 
-#include <cstdio>
-#include <mutex>
-
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/json.h"
 
 namespace unity::jobs {
-
-namespace {
-
-std::mutex& sink_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-// Guarded by sink_mutex().
-JobLogSink& sink() {
-  static JobLogSink s;
-  return s;
-}
-
-}  // namespace
-
-void set_job_log_sink(JobLogSink s) {
-  std::lock_guard lock(sink_mutex());
-  sink() = std::move(s);
-}
 
 void JobLog::step(std::string_view name, const nlohmann::json& fields) const {
   nlohmann::json line = {{"ts", format_iso8601(system_clock().now())},
@@ -41,13 +19,7 @@ void JobLog::step(std::string_view name, const nlohmann::json& fields) const {
   if (fields.is_object()) {
     for (const auto& [key, value] : fields.items()) line[key] = value;
   }
-  const std::string text = dump_json(line);
-  std::lock_guard lock(sink_mutex());
-  if (sink()) {
-    sink()(text);
-  } else {
-    std::fprintf(stderr, "%s\n", text.c_str());
-  }
+  ctx_.log(dump_json(line));
 }
 
 void JobLog::step(std::string_view name) const { step(name, nlohmann::json()); }

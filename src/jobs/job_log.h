@@ -3,8 +3,9 @@
 // of operations"). The queue's AuditLog records only each attempt's start and end, and JobContext
 // has no logger, so jobs write one JSON line per step here:
 //   {"ts","log":"job","type","job_id","uuid","tenant_id","attempt","step",…fields}
-// By default the lines go to stderr (a worker's stderr is its supervisor's log); a sink set with
-// set_job_log_sink() receives them instead (tests). Thread-safe.
+// The lines go through JobContext::log() to whoever runs the job: stderr by default (a worker's
+// stderr is its supervisor's log), or the sink in WorkerOptions::job_log /
+// Dispatcher::set_job_log (tests).
 
 #include <functional>
 #include <string>
@@ -16,10 +17,6 @@
 #include "queue/job.h"
 
 namespace unity::jobs {
-
-using JobLogSink = std::function<void(const std::string& line)>;
-// Replaces the process-wide sink; an empty one restores stderr.
-void set_job_log_sink(JobLogSink sink);
 
 class JobLog {
  public:

@@ -79,7 +79,7 @@ void Dispatcher::run_inline(db::Connection& conn, const JobType& type, const New
   std::optional<db::TenantScope> scope;
   if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
   db::Transaction tx(conn);
-  RunningJob ctx(claimed, conn, nullptr);
+  RunningJob ctx(claimed, conn, nullptr, nullptr, 1, &job_log_);
   struct Ended {  // the listener's last call, however handle() ends
     const InlineProgress& listener;
     const std::string& type;

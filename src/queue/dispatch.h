@@ -65,6 +65,8 @@ class Dispatcher final : public JobDispatcher {
   // call with percent < 0 when the job has returned or thrown (the CLI draws its bar with it).
   using InlineProgress = std::function<void(const std::string& type, int percent)>;
   void set_inline_progress(InlineProgress listener) { inline_progress_ = std::move(listener); }
+  // Where jobs run inline write their log lines (default stderr).
+  void set_job_log(JobLogSink sink) { job_log_ = std::move(sink); }
 
  private:
   NewJob prepare(const JobType& type, int64_t tenant_id, const std::string& payload,
@@ -75,6 +77,7 @@ class Dispatcher final : public JobDispatcher {
   const JobRegistry& registry_;
   const Clock& clock_;
   InlineProgress inline_progress_;
+  JobLogSink job_log_;
 };
 
 }  // namespace unity::queue

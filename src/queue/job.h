@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,10 @@ struct JobOptions {
   bool transactional = true;                      // Guarantee 3; false for long, chunked jobs
 };
 
+// Where a job's own log lines go (one JSON line each; jobs/job_log.h builds them). Empty: stderr
+// (a worker's stderr is its supervisor's log). Called from executor threads: thread-safe.
+using JobLogSink = std::function<void(const std::string& line)>;
+
 // What a running handler sees. Not thread-safe; valid only during handle()/failed().
 class JobContext {
  public:
@@ -80,6 +85,8 @@ class JobContext {
   virtual void release(std::chrono::milliseconds delay) = 0;
   // Gives the job up now: no more retries; failed() runs. Throws (does not return).
   [[noreturn]] virtual void fail(const std::string& reason) = 0;
+  // Writes one line to the job log of whoever runs the job (the worker's or the dispatcher's).
+  virtual void log(const std::string& line) const = 0;
 };
 
 class Job {

@@ -19,9 +19,11 @@ class GiveUp : public std::runtime_error {
 
 class RunningJob final : public JobContext {
  public:
-  // `store` may be null (sync driver: no job row); `cancel` may be null (never cancelled).
+  // `store` may be null (sync driver: no job row); `cancel` may be null (never cancelled);
+  // `log` may be null or empty (lines go to stderr).
   RunningJob(const ClaimedJob& job, db::Connection& conn, JobStore* store,
-             const std::atomic<bool>* cancel = nullptr, int max_tries = 1);
+             const std::atomic<bool>* cancel = nullptr, int max_tries = 1,
+             const JobLogSink* log = nullptr);
 
   int64_t job_id() const override { return job_.id; }
   const std::string& uuid() const override { return job_.uuid; }
@@ -36,6 +38,7 @@ class RunningJob final : public JobContext {
   void progress(int percent) override;
   void release(std::chrono::milliseconds delay) override;
   [[noreturn]] void fail(const std::string& reason) override;
+  void log(const std::string& line) const override;
 
   // Set when the handler called release().
   std::optional<std::chrono::milliseconds> released() const { return released_; }
@@ -50,6 +53,7 @@ class RunningJob final : public JobContext {
   JobStore* store_;
   const std::atomic<bool>* cancel_;
   int max_tries_;
+  const JobLogSink* log_;
   std::optional<std::chrono::milliseconds> released_;
   std::function<void(int)> progress_listener_;
 };

@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kClaimedColumns =
     "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
-    "retry_until, lease_token";
+    "retry_until, lease_token, available_at";
 
 std::optional<int> opt_int(const db::Row& r, const char* c) {
   auto v = r.get<std::optional<int64_t>>(c);
@@ -84,6 +84,7 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
   j.backoff = r.get<std::optional<std::string>>("backoff");
   j.retry_until_us = r.get<std::optional<int64_t>>("retry_until");
   j.lease_token = r.get<int64_t>("lease_token");
+  j.available_at_us = r.get<int64_t>("available_at");
   return j;
 }
 
@@ -148,9 +149,7 @@ std::vector<int64_t> JobStore::job_tenants_waiting(const std::string& queue) {
   return out;
 }
 
-std::vector<ClaimedJob> JobStore::job_claim(const std::string& queue, int64_t tenant_id, int limit,
-                                            int64_t lease_token, const std::string& worker,
-                                            int64_t lease_us) {
+std::vector<ClaimedJob> JobStore::job_claim(const ClaimParams& p) {
   const std::string sql =
       t("UPDATE {q} SET reserved_at = $4, lease_expires_at = $5, lease_token = $6, worker = $7,"
         " attempts = attempts + 1"
@@ -161,7 +160,8 @@ std::vector<ClaimedJob> JobStore::job_claim(const std::string& queue, int64_t te
   std::vector<ClaimedJob> out;
   db::Transaction tx(conn_);
   conn_.relax_commit_durability();
-  conn_.query_each(sql, {queue, tenant_id, limit, now, now + lease_us, lease_token, worker},
+  conn_.query_each(sql,
+                   {p.queue, p.tenant_id, p.limit, now, now + p.lease_us, p.lease_token, p.worker},
                    [&](const db::Row& r) { out.push_back(claimed_from(r)); });
   tx.commit();
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -173,10 +173,10 @@ int64_t JobStore::job_count_reserved(int64_t tenant_id) {
       t("SELECT count(*) FROM {q} WHERE tenant_id = $1 AND reserved_at IS NOT NULL"), {tenant_id});
 }
 
-int64_t JobStore::job_complete_many(const std::vector<std::pair<int64_t, int64_t>>& id_tokens) {
-  if (id_tokens.empty()) return 0;
+int64_t JobStore::job_complete_many(const std::vector<Lease>& leases) {
+  if (leases.empty()) return 0;
   std::map<int64_t, std::vector<int64_t>> by_token;
-  for (const auto& [id, token] : id_tokens) by_token[token].push_back(id);
+  for (const auto& l : leases) by_token[l.token].push_back(l.id);
   const std::string sql =
       t("DELETE FROM {q} WHERE lease_token = $1 AND id IN " + conn_.id_set_sql(2));
   int64_t done = 0;
@@ -189,34 +189,34 @@ int64_t JobStore::job_complete_many(const std::vector<std::pair<int64_t, int64_t
   return done;
 }
 
-bool JobStore::job_complete(int64_t id, int64_t token) {
-  return conn_.execute(t("DELETE FROM {q} WHERE id = $1 AND lease_token = $2"), {id, token}) == 1;
+bool JobStore::job_complete(Lease lease) {
+  return conn_.execute(t("DELETE FROM {q} WHERE id = $1 AND lease_token = $2"),
+                       {lease.id, lease.token}) == 1;
 }
 
-bool JobStore::job_release(int64_t id, int64_t token, int64_t available_at_us,
-                           const std::string& error) {
-  return conn_.execute(
-             t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
-               " lease_token = NULL, worker = NULL, available_at = $3, last_error = $4"
-               " WHERE id = $1 AND lease_token = $2"),
-             {id, token, available_at_us, error.empty() ? db::kNull : db::Value{error}}) == 1;
+bool JobStore::job_release(Lease lease, int64_t available_at_us, const std::string& error) {
+  return conn_.execute(t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
+                         " lease_token = NULL, worker = NULL, available_at = $3, last_error = $4"
+                         " WHERE id = $1 AND lease_token = $2"),
+                       {lease.id, lease.token, available_at_us,
+                        error.empty() ? db::kNull : db::Value{error}}) == 1;
 }
 
-int64_t JobStore::job_unclaim(const std::vector<std::pair<int64_t, int64_t>>& id_tokens) {
+int64_t JobStore::job_unclaim(const std::vector<Lease>& leases) {
   int64_t n = 0;
   db::Transaction tx(conn_);
   conn_.relax_commit_durability();
-  for (const auto& [id, token] : id_tokens) {
+  for (const auto& l : leases) {
     n += conn_.execute(t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
                          " lease_token = NULL, worker = NULL, attempts = attempts - 1"
                          " WHERE id = $1 AND lease_token = $2"),
-                       {id, token});
+                       {l.id, l.token});
   }
   tx.commit();
   return n;
 }
 
-bool JobStore::job_fail(int64_t id, int64_t token, const std::string& error) {
+bool JobStore::job_fail(Lease lease, const std::string& error) {
   db::Transaction tx(conn_);
   const int64_t moved = conn_.execute(
       // A uuid already in failed_jobs (a job queued twice by an older retry) must not make the
@@ -231,23 +231,22 @@ bool JobStore::job_fail(int64_t id, int64_t token, const std::string& error) {
         " attempts = excluded.attempts, max_tries = excluded.max_tries,"
         " timeout_s = excluded.timeout_s, backoff = excluded.backoff,"
         " exception = excluded.exception, failed_at = excluded.failed_at"),
-      {id, token, error, format_iso8601(clock_.now())});
+      {lease.id, lease.token, error, format_iso8601(clock_.now())});
   if (moved != 1) return false;
-  conn_.execute(t("DELETE FROM {q} WHERE id = $1"), {id});
+  conn_.execute(t("DELETE FROM {q} WHERE id = $1"), {lease.id});
   tx.commit();
   return true;
 }
 
-void JobStore::job_progress(int64_t id, int64_t token, int percent) {
+void JobStore::job_progress(Lease lease, int percent) {
   conn_.execute(t("UPDATE {q} SET progress = $3 WHERE id = $1 AND lease_token = $2"),
-                {id, token, std::clamp(percent, 0, 100)});
+                {lease.id, lease.token, std::clamp(percent, 0, 100)});
 }
 
-int64_t JobStore::lease_extend(const std::vector<std::pair<int64_t, int64_t>>& id_tokens,
-                               int64_t lease_us) {
-  if (id_tokens.empty()) return 0;
+int64_t JobStore::lease_extend(const std::vector<Lease>& leases, int64_t lease_us) {
+  if (leases.empty()) return 0;
   std::map<int64_t, std::vector<int64_t>> by_token;
-  for (const auto& [id, token] : id_tokens) by_token[token].push_back(id);
+  for (const auto& l : leases) by_token[l.token].push_back(l.id);
   const std::string sql =
       t("UPDATE {q} SET lease_expires_at = $1 WHERE lease_token = $2 AND id IN " +
         conn_.id_set_sql(3));

@@ -39,6 +39,23 @@ struct InsertedJob {
   std::string queue;
 };
 
+// A claim on one job: its id and the token of the claim that holds it (fencing).
+struct Lease {
+  int64_t id = 0;
+  int64_t token = 0;
+  bool operator==(const Lease&) const = default;
+};
+
+// One claim round trip: up to `limit` ready jobs of `tenant_id` in `queue`, for `lease_us`.
+struct ClaimParams {
+  std::string queue;
+  int64_t tenant_id = 0;
+  int limit = 1;
+  int64_t lease_token = 0;
+  std::string worker;  // recorded in jobs.worker
+  int64_t lease_us = 0;
+};
+
 struct ClaimedJob {
   int64_t id = 0;
   std::string uuid;
@@ -52,6 +69,9 @@ struct ClaimedJob {
   std::optional<std::string> backoff;
   std::optional<int64_t> retry_until_us;
   int64_t lease_token = 0;
+  int64_t available_at_us = 0;  // when it became ready (its wait ends at the claim)
+
+  Lease lease() const { return {id, lease_token}; }
 };
 
 struct FailedJob {
@@ -93,29 +113,27 @@ class JobStore {
 
   // Tenants with jobs waiting in `queue` (ready or delayed), ascending.
   std::vector<int64_t> job_tenants_waiting(const std::string& queue);
-  // Claims up to `limit` ready jobs of one tenant in one queue, oldest first, for `lease_us`.
-  std::vector<ClaimedJob> job_claim(const std::string& queue, int64_t tenant_id, int limit,
-                                    int64_t lease_token, const std::string& worker,
-                                    int64_t lease_us);
+  // Claims up to `limit` ready jobs of one tenant in one queue, oldest first (by id).
+  std::vector<ClaimedJob> job_claim(const ClaimParams& params);
   // How many of a tenant's jobs are reserved right now (for its concurrency cap).
   int64_t job_count_reserved(int64_t tenant_id);
 
   // Deletes completed jobs whose lease token still matches; returns how many.
-  int64_t job_complete_many(const std::vector<std::pair<int64_t, int64_t>>& id_tokens);
+  int64_t job_complete_many(const std::vector<Lease>& leases);
   // Deletes one completed job in the caller's transaction (the handler's); false if fenced off.
-  bool job_complete(int64_t id, int64_t token);
+  bool job_complete(Lease lease);
   // Back to ready at `available_at_us` (the attempt counts). False if fenced off.
-  bool job_release(int64_t id, int64_t token, int64_t available_at_us, const std::string& error);
+  bool job_release(Lease lease, int64_t available_at_us, const std::string& error);
   // Claimed but never started (worker stopping): back to ready, attempt not counted.
-  int64_t job_unclaim(const std::vector<std::pair<int64_t, int64_t>>& id_tokens);
+  int64_t job_unclaim(const std::vector<Lease>& leases);
   // Moves the job to failed_jobs with `error`. False if fenced off.
-  bool job_fail(int64_t id, int64_t token, const std::string& error);
+  bool job_fail(Lease lease, const std::string& error);
   // Records progress (0–100).
-  void job_progress(int64_t id, int64_t token, int percent);
+  void job_progress(Lease lease, int percent);
 
-  // Extends the leases of the jobs named (id, lease token): the ones this worker process holds.
-  // Fenced like completion: a job taken over since is left alone. Returns how many.
-  int64_t lease_extend(const std::vector<std::pair<int64_t, int64_t>>& id_tokens, int64_t lease_us);
+  // Extends the leases named: the ones this worker process holds. Fenced like completion: a job
+  // taken over since is left alone. Returns how many.
+  int64_t lease_extend(const std::vector<Lease>& leases, int64_t lease_us);
   // Jobs whose lease expired (their worker died): returned with a fresh token, still reserved,
   // so the caller can release or fail each.
   std::vector<ClaimedJob> lease_rescue_expired(int64_t lease_token, int limit);

@@ -1,28 +1,28 @@
 #pragma once
-// The worker behind `unity queue:work`.
+// The worker behind `unity queue:work`: a claimer on the caller's thread and a few services around
+// it, each in its own file, all stopped through one std::stop_token:
 //
-// Threads: the caller's thread claims (the fetcher); `concurrency` executors run handlers, each
-// on its own connection; a completer acknowledges non-transactional jobs in batches; a keeper
-// extends leases (heartbeats), cancels jobs past their timeout and flushes the audit log.
+//   claimer (this file, claimer.h)  ──LocalJobs──▶  executors (executors.h)  ──▶  completer
+//        │ rescuer.h: expired leases                   attempt.h: one attempt      (completer.h)
+//        └ keeper.h: heartbeats, timeouts, counters
 //
-// - Strict priority (Guarantee 6): queues are claimed in the order given, and a lower queue only
-//   when the higher ones have no ready job. Claims never exceed free slots unless `batch` asks for
-//   more (then claimed-ahead jobs may wait behind a newly arrived higher-priority job).
-// - Fairness (Guarantee 7): within a queue, ready jobs are claimed round-robin across tenants,
-//   weighted by tenants.weight, capped per tenant by tenants.max_concurrency; paused tenants
-//   (queue_pauses) are skipped.
+// - Strict priority and fairness (Guarantees 6, 7): see claimer.h.
 // - Wake-up: LISTEN/NOTIFY where the driver has it; else the database's data_version, polled every
-//   millisecond while idle; `sleep_s` bounds the wait either way (delayed jobs, missed wake-ups).
-// - Stop (Guarantee 8): request_stop() (SIGTERM/SIGINT) stops claiming, returns claimed-but-not-
-//   started jobs to the queue, lets running jobs finish (up to their timeout) and returns. pause()
-//   (SIGUSR2) stops claiming until resume() (SIGCONT). `queue:restart` makes run() return after
-//   the current jobs, in every worker whose process was created before it (checked every second,
-//   and at once on PostgreSQL's NOTIFY), including one that was still starting up.
-// - Timeouts (Guarantee 9): a job past its timeout is cancelled (JobContext::cancelled()); if it
-//   has not returned `grace` later, the attempt is recorded as failed and the process exits with
-//   code 124 so its supervisor starts a clean one.
+//   half millisecond while idle; `sleep_s` bounds the wait either way (delayed jobs, missed
+//   wake-ups).
+// - Stop (Guarantee 8): request_stop() stops claiming, returns claimed-but-not-started jobs to the
+//   queue, lets running jobs finish (up to their timeout) and returns. pause() stops claiming
+//   until resume(). `queue:restart` makes run() return after the current jobs, in every worker
+//   whose process was created before it (checked every second, and at once on PostgreSQL's
+//   NOTIFY), including one that was still starting up. The command line maps signals to these
+//   calls (SIGTERM/SIGINT, SIGUSR2, SIGCONT); the worker itself installs no handler.
+// - Timeouts (Guarantee 9): see keeper.h.
+//
+// Connections come from a factory (db::connection_factory in the command line, a test database in
+// tests): one per thread that needs one, opened lazily and replaced after an error.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -31,8 +31,10 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "db/connection.h"
 #include "queue/audit_log.h"
 #include "queue/job.h"
+#include "queue/local_jobs.h"
 #include "queue/registry.h"
 
 namespace unity::queue {
@@ -52,6 +54,7 @@ struct WorkerOptions {
   bool once = false;                      // run one job, then exit
   std::string name;                       // worker name in logs and jobs.worker; default host:pid
   std::chrono::milliseconds grace{5000};  // after a timeout, before the process gives up
+  JobLogSink job_log;                     // where jobs' own log lines go; empty: stderr
 };
 
 // "host:pid", the default worker name.
@@ -60,18 +63,11 @@ std::string default_worker_name();
 enum class WorkerExit { kStopped, kEmpty, kMaxJobs, kMaxTime, kMemory, kRestart };
 const char* worker_exit_name(WorkerExit e);
 
-struct WorkerStats {
-  int64_t processed = 0;  // attempts finished (any outcome)
-  int64_t completed = 0;
-  int64_t retried = 0;
-  int64_t failed = 0;
-};
-
 class Worker {
  public:
   // `config`, `registry`, `log` and `clock` must outlive the worker; `log` may be null.
-  Worker(const Config& config, const JobRegistry& registry, WorkerOptions options, AuditLog* log,
-         const Clock& clock = system_clock());
+  Worker(db::ConnectionFactory connect, const Config& config, const JobRegistry& registry,
+         WorkerOptions options, AuditLog* log, const Clock& clock = system_clock());
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -80,17 +76,14 @@ class Worker {
   // kUnavailable when the database cannot be reached at start.
   WorkerExit run();
 
-  // Thread-safe and async-signal-safe (they only set flags).
+  // Thread-safe (not async-signal-safe: call them from a thread, as the command line's signal
+  // thread does).
   void request_stop();
   void pause();
   void resume();
 
   WorkerStats stats() const;
   const std::string& name() const;
-
-  // Flags a signal handler may set for the worker running in this process (see cli).
-  static std::atomic<bool>& stop_flag();
-  static std::atomic<bool>& pause_flag();
 
  private:
   struct Impl;

@@ -55,7 +55,7 @@ class EventBusTest : public ::testing::TestWithParam<Driver> {
     o.stop_when_empty = true;
     o.backoff = queue::Backoff::parse("0");
     o.concurrency = 2;
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+    queue::Worker(db::connection_factory(db_->config()), db_->config(), jobs_, o, nullptr).run();
   }
 
   int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }

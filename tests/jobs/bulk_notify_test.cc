@@ -53,18 +53,17 @@ class BulkNotifyTest : public ::testing::TestWithParam<Driver> {
                                        "User " + std::to_string(i), roles[i % 6])
                            .id);
     }
-    set_job_log_sink([this](const std::string& line) {
-      std::lock_guard lock(log_mu_);
-      log_.push_back(nlohmann::json::parse(line));
-    });
   }
-  void TearDown() override { set_job_log_sink({}); }
 
   void drain() {
     queue::WorkerOptions o;
     o.stop_when_empty = true;
     o.backoff = queue::Backoff::parse("0");
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+    o.job_log = [this](const std::string& line) {
+      std::lock_guard lock(log_mu_);
+      log_.push_back(nlohmann::json::parse(line));
+    };
+    queue::Worker(db::connection_factory(db_->config()), db_->config(), jobs_, o, nullptr).run();
   }
   int64_t count(const std::string& sql, const db::Params& params = {}) {
     return db_->owner()->query_int(sql, params);

@@ -197,7 +197,7 @@ class ImportJobTest : public ::testing::TestWithParam<Driver> {
     queue::WorkerOptions o;
     o.stop_when_empty = true;
     o.backoff = queue::Backoff::parse("0");
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+    queue::Worker(db::connection_factory(db_->config()), db_->config(), jobs_, o, nullptr).run();
   }
   int64_t start(const std::string& type, const std::string& content, const ColumnMap& map = {}) {
     const int64_t id =
@@ -422,7 +422,7 @@ TEST_P(ImportJobTest, AKilledImportResumesWithoutImportingARowTwice) {
   // The first delivery dies after committing two chunks of 3 rows.
   ImportRunOptions o;
   o.chunk_rows = 3;
-  o.stop_after_chunks = 2;
+  o.cancelled = [asked = 0]() mutable { return ++asked > 2; };  // asked before each chunk
   EXPECT_THROW(run_import(*conn_, *bus_, id, {}, std::nullopt, clock_, o), Error);
   auto mid = import_status(*conn_, id);
   EXPECT_EQ(mid["status"], "processing");

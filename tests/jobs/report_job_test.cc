@@ -127,7 +127,7 @@ class ReportJobTest : public ::testing::TestWithParam<Driver> {
     queue::WorkerOptions o;
     o.stop_when_empty = true;
     o.backoff = queue::Backoff::parse("0");
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+    queue::Worker(db::connection_factory(db_->config()), db_->config(), jobs_, o, nullptr).run();
   }
   int64_t count(const std::string& sql, const db::Params& params = {}) {
     return db_->owner()->query_int(sql, params);

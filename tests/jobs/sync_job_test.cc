@@ -619,13 +619,13 @@ TEST_P(SyncJobTest, AnOversizedResponseIsCutOffAtTheCapWithOrWithoutContentLengt
 TEST_P(SyncJobTest, AFailedResponseRecordsItsStatusButNeverItsBody) {
   std::mutex mu;
   std::string logged;
-  set_job_log_sink([&](const std::string& line) {
+  job_log_ = [&](const std::string& line) {
     std::lock_guard lock(mu);
     logged += line + "\n";
-  });
+  };
   remote_.set_mode(FakeRemote::Mode::kSecretError);
   const SyncLog s = sync("products", "", 3);
-  set_job_log_sink({});
+  job_log_ = {};
   EXPECT_EQ(s.status, "failed");
   EXPECT_NE(s.error_message.value_or("").find("HTTP 400"), std::string::npos);
   EXPECT_EQ(s.error_message.value_or("").find(FakeRemote::kBodySecret), std::string::npos)

@@ -93,7 +93,6 @@ class ValuationJobTest : public ::testing::TestWithParam<Driver> {
     b_ = db::create_tenant(*conn_, "Globex").id;
     conn_->set_tenant(a_);
   }
-  void TearDown() override { set_job_log_sink({}); }
 
   InventoryService inventory() { return InventoryService(*conn_, *bus_, std::nullopt, clock_); }
   int64_t make(const std::string& sku) {
@@ -209,7 +208,8 @@ class ValuationJobTest : public ::testing::TestWithParam<Driver> {
     queue::WorkerOptions o;
     o.stop_when_empty = true;
     o.backoff = queue::Backoff::parse("0");
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+    o.job_log = job_log_;
+    queue::Worker(db::connection_factory(db_->config()), db_->config(), jobs_, o, nullptr).run();
   }
   int64_t owner_count(const std::string& sql) { return db_->owner()->query_int(sql); }
   // calculated_at of every stored row, by key.
@@ -222,6 +222,7 @@ class ValuationJobTest : public ::testing::TestWithParam<Driver> {
   }
 
   ManualClock clock_{TimePoint(std::chrono::seconds(1'800'000'000))};
+  queue::JobLogSink job_log_;  // where drain()'s jobs log (empty: stderr)
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<db::Connection> conn_;
   queue::JobRegistry jobs_;
@@ -378,10 +379,10 @@ TEST_P(ValuationJobTest, OversoldLedgerFailsAtOnceAndChangesNothing) {
       {a_, product, main, format_iso8601(clock_.now() + std::chrono::hours(1))});
   std::vector<std::string> lines;
   std::mutex mu;
-  set_job_log_sink([&](const std::string& l) {
+  job_log_ = [&](const std::string& l) {
     std::lock_guard lock(mu);
     lines.push_back(l);
-  });
+  };
   recalculate();
   EXPECT_EQ(owner_count("SELECT count(*) FROM failed_jobs"), 1);
   EXPECT_EQ(owner_count("SELECT count(*) FROM jobs"), 0);
@@ -404,10 +405,10 @@ TEST_P(ValuationJobTest, EachStepIsLoggedAsOneJsonLine) {
   random_ledger(51, 2, 10);
   std::vector<nlohmann::json> lines;
   std::mutex mu;
-  set_job_log_sink([&](const std::string& l) {
+  job_log_ = [&](const std::string& l) {
     std::lock_guard lock(mu);
     lines.push_back(nlohmann::json::parse(l));
-  });
+  };
   recalculate();
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0]["step"], "started");

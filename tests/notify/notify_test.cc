@@ -85,7 +85,7 @@ class NotifyTest : public ::testing::TestWithParam<Driver> {
   void drain() {
     queue::WorkerOptions o;
     o.stop_when_empty = true;
-    queue::Worker(db_->config(), jobs_, o, nullptr).run();
+    queue::Worker(db::connection_factory(db_->config()), db_->config(), jobs_, o, nullptr).run();
   }
   int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
 

@@ -76,7 +76,7 @@ class QueueTest : public ::testing::TestWithParam<Driver> {
     tenant_b_ = db::create_tenant(*conn_, "Globex").id;
   }
 
-  Dispatcher dispatcher() { return Dispatcher(db_->config(), registry_); }
+  Dispatcher dispatcher() { return Dispatcher(db_->config(), registry_, *clock_); }
 
   InsertedJob dispatch(int64_t tenant, const std::string& type, const std::string& payload = "{}",
                        DispatchOptions o = {}) {
@@ -86,9 +86,11 @@ class QueueTest : public ::testing::TestWithParam<Driver> {
   WorkerExit drain(WorkerOptions o = {}) {
     o.stop_when_empty = true;
     if (!o.backoff) o.backoff = Backoff::parse("0");
-    Worker w(db_->config(), registry_, o, nullptr);
+    Worker w(db::connection_factory(db_->config()), db_->config(), registry_, o, nullptr, *clock_);
     return w.run();
   }
+
+  const Clock* clock_ = &system_clock();  // dispatcher() and drain() read the time here
 
   int64_t count(const std::string& sql) { return db_->owner()->query_int(sql); }
 
@@ -229,8 +231,8 @@ TEST_P(QueueTest, ReleasedJobRunsAgain) {
 TEST_P(QueueTest, FencedWorkerCanNeitherCompleteNorCommitItsWrites) {
   dispatch(tenant_a_, "diag.write");
   JobStore store(*conn_, "jobs", system_clock());
-  auto first =
-      store.job_claim("default", tenant_a_, 1, new_lease_token(), "w1", -1);  // lease already over
+  auto first = store.job_claim(
+      {"default", tenant_a_, 1, new_lease_token(), "w1", -1});  // lease already over
   ASSERT_EQ(first.size(), 1u);
   auto rescued = store.lease_rescue_expired(new_lease_token(), 10);  // another worker takes over
   ASSERT_EQ(rescued.size(), 1u);
@@ -240,19 +242,19 @@ TEST_P(QueueTest, FencedWorkerCanNeitherCompleteNorCommitItsWrites) {
     conn_->execute(
         "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,'stale',$2,1)",
         {tenant_a_, first[0].id});
-    EXPECT_FALSE(store.job_complete(first[0].id, first[0].lease_token));
+    EXPECT_FALSE(store.job_complete(first[0].lease()));
     // the worker does not commit a fenced job: tx rolls back
   }
-  EXPECT_FALSE(store.job_release(first[0].id, first[0].lease_token, 0, "x"));
-  EXPECT_FALSE(store.job_fail(first[0].id, first[0].lease_token, "x"));
-  EXPECT_TRUE(store.job_complete(rescued[0].id, rescued[0].lease_token));
+  EXPECT_FALSE(store.job_release(first[0].lease(), 0, "x"));
+  EXPECT_FALSE(store.job_fail(first[0].lease(), "x"));
+  EXPECT_TRUE(store.job_complete(rescued[0].lease()));
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
 }
 
 TEST_P(QueueTest, ExpiredLeaseIsRescuedAndTheAttemptCounts) {
   dispatch(tenant_a_, "diag.write", "{\"mark\":\"x\"}", {.tries = 3});
   JobStore store(*conn_, "jobs", system_clock());
-  ASSERT_EQ(store.job_claim("default", tenant_a_, 1, new_lease_token(), "dead", -1).size(), 1u);
+  ASSERT_EQ(store.job_claim({"default", tenant_a_, 1, new_lease_token(), "dead", -1}).size(), 1u);
   drain();  // the worker's rescuer returns the job, then runs it
   auto rows = db_->owner()->query("SELECT attempt FROM diag_marks");
   ASSERT_EQ(rows.size(), 1u);
@@ -262,7 +264,7 @@ TEST_P(QueueTest, ExpiredLeaseIsRescuedAndTheAttemptCounts) {
 TEST_P(QueueTest, CrashedAttemptOnTheLastTryFails) {
   dispatch(tenant_a_, "diag.write", "{}", {.tries = 1});
   JobStore store(*conn_, "jobs", system_clock());
-  ASSERT_EQ(store.job_claim("default", tenant_a_, 1, new_lease_token(), "dead", -1).size(), 1u);
+  ASSERT_EQ(store.job_claim({"default", tenant_a_, 1, new_lease_token(), "dead", -1}).size(), 1u);
   drain();
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 1);
@@ -326,21 +328,26 @@ TEST_P(QueueTest, TenantConcurrencyCapHoldsBackItsExtraJobs) {
   JobStore store(*conn_, "jobs", system_clock());
   store.tenant_set_weight(tenant_a_, 1, 1);
   dispatcher().dispatch_many(*conn_, tenant_a_, "diag.noop", std::vector<std::string>(5, "{}"));
-  auto claimed = store.job_claim("default", tenant_a_, 1, new_lease_token(), "other-worker",
-                                 60'000'000);  // another worker holds one
+  auto claimed = store.job_claim({"default", tenant_a_, 1, new_lease_token(), "other-worker",
+                                  60'000'000});  // another worker holds one
   ASSERT_EQ(claimed.size(), 1u);
   drain({.concurrency = 4});  // cap reached: nothing of tenant A may start
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 5);
-  store.job_complete(claimed[0].id, claimed[0].lease_token);
+  store.job_complete(claimed[0].lease());
   drain({.concurrency = 4});
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
 }
 
 TEST_P(QueueTest, DelayedJobWaitsForItsTime) {
+  ManualClock clock(system_clock().now());
+  clock_ = &clock;
   dispatch(tenant_a_, "diag.write", "{}", {.delay = std::chrono::milliseconds(800)});
   drain();  // stop-when-empty exits although a delayed job remains
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  clock.advance(std::chrono::milliseconds(799));
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
+  clock.advance(std::chrono::milliseconds(1));
   drain();
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 1);
 }
@@ -398,7 +405,8 @@ TEST_P(QueueTest, SyncConnectionRunsTheJobInlineInTheCallersTransaction) {
 
 TEST_P(QueueTest, OnceRunsOneJob) {
   dispatcher().dispatch_many(*conn_, tenant_a_, "diag.noop", std::vector<std::string>(3, "{}"));
-  Worker w(db_->config(), registry_, {.once = true}, nullptr);
+  Worker w(db::connection_factory(db_->config()), db_->config(), registry_, {.once = true},
+           nullptr);
   EXPECT_EQ(w.run(), WorkerExit::kMaxJobs);
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
 }
@@ -406,7 +414,8 @@ TEST_P(QueueTest, OnceRunsOneJob) {
 TEST_P(QueueTest, StopRequestReturnsClaimedButUnstartedJobs) {
   dispatcher().dispatch_many(*conn_, tenant_a_, "diag.sleep",
                              std::vector<std::string>(10, "{\"ms\":300}"));
-  Worker w(db_->config(), registry_, {.concurrency = 2, .batch = 10}, nullptr);
+  Worker w(db::connection_factory(db_->config()), db_->config(), registry_,
+           {.concurrency = 2, .batch = 10}, nullptr);
   std::thread stopper([&] {
     // Once the batch is claimed the first two are running (each sleeps 300 ms): stop then. Waiting
     // for the claim rather than a fixed time keeps the test right on a loaded machine.
@@ -426,7 +435,8 @@ TEST_P(QueueTest, StopRequestReturnsClaimedButUnstartedJobs) {
 }
 
 TEST_P(QueueTest, RestartSignalStopsRunningWorkers) {
-  Worker w(db_->config(), registry_, {.sleep_s = 0.05}, nullptr);
+  Worker w(db::connection_factory(db_->config()), db_->config(), registry_, {.sleep_s = 0.05},
+           nullptr);
   std::thread signaller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto c = db_->app();

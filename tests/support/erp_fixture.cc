@@ -32,7 +32,10 @@ void ErpFixture::drain() {
 
 void ErpFixture::drain(queue::WorkerOptions options) {
   options.stop_when_empty = true;
-  queue::Worker(db_->config(), jobs_, std::move(options), nullptr).run();
+  if (!options.job_log) options.job_log = job_log_;
+  queue::Worker(db::connection_factory(db_->config()), db_->config(), jobs_, std::move(options),
+                nullptr)
+      .run();
 }
 
 int64_t ErpFixture::count(const std::string& sql, const db::Params& params) {

@@ -79,6 +79,7 @@ class ErpFixture : public ::testing::TestWithParam<Driver> {
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<db::Connection> conn_;
   std::unique_ptr<queue::Dispatcher> dispatcher_;
+  queue::JobLogSink job_log_;  // where drain()'s jobs log (empty: stderr)
   std::unique_ptr<events::EventBus> bus_;
   std::unique_ptr<notify::DatabaseNotifier> notifier_;
   int64_t a_ = 0, b_ = 0;  // the tenants Acme and Globex

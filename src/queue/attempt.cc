@@ -1,0 +1,131 @@
+#include "queue/attempt.h"
+
+#include <random>
+
+#include "db/connection.h"
+#include "db/transaction.h"
+#include "queue/running_job.h"
+
+namespace unity::queue {
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kDone:
+      return "done";
+    case Outcome::kReleased:
+      return "released";
+    case Outcome::kRetry:
+      return "retry";
+    case Outcome::kFailed:
+      return "failed";
+    case Outcome::kFenced:
+      return "fenced";
+    case Outcome::kError:
+      return "error";
+  }
+  return "error";
+}
+
+int AttemptDefaults::tries_for(const ClaimedJob& job) const {
+  return job.max_tries.value_or(tries.value_or(3));
+}
+
+std::chrono::seconds AttemptDefaults::timeout_for(const ClaimedJob& job) const {
+  return std::chrono::seconds(job.timeout_s.value_or(timeout_s.value_or(60)));
+}
+
+Backoff AttemptDefaults::backoff_for(const ClaimedJob& job) const {
+  if (job.backoff) return Backoff::parse(*job.backoff);
+  return backoff.value_or(Backoff::exponential());
+}
+
+Attempts::Attempts(const JobRegistry& registry, AttemptDefaults defaults, AuditLog* log,
+                   JobLogSink job_log)
+    : registry_(registry),
+      defaults_(std::move(defaults)),
+      log_(log),
+      job_log_(std::move(job_log)) {}
+
+Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<bool>& cancel,
+                      std::string& error, bool& needs_ack) const {
+  needs_ack = false;
+  const JobType* type = registry_.find(job.type);
+  if (!type) {
+    error = "unknown job type '" + job.type + "' (not registered in this worker)";
+    return retry_or_fail(store, job, error, true);
+  }
+  if (job.retry_until_us && store.now_us() >= *job.retry_until_us) {
+    error = "retry_until passed";
+    return retry_or_fail(store, job, error, true);
+  }
+  db::Connection& conn = store.connection();
+  std::optional<db::TenantScope> scope;
+  if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
+  RunningJob ctx(job, conn, &store, &cancel, defaults_.tries_for(job), &job_log_);
+  auto release_at = [&] { return store.now_us() + ctx.released()->count() * 1000; };
+  try {
+    auto instance = type->make();
+    if (type->options.transactional) {
+      db::Transaction tx(conn);
+      instance->handle(ctx);
+      if (ctx.released()) {
+        if (!store.job_release(job.lease(), release_at(), "")) return Outcome::kFenced;
+        tx.commit();
+        return Outcome::kReleased;
+      }
+      // Completing in the handler's transaction fences a worker whose lease was taken over.
+      if (!store.job_complete(job.lease())) return Outcome::kFenced;
+      tx.commit();
+      return Outcome::kDone;
+    }
+    instance->handle(ctx);
+    if (ctx.released()) {
+      return store.job_release(job.lease(), release_at(), "") ? Outcome::kReleased
+                                                              : Outcome::kFenced;
+    }
+    needs_ack = true;
+    return Outcome::kDone;
+  } catch (const GiveUp& e) {
+    error = e.what();
+    return retry_or_fail(store, job, error, true);
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (cancel.load()) {
+      error =
+          "timed out after " + std::to_string(defaults_.timeout_for(job).count()) + " s: " + error;
+    }
+    return retry_or_fail(store, job, error, false);
+  }
+}
+
+Outcome Attempts::retry_or_fail(JobStore& store, const ClaimedJob& job, const std::string& error,
+                                bool give_up) const {
+  const bool expired = job.retry_until_us && store.now_us() >= *job.retry_until_us;
+  if (give_up || expired || job.attempts >= defaults_.tries_for(job)) {
+    if (!store.job_fail(job.lease(), error)) return Outcome::kFenced;
+    run_failed_hook(store, job, error);
+    return Outcome::kFailed;
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const double jitter = std::uniform_real_distribution<double>(0, 1)(rng);
+  const auto delay = defaults_.backoff_for(job).delay(job.attempts, jitter);
+  const int64_t at =
+      store.now_us() + std::chrono::duration_cast<std::chrono::microseconds>(delay).count();
+  return store.job_release(job.lease(), at, error) ? Outcome::kRetry : Outcome::kFenced;
+}
+
+void Attempts::run_failed_hook(JobStore& store, const ClaimedJob& job,
+                               const std::string& error) const {
+  const JobType* type = registry_.find(job.type);
+  if (!type) return;
+  try {
+    std::optional<db::TenantScope> scope;
+    if (job.tenant_id != 0) scope.emplace(store.connection(), job.tenant_id);
+    RunningJob ctx(job, store.connection(), nullptr, nullptr, defaults_.tries_for(job), &job_log_);
+    type->make()->failed(ctx, error);
+  } catch (const std::exception& e) {
+    if (log_) log_->event("failed_hook_error", job.type + ": " + e.what());
+  }
+}
+
+}  // namespace unity::queue

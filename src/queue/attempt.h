@@ -1,0 +1,69 @@
+#pragma once
+// One attempt at a claimed job, and what becomes of a failed one: the part of the worker that
+// knows job semantics (Guarantees 3 and 4). The threads around it (worker.h) only move jobs.
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "queue/audit_log.h"
+#include "queue/job.h"
+#include "queue/registry.h"
+#include "queue/store.h"
+
+namespace unity::queue {
+
+// How an attempt ended.
+enum class Outcome {
+  kDone,      // completed (a non-transactional job still needs its acknowledgement written)
+  kReleased,  // the handler asked to run again later (ctx.release)
+  kRetry,     // failed; back to the queue with backoff
+  kFailed,    // given up: in failed_jobs, failed() ran
+  kFenced,    // its lease was taken over meanwhile: nothing recorded by this worker
+  kError,     // the database failed around the handler; see Attempts::run
+};
+// "done", "released", "retry", "failed", "fenced", "error": the audit log's words.
+const char* outcome_name(Outcome o);
+
+// The worker's defaults for jobs whose type sets none (--tries, --timeout, --backoff).
+struct AttemptDefaults {
+  std::optional<int> tries;
+  std::optional<int> timeout_s;
+  std::optional<Backoff> backoff;
+
+  int tries_for(const ClaimedJob& job) const;
+  std::chrono::seconds timeout_for(const ClaimedJob& job) const;
+  Backoff backoff_for(const ClaimedJob& job) const;
+};
+
+class Attempts {
+ public:
+  // All must outlive this; `log` may be null; `job_log` may be empty (stderr).
+  Attempts(const JobRegistry& registry, AttemptDefaults defaults, AuditLog* log,
+           JobLogSink job_log);
+
+  // Runs one attempt on `store`'s connection. A transactional job completes (or is released) in
+  // the handler's transaction; a non-transactional one that returns is kDone with `needs_ack`
+  // set: the caller acknowledges it (in a batch). `error` receives the failure's text.
+  // Throws only when the database fails while recording the outcome.
+  Outcome run(JobStore& store, const ClaimedJob& job, const std::atomic<bool>& cancel,
+              std::string& error, bool& needs_ack) const;
+
+  // A failed attempt: retried with backoff, or given up (failed_jobs and the failed() hook) when
+  // `give_up`, its tries are spent or its retry_until has passed.
+  Outcome retry_or_fail(JobStore& store, const ClaimedJob& job, const std::string& error,
+                        bool give_up) const;
+
+  const AttemptDefaults& defaults() const { return defaults_; }
+
+ private:
+  void run_failed_hook(JobStore& store, const ClaimedJob& job, const std::string& error) const;
+
+  const JobRegistry& registry_;
+  AttemptDefaults defaults_;
+  AuditLog* log_;
+  JobLogSink job_log_;
+};
+
+}  // namespace unity::queue

@@ -1,0 +1,168 @@
+#include "queue/local_jobs.h"
+
+#include <algorithm>
+
+namespace unity::queue {
+
+LocalJobs::LocalJobs(const std::vector<std::string>& queues, int slots,
+                     const AttemptDefaults& defaults, const Clock& clock)
+    : defaults_(defaults), clock_(clock), slots_(slots) {
+  for (size_t i = 0; i < queues.size(); ++i) rank_.emplace(queues[i], i);
+}
+
+size_t LocalJobs::rank(const std::string& queue) const {
+  auto it = rank_.find(queue);
+  return it == rank_.end() ? rank_.size() : it->second;
+}
+
+void LocalJobs::add(std::vector<ClaimedJob> jobs) {
+  if (jobs.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& j : jobs) {
+      const size_t r = rank(j.queue);
+      auto pos = std::find_if(waiting_.begin(), waiting_.end(),
+                              [&](const ClaimedJob& w) { return rank(w.queue) > r; });
+      waiting_.insert(pos, std::move(j));
+    }
+  }
+  if (jobs.size() == 1) {
+    work_cv_.notify_one();
+  } else {
+    work_cv_.notify_all();
+  }
+}
+
+std::optional<InFlight> LocalJobs::take(std::stop_token stop) {
+  std::unique_lock lock(mu_);
+  work_cv_.wait(lock, stop, [&] { return !waiting_.empty(); });
+  if (waiting_.empty()) return std::nullopt;
+  InFlight f{std::move(waiting_.front()),
+             clock_.monotonic(),
+             {},
+             std::make_shared<std::atomic<bool>>(false)};
+  waiting_.pop_front();
+  f.timeout = defaults_.timeout_for(f.job);
+  running_.emplace(f.job.id, f);
+  ++started_;
+  return f;
+}
+
+void LocalJobs::finish(const ClaimedJob& job, Outcome outcome) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    running_.erase(job.id);
+    ++stats_.processed;
+    switch (outcome) {
+      case Outcome::kDone:
+        ++stats_.completed;
+        ++counts_[job.queue].first;
+        break;
+      case Outcome::kRetry:
+      case Outcome::kReleased:
+        ++stats_.retried;
+        break;
+      case Outcome::kFailed:
+        ++stats_.failed;
+        ++counts_[job.queue].second;
+        break;
+      case Outcome::kFenced:
+      case Outcome::kError:
+        break;
+    }
+    const int free = slots_ - static_cast<int>(running_.size() + waiting_.size());
+    // The claimer also wants to hear when the worker falls idle (stop-when-empty, max-jobs).
+    wake = free >= wanted_slots_ || (running_.empty() && waiting_.empty());
+    if (wake) claimer_woken_ = true;
+  }
+  if (wake) slots_cv_.notify_one();
+}
+
+std::vector<ClaimedJob> LocalJobs::take_waiting() {
+  std::lock_guard lock(mu_);
+  std::vector<ClaimedJob> out(std::make_move_iterator(waiting_.begin()),
+                              std::make_move_iterator(waiting_.end()));
+  waiting_.clear();
+  return out;
+}
+
+int LocalJobs::free_slots() const {
+  std::lock_guard lock(mu_);
+  return slots_ - static_cast<int>(running_.size() + waiting_.size());
+}
+
+int LocalJobs::waiting() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(waiting_.size());
+}
+
+bool LocalJobs::idle() const {
+  std::lock_guard lock(mu_);
+  return running_.empty() && waiting_.empty();
+}
+
+void LocalJobs::wait_for_slots(int wanted, std::chrono::milliseconds timeout,
+                               std::stop_token stop) {
+  std::unique_lock lock(mu_);
+  wanted_slots_ = std::max(wanted, 1);
+  slots_cv_.wait_for(lock, stop, timeout, [&] {
+    return claimer_woken_ ||
+           slots_ - static_cast<int>(running_.size() + waiting_.size()) >= wanted_slots_;
+  });
+  claimer_woken_ = false;
+}
+
+void LocalJobs::wake_claimer() {
+  {
+    std::lock_guard lock(mu_);
+    claimer_woken_ = true;
+  }
+  slots_cv_.notify_all();
+}
+
+std::vector<Lease> LocalJobs::held() const {
+  std::lock_guard lock(mu_);
+  std::vector<Lease> out;
+  out.reserve(running_.size() + waiting_.size());
+  for (const auto& [id, f] : running_) out.push_back(f.job.lease());
+  for (const auto& j : waiting_) out.push_back(j.lease());
+  return out;
+}
+
+std::vector<InFlight> LocalJobs::running() const {
+  std::lock_guard lock(mu_);
+  std::vector<InFlight> out;
+  out.reserve(running_.size());
+  for (const auto& [id, f] : running_) out.push_back(f);
+  return out;
+}
+
+int64_t LocalJobs::started() const {
+  std::lock_guard lock(mu_);
+  return started_;
+}
+
+int64_t LocalJobs::started_or_waiting() const {
+  std::lock_guard lock(mu_);
+  return started_ + static_cast<int64_t>(waiting_.size());
+}
+
+int64_t LocalJobs::finished() const {
+  std::lock_guard lock(mu_);
+  return stats_.processed;
+}
+
+WorkerStats LocalJobs::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+ThroughputCounts LocalJobs::take_counts() {
+  std::lock_guard lock(mu_);
+  ThroughputCounts out;
+  out.swap(counts_);
+  return out;
+}
+
+}  // namespace unity::queue

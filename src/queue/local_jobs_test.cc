@@ -1,0 +1,88 @@
+// The hand-off between the claimer and the executors, without a database.
+#include "queue/local_jobs.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace unity::queue {
+namespace {
+
+ClaimedJob job(int64_t id, const std::string& queue) {
+  ClaimedJob j;
+  j.id = id;
+  j.queue = queue;
+  j.lease_token = 100 + id;
+  return j;
+}
+
+class LocalJobsTest : public ::testing::Test {
+ protected:
+  AttemptDefaults defaults_{std::nullopt, 30, std::nullopt};
+  ManualClock clock_{TimePoint(std::chrono::seconds(1'800'000'000))};
+  LocalJobs jobs_{{"high", "default", "low"}, 4, defaults_, clock_};
+  std::stop_source stop_;
+};
+
+TEST_F(LocalJobsTest, AHigherQueueOvertakesClaimedAheadJobs) {
+  jobs_.add({job(1, "low"), job(2, "default")});
+  jobs_.add({job(3, "high"), job(4, "low")});
+  std::vector<int64_t> order;
+  while (jobs_.waiting() > 0) order.push_back(jobs_.take(stop_.get_token())->job.id);
+  EXPECT_EQ(order, (std::vector<int64_t>{3, 2, 1, 4}));
+}
+
+TEST_F(LocalJobsTest, SlotsCountWaitingAndRunningJobs) {
+  EXPECT_EQ(jobs_.free_slots(), 4);
+  jobs_.add({job(1, "default"), job(2, "default")});
+  EXPECT_EQ(jobs_.free_slots(), 2);
+  auto f = jobs_.take(stop_.get_token());
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->timeout, std::chrono::seconds(30));
+  EXPECT_EQ(jobs_.free_slots(), 2);
+  EXPECT_EQ(jobs_.held().size(), 2u);
+  EXPECT_EQ(jobs_.started_or_waiting(), 2);
+  jobs_.finish(f->job, Outcome::kDone);
+  EXPECT_EQ(jobs_.free_slots(), 3);
+  EXPECT_EQ(jobs_.finished(), 1);
+  EXPECT_EQ(jobs_.stats().completed, 1);
+  EXPECT_EQ(jobs_.take_waiting().size(), 1u);
+  EXPECT_TRUE(jobs_.idle());
+}
+
+TEST_F(LocalJobsTest, OutcomesAreCountedPerQueueUntilTaken) {
+  jobs_.add({job(1, "default"), job(2, "default"), job(3, "low"), job(4, "low")});
+  const Outcome outcomes[] = {Outcome::kDone, Outcome::kFailed, Outcome::kRetry, Outcome::kFenced};
+  for (Outcome o : outcomes) jobs_.finish(jobs_.take(stop_.get_token())->job, o);
+  const auto counts = jobs_.take_counts();
+  EXPECT_EQ(counts.at("default"), std::make_pair(int64_t{1}, int64_t{1}));
+  EXPECT_EQ(counts.count("low"), 0u);
+  EXPECT_TRUE(jobs_.take_counts().empty());
+  const WorkerStats s = jobs_.stats();
+  EXPECT_EQ(s.processed, 4);
+  EXPECT_EQ(s.retried, 1);
+  EXPECT_EQ(s.failed, 1);
+}
+
+TEST_F(LocalJobsTest, TakeReturnsNothingOnceStoppedAndEmpty) {
+  std::thread t([&] { EXPECT_FALSE(jobs_.take(stop_.get_token())); });
+  stop_.request_stop();
+  t.join();
+}
+
+TEST_F(LocalJobsTest, AFinishedJobWakesTheClaimerWaitingForSlots) {
+  jobs_.add({job(1, "default"), job(2, "default"), job(3, "default"), job(4, "default")});
+  std::vector<InFlight> running;
+  for (int i = 0; i < 4; ++i) running.push_back(*jobs_.take(stop_.get_token()));
+  std::thread t([&] {
+    for (auto& f : running) jobs_.finish(f.job, Outcome::kDone);
+  });
+  // Without the wake-up this waits the whole hour.
+  const auto t0 = std::chrono::steady_clock::now();
+  jobs_.wait_for_slots(2, std::chrono::hours(1), stop_.get_token());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::minutes(1));
+  t.join();
+}
+
+}  // namespace
+}  // namespace unity::queue
