@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "db/connection.h"
 #include "db/transaction.h"
+#include "queue/queues.h"
 #include "queue/running_job.h"
 #include "queue/store.h"
 
@@ -107,7 +108,7 @@ struct Worker::Impl {
 
   Impl(const Config& c, const JobRegistry& r, WorkerOptions o, AuditLog* l, const Clock& k)
       : config(c), registry(r), opts(std::move(o)), log(l), clock(k) {
-    if (opts.queues.empty()) opts.queues = {config.queue_default};
+    if (opts.queues.empty()) opts.queues = default_worker_queues(config);
     if (opts.name.empty()) opts.name = default_worker_name();
     if (opts.once) {
       opts.max_jobs = 1;
