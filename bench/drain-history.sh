@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/drain-history.sh [BUILD_DIR] — the W1 drain figure of the current commit, appended to
-# docs/drain-history.tsv so a regression shows the day it lands. Runs `unity queue:bench
+# docs/drain-history.tsv so a regression shows the day it lands. Runs `unity-bench
 # --workload=drain` (50,000 jobs, 3 runs, medians) on a fresh SQLite file, and on PostgreSQL too
 # when DB_URL is set (DB_CONNECTION=pgsql is implied). Each line records the commit, the driver,
 # the drain in jobs/s, the worker's CPU per job in µs (steadier than jobs/s on a busy machine:
@@ -13,7 +13,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$(cd "${1:-$root/build/release}" && pwd)"
 history="$root/docs/drain-history.tsv"
 # COMMIT names a tree without git (one exported with `git archive`); "+" marks uncommitted changes.
-commit="${COMMIT:-$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src || echo +)}"
+commit="${COMMIT:-$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src bench/unity_bench || echo +)}"
 work="$(mktemp -d /tmp/unity-drain.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 [ -f "$history" ] || printf 'date\tcommit\tdriver\tdrain_jobs_per_s\tworker_cpu_us_per_job\tload_1min\n' >"$history"
@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 measure() {  # measure DRIVER: one line of the history
   local load out
   load="$(cut -d' ' -f1 /proc/loadavg)"
-  out="$(cd "$work" && "$BUILD/unity" queue:bench --workload=drain --runs=3 --json --force)"
+  out="$(cd "$work" && "$BUILD/unity-bench" --workload=drain --runs=3 --json --force)"
   python3 -c '
 import datetime, json, statistics, sys
 driver, commit, load = sys.argv[1:4]

@@ -1,5 +1,5 @@
 'use strict';
-// Adds the foreign-load fields of the peers' tables to a `unity queue:bench` result: the average
+// Adds the foreign-load fields of the peers' tables to a `unity-bench` result: the average
 // CPU of processes not started by the benchmark (% of one vCPU) over each timed run, from the
 // one-second samples of the peers' lib/cpu-sampler.js. Same computation as the peers'
 // lib/report.js (otherLoad), which does it only for the peers it ran itself.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/queue-bench.sh — measure `unity queue:bench` (the peers' workloads W1–W4) the way
+# bench/queue-bench.sh — measure `unity-bench` (the peers' workloads W1–W4) the way
 # docs/PERFORMANCE.md reports it: a Release build, a fresh SQLite file, and a private PostgreSQL
 # cluster with the peers' settings (initdb --auth=trust, 127.0.0.1:$PGPORT, stock, fsync on), each
 # in the default and the --transactional variant. One JSON file per run in $OUT.
@@ -12,7 +12,7 @@
 #       $PEERS/contenders/unity-<db>-<variant>.json and re-render $PEERS/RESULTS.md
 #
 # Environment: OUT (default /tmp/unity-bench), DBS ("sqlite pgsql"), VARIANTS ("default
-# transactional"), PGPORT (5499), ARGS (extra queue:bench options), KEEP_WORK=1 (keep the temp
+# transactional"), PGPORT (5499), ARGS (extra unity-bench options), KEEP_WORK=1 (keep the temp
 # dir). Only processes started here are stopped (by PID, and pg_ctl on our own data dir).
 set -uo pipefail
 case "${1:-}" in
@@ -28,11 +28,12 @@ PEERS="${PEERS:-}"
 read -r -a EXTRA <<<"${ARGS:-}"
 BUILD="$UNITY_ROOT/build/bench-release"
 
-log "building unity (Release) in $BUILD"
+log "building unity and unity-bench (Release) in $BUILD"
 [ -f "$BUILD/build.ninja" ] || cmake -S "$UNITY_ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2 ||
   die "cmake configure failed"
-cmake --build "$BUILD" -j2 --target unity >&2 || die "build failed"
+cmake --build "$BUILD" -j2 --target unity unity_bench >&2 || die "build failed"
 UNITY="$BUILD/unity"
+UNITY_BENCH="$BUILD/unity-bench"
 
 mkdir -p "$OUT"
 WORK="$(mktemp -d /tmp/unity-bench.XXXXXX)"
@@ -77,9 +78,9 @@ pg_start_stock() {
 run_variant() { # db variant
   local db=$1 variant=$2 name="unity-$1-$2" flags=()
   [ "$variant" = transactional ] && flags+=(--transactional)
-  log "queue:bench $db/$variant"
-  "$UNITY" queue:bench --variant "$db-$variant" "${flags[@]}" "${BEFORE_RUN[@]}" "${EXTRA[@]}" \
-    >"$OUT/$name.json" || die "queue:bench $db/$variant failed"
+  log "unity-bench $db/$variant"
+  "$UNITY_BENCH" --variant "$db-$variant" "${flags[@]}" "${BEFORE_RUN[@]}" "${EXTRA[@]}" \
+    >"$OUT/$name.json" || die "unity-bench $db/$variant failed"
   if [ -n "$PEERS" ]; then
     node "$UNITY_ROOT/bench/other_cpu.js" "$WORK/cpu-samples.jsonl" "$OUT/$name.json"
     mkdir -p "$PEERS/contenders"

@@ -1,5 +1,5 @@
 // Micro-benchmarks of the queue's hot statements in one process (Google Benchmark), for profiling
-// what `unity queue:bench` measures end to end: bulk and single dispatch, and one worker round
+// what `unity-bench` measures end to end: bulk and single dispatch, and one worker round
 // (claim a batch, acknowledge it). SQLite on a fresh temp file by default; with
 // UNITY_BENCH_PG_URL=postgresql://… the same on PostgreSQL (the database is migrated and its
 // queue table emptied: use a scratch database).

@@ -107,7 +107,6 @@ void add_erp_commands(Commands& commands, Context& ctx);
 void add_sales_commands(Commands& commands, Context& ctx);
 void add_demo_command(Commands& commands, Context& ctx);
 void add_procurement_commands(Commands& commands, Context& ctx);
-void add_bench_commands(Commands& commands, Context& ctx);
 void add_schedule_commands(Commands& commands, Context& ctx);
 void add_valuation_commands(Commands& commands, Context& ctx);
 void add_import_commands(Commands& commands, Context& ctx);

@@ -134,8 +134,8 @@ void define_check_expiry(CLI::App& app, Context& ctx) {
         a->as_of.empty() ? format_iso8601(system_clock().now()).substr(0, 10) : a->as_of;
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
-    for (const auto& [tenant, e] :
-         check_expiry_for_tenants(ctx, scan_tenants(ctx, a->tenant), as_of, a->days)) {
+    for (const auto& [tenant, e] : jobs::check_expiry_for_tenants(
+             scan_context(ctx), jobs::scan_tenants(ctx.app(), a->tenant), as_of, a->days)) {
       out.push_back({{"tenant_id", tenant},
                      {"batch_id", e.batch_id},
                      {"sku", e.sku},

@@ -7,6 +7,7 @@
 #include "events/event_bus.h"
 #include "events/event_store.h"
 #include "notify/inbox.h"
+#include "queue/registry.h"
 
 namespace unity::cli {
 
@@ -40,6 +41,9 @@ void define_events_list(CLI::App& app, Context& ctx) {
   });
 }
 
+// The job types of queued listeners: "listener.<Name>" (events/event_bus.h).
+constexpr std::string_view kListenerJobPrefix = "listener.";
+
 void define_listeners_list(CLI::App& app, Context& ctx) {
   app.callback([&ctx] {
     nlohmann::json out = nlohmann::json::array();
@@ -47,7 +51,8 @@ void define_listeners_list(CLI::App& app, Context& ctx) {
     for (const auto& l : ctx.bus().listeners()) {
       const std::string q =
           l.queued ? (l.queue.empty() ? ctx.config().queue_default : l.queue) : "";
-      out.push_back({{"event", l.event},
+      out.push_back({{"kind", "listener"},
+                     {"event", l.event},
                      {"listener", l.listener},
                      {"queued", l.queued},
                      {"queue", l.queued ? nlohmann::json(q) : nlohmann::json()},
@@ -57,7 +62,26 @@ void define_listeners_list(CLI::App& app, Context& ctx) {
                       l.tries ? std::to_string(*l.tries) : "default",
                       l.timeout_s ? std::to_string(*l.timeout_s) + "s" : "default"});
     }
-    ctx.emit(out, render_table({"event", "listener", "runs", "tries", "timeout"}, rows));
+    // Then every job type that is not a listener's, with its queue ("event" and "listener" null).
+    const queue::JobRegistry& registry = ctx.registry();
+    std::vector<std::vector<std::string>> job_rows;
+    for (const auto& name : registry.names()) {
+      if (name.starts_with(kListenerJobPrefix)) continue;  // listed above, as its listener
+      const queue::JobOptions& o = registry.get(name).options;
+      const std::string q = o.queue.empty() ? ctx.config().queue_default : o.queue;
+      out.push_back({{"kind", "job"},
+                     {"job", name},
+                     {"event", nullptr},
+                     {"listener", nullptr},
+                     {"queued", true},
+                     {"queue", q},
+                     {"tries", o.tries ? nlohmann::json(*o.tries) : nlohmann::json()},
+                     {"timeout", o.timeout_s ? nlohmann::json(*o.timeout_s) : nlohmann::json()}});
+      job_rows.push_back({name, q, o.tries ? std::to_string(*o.tries) : "default",
+                          o.timeout_s ? std::to_string(*o.timeout_s) + "s" : "default"});
+    }
+    ctx.emit(out, render_table({"event", "listener", "runs", "tries", "timeout"}, rows) + "\n" +
+                      render_table({"job", "queue", "tries", "timeout"}, job_rows));
   });
 }
 
@@ -155,9 +179,10 @@ void add_event_commands(Commands& commands, Context& ctx) {
   };
   commands.push_back(
       {"events:list", "A tenant's audit trail of domain events", with(define_events_list)});
-  commands.push_back({"listeners:list",
-                      "Every event type with its listeners (queue, tries, timeout)",
-                      with(define_listeners_list)});
+  commands.push_back(
+      {"listeners:list",
+       "Every event type with its listeners, then every job type (queue, tries, timeout)",
+       with(define_listeners_list)});
   commands.push_back({"notifications:list", "A user's or customer contact's notifications",
                       with(define_notifications_list)});
   commands.push_back({"notifications:read", "Mark notifications (ids or all) read",

@@ -93,7 +93,6 @@ int main(int argc, char** argv) {
   unity::cli::add_erp_commands(commands, ctx);
   unity::cli::add_sales_commands(commands, ctx);
   unity::cli::add_procurement_commands(commands, ctx);
-  unity::cli::add_bench_commands(commands, ctx);
   unity::cli::add_schedule_commands(commands, ctx);
   unity::cli::add_valuation_commands(commands, ctx);
   unity::cli::add_import_commands(commands, ctx);

@@ -44,7 +44,7 @@ struct WorkArgs {
 void define_work(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<WorkArgs>();
   app.add_option("--queue", a->queues,
-                 "Queues in strict priority order, e.g. high,default,low (default DB_QUEUE)");
+                 "Queues in strict priority order (default high,DB_QUEUE,low)");
   app.add_option("--concurrency", a->concurrency, "Jobs run at once (default 1)")
       ->check(CLI::Range(1, 1024));
   app.add_option("--batch", a->batch, "Most jobs claimed per round trip (default: free slots)")

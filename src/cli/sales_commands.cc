@@ -172,10 +172,11 @@ void define_check_overdue(CLI::App& app, Context& ctx) {
   app.add_option("--tenant", a->tenant, "Only this tenant (default: every tenant)");
   app.add_option("--as-of", a->as_of, "The scan's date, YYYY-MM-DD (default: today, UTC)");
   app.callback([&ctx, a] {
-    const std::string as_of = a->as_of.empty() ? date_of(system_clock().now()) : a->as_of;
+    const std::string as_of = a->as_of.empty() ? jobs::date_of(system_clock().now()) : a->as_of;
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
-    for (const auto& f : check_overdue_for_tenants(ctx, scan_tenants(ctx, a->tenant), as_of)) {
+    for (const auto& f : jobs::check_overdue_for_tenants(
+             scan_context(ctx), jobs::scan_tenants(ctx.app(), a->tenant), as_of)) {
       const auto& d = f.invoice;
       out.push_back({{"tenant_id", f.tenant_id},
                      {"invoice_id", d.invoice_id},

@@ -1,85 +1,13 @@
 #pragma once
-// The scans and the pruning that `schedule:run` / `schedule:work` run (DESIGN.md: "daily scans
-// are due at 00:00 UTC"), shared with the commands that run a scan by hand
-// (`stock:check-expiry`), so a scheduled scan and a manual one do exactly the same thing.
-//
-// The schedule (all times UTC):
-//   stock:check-expiry      daily at 00:00  StockExpiring for batches expiring within 30 days of
-//                                           the slot's date, every tenant
-//   invoices:check-overdue  daily at 00:00  InvoiceOverdue for unpaid invoices past due on the
-//                                           slot's date, every tenant
-//   notifications:prune     daily at 01:00  read notifications read more than 30 days before the
-//                                           slot, every tenant
-//   queue:prune-failed      daily at 02:00  failed jobs that failed more than 7 days before the
-//                                           slot
-// schedule_runs rows older than 30 days are pruned by Schedule::run_due itself.
-//
-// A per-tenant task goes through every tenant even when one fails, then fails naming the tenants
-// that did (the scheduler records it; the other tasks still run).
-
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <vector>
+// The product's schedule and scans (jobs/scans.h) wired to a command's Context: the scans open
+// the app connection and the event bus (with the ERP's listeners) only when a task runs.
 
 #include "cli/context.h"
-#include "core/clock.h"
-#include "erp/billing/events.h"
-#include "erp/inventory/events.h"
-#include "queue/schedule.h"
+#include "jobs/scans.h"
 
 namespace unity::cli {
 
-// The tenants a scan covers: `only` (kNotFound when it does not exist), else every tenant.
-std::vector<int64_t> scan_tenants(Context& ctx, std::optional<int64_t> only);
-
-// Runs `scan` once per tenant on the app connection in that tenant's context (db::TenantScope).
-// Every tenant is visited; if any threw, throws afterwards an Error with the first failure's code
-// naming each failed tenant ("2 of 5 tenants failed: tenant 3: …; tenant 4: …").
-void for_each_tenant(Context& ctx, const std::vector<int64_t>& tenants,
-                     const std::function<void(db::Connection&, int64_t tenant)>& scan);
-
-struct ExpiryFinding {
-  int64_t tenant_id = 0;
-  erp::inventory::ExpiringBatch batch;
-};
-
-// stock:check-expiry: InventoryService::check_expiry(as_of, days) for each tenant (as_of is
-// YYYY-MM-DD); the alerts raised, tenant by tenant. Errors as for_each_tenant().
-std::vector<ExpiryFinding> check_expiry_for_tenants(Context& ctx,
-                                                    const std::vector<int64_t>& tenants,
-                                                    const std::string& as_of, int days = 30);
-
-struct OverdueFinding {
-  int64_t tenant_id = 0;
-  erp::billing::InvoiceOverdueData invoice;
-};
-
-// invoices:check-overdue: BillingService::check_overdue(as_of) for each tenant (as_of is
-// YYYY-MM-DD); the invoices marked overdue, tenant by tenant. Errors as for_each_tenant().
-std::vector<OverdueFinding> check_overdue_for_tenants(Context& ctx,
-                                                      const std::vector<int64_t>& tenants,
-                                                      const std::string& as_of);
-
-// A task of the schedule: its schedule_runs name (the name of the command that does the same by
-// hand), when it is due, what it does, and the work for one slot.
-struct ScheduledScan {
-  std::string name;
-  queue::Frequency frequency;
-  std::string description;
-  std::function<void(TimePoint slot)> run;
-};
-
-// The daily scans, due at 00:00 UTC. Each module adds its scan here, one line.
-std::vector<ScheduledScan> daily_scans(Context& ctx);
-// Housekeeping: notifications:prune (01:00) and queue:prune-failed (02:00).
-std::vector<ScheduledScan> maintenance_tasks(Context& ctx);
-// daily_scans() then maintenance_tasks(), as one Schedule; `clock` stamps the runs and must
-// outlive it.
-queue::Schedule make_schedule(Context& ctx, const Clock& clock = system_clock());
-
-// "2026-03-01": the UTC date of `t`.
-std::string date_of(TimePoint t);
+// A ScanContext over `ctx`; `ctx` must outlive it and every task made from it.
+jobs::ScanContext scan_context(Context& ctx);
 
 }  // namespace unity::cli

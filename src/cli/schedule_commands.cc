@@ -1,4 +1,4 @@
-// schedule:run, schedule:work, schedule:list: the daily scans and the pruning of cli/scans.h on
+// schedule:run, schedule:work, schedule:list: the daily scans and the pruning of jobs/scans.h on
 // the scheduler of queue/schedule.h (each slot runs once, however many schedulers run).
 // schedule:run prints what ran; when a task failed it then exits 1 with one line on stderr naming
 // it (the other tasks still ran). schedule:work prints each run as it happens and exits 0 on
@@ -48,7 +48,8 @@ void define_run(CLI::App& app, Context& ctx) {
   app.add_option("--at", *at, "Run the tasks due at this ISO 8601 time (default: now)");
   app.callback([&ctx, at] {
     const TimePoint t = at_or_now(*at);
-    const queue::Schedule schedule = make_schedule(ctx);
+    const jobs::ScanContext scans = scan_context(ctx);
+    const queue::Schedule schedule = jobs::make_schedule(scans);
     const auto runs = schedule.run_due(ctx.app(), t);
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
@@ -88,7 +89,8 @@ void define_work(CLI::App& app, Context& ctx) {
     // Blocked from the start: a signal during start-up waits for sigwait() below.
     const sigset_t stop_signals = block_stop_signals();
     db::Connection& conn = ctx.app();  // schema check before starting the thread
-    const queue::Schedule schedule = make_schedule(ctx);
+    const jobs::ScanContext scans = scan_context(ctx);
+    const queue::Schedule schedule = jobs::make_schedule(scans);
     queue::ScheduleWorkerOptions o;
     o.runner = name->empty() ? queue::default_worker_name() : *name;
     int64_t ran = 0;  // written by the scheduler's thread only, read after it stopped
@@ -126,7 +128,8 @@ void define_list(CLI::App& app, Context& ctx) {
   app.add_option("--at", *at, "Show next due times after this ISO 8601 time (default: now)");
   app.callback([&ctx, at] {
     const TimePoint t = at_or_now(*at);
-    const queue::Schedule schedule = make_schedule(ctx);
+    const jobs::ScanContext scans = scan_context(ctx);
+    const queue::Schedule schedule = jobs::make_schedule(scans);
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : schedule.status(ctx.app(), t)) {

@@ -19,6 +19,7 @@
 #include "jobs/job_log.h"
 #include "notify/messages.h"
 #include "notify/notifier.h"
+#include "queue/queues.h"
 
 namespace unity::jobs {
 
@@ -275,7 +276,8 @@ void mark_report_failed(db::Connection& conn, int64_t id, const std::string& err
 
 void register_report_job(queue::JobRegistry& registry, const Clock& clock) {
   registry.add(kGenerateReports,
-               {.tries = 3,
+               {.queue = queue::kLowQueue,
+                .tries = 3,
                 .timeout_s = 1800,
                 .backoff = queue::Backoff::parse("30,120,300"),
                 .transactional = false},

@@ -15,6 +15,7 @@
 #include "jobs/job_log.h"
 #include "jobs/sync_data.h"
 #include "jobs/sync_endpoint.h"
+#include "queue/queues.h"
 
 namespace unity::jobs {
 
@@ -278,7 +279,8 @@ void register_sync_job(queue::JobRegistry& registry, events::EventDispatcher& ev
                        const SyncSettings& settings, const Clock& clock) {
   registry.add(
       kSyncExternalData,
-      {.tries = 3,
+      {.queue = queue::kLowQueue,
+       .tries = 3,
        .timeout_s = 600,
        .backoff = queue::Backoff::exponential(std::chrono::seconds(30), std::chrono::minutes(10)),
        .transactional = false},

@@ -14,6 +14,7 @@
 #include "queue/completer.h"
 #include "queue/executors.h"
 #include "queue/keeper.h"
+#include "queue/queues.h"
 #include "queue/rescuer.h"
 #include "queue/store_session.h"
 
@@ -91,7 +92,7 @@ struct Worker::Impl {
         lease_us(int64_t{c.queue_retry_after_s} * 1'000'000) {}
 
   static WorkerOptions normalized(WorkerOptions o, const Config& config) {
-    if (o.queues.empty()) o.queues = {config.queue_default};
+    if (o.queues.empty()) o.queues = default_worker_queues(config);
     if (o.name.empty()) o.name = default_worker_name();
     if (o.once) {
       o.max_jobs = 1;

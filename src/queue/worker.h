@@ -40,7 +40,7 @@
 namespace unity::queue {
 
 struct WorkerOptions {
-  std::vector<std::string> queues;        // priority order; empty: DB_QUEUE
+  std::vector<std::string> queues;        // priority order; empty: high, DB_QUEUE, low
   int concurrency = 1;                    // jobs at once (1–1024)
   int batch = 0;                          // most jobs claimed per round trip; 0: free slots
   std::optional<int> timeout_s;           // --timeout for jobs without their own (default 60)

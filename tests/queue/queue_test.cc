@@ -282,6 +282,21 @@ TEST_P(QueueTest, StrictPriorityRunsHigherQueuesFirst) {
   for (int i = 0; i < 60; ++i) EXPECT_EQ(m[i], i < 20 ? "high" : i < 40 ? "default" : "low") << i;
 }
 
+// A worker given no queues serves high, DB_QUEUE and low, in that order (queue/queues.h): no job
+// of the application's types is left without a worker in the default setup.
+TEST_P(QueueTest, DefaultWorkerRunsHighThenDefaultThenLow) {
+  for (int i = 0; i < 5; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"low\"}", {.queue = "low"});
+  for (int i = 0; i < 5; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"default\"}");
+  for (int i = 0; i < 5; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"high\"}", {.queue = "high"});
+  drain({.concurrency = 1});
+  auto m = marks();
+  ASSERT_EQ(m.size(), 15u);
+  for (int i = 0; i < 15; ++i) EXPECT_EQ(m[i], i < 5 ? "high" : i < 10 ? "default" : "low") << i;
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+}
+
 TEST_P(QueueTest, OneTenantsBacklogDoesNotStarveAnother) {
   dispatcher().dispatch_many(*conn_, tenant_a_, "diag.write",
                              std::vector<std::string>(200, "{\"mark\":\"a\"}"));

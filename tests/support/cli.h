@@ -15,6 +15,10 @@ struct CliRun {
 CliRun run_cli(const std::string& dir, const std::string& env, const std::string& args,
                const std::string& prefix = "", const std::string& stdin_text = "");
 
+// Runs `BINARY ARGS` the same way (e.g. unity_bench_binary()).
+CliRun run_program(const std::string& binary, const std::string& dir, const std::string& env,
+                   const std::string& args);
+
 // How many lines `s` has (bad input must print exactly one on stderr).
 size_t line_count(const std::string& s);
 

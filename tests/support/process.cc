@@ -70,4 +70,11 @@ std::string unity_binary() {
   return bin ? bin : UNITY_BIN_DEFAULT;
 }
 
+std::string unity_bench_binary() {
+  if (const char* bin = std::getenv("UNITY_BENCH_BIN")) return bin;
+  const std::string unity = unity_binary();
+  const size_t slash = unity.rfind('/');
+  return (slash == std::string::npos ? std::string() : unity.substr(0, slash + 1)) + "unity-bench";
+}
+
 }  // namespace unity::testing

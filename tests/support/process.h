@@ -34,6 +34,8 @@ class Process {
 
 // The `unity` binary under test (UNITY_BIN, else the build tree's).
 std::string unity_binary();
+// The `unity-bench` binary under test (UNITY_BENCH_BIN, else the one next to unity_binary()).
+std::string unity_bench_binary();
 
 // Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
 template <typename F>

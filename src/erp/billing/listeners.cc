@@ -3,6 +3,7 @@
 #include "erp/billing/billing_service.h"
 #include "erp/billing/notifications.h"
 #include "erp/sales/events.h"
+#include "queue/queues.h"
 
 namespace unity::erp::billing {
 
@@ -44,7 +45,7 @@ void register_billing(events::EventBus& bus, notify::Notifier& notifier) {
         for (const auto& u : notify::staff_recipients(ctx.db(), n)) to.push_back(u);
         notifier.send(ctx.db(), to, n);
       },
-      options);
+      {.queue = queue::kHighQueue, .tries = 3, .timeout_s = 60});
 }
 
 }  // namespace unity::erp::billing

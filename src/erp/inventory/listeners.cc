@@ -3,6 +3,7 @@
 #include "erp/inventory/events.h"
 #include "erp/inventory/notifications.h"
 #include "notify/permissions.h"
+#include "queue/queues.h"
 
 namespace unity::erp::inventory {
 
@@ -16,14 +17,14 @@ void register_inventory(events::EventBus& bus, notify::Notifier& notifier) {
         notifier.send(ctx.db(), notify::users_with_permission(ctx.db(), notify::kInventoryAlerts),
                       LowStockNotification(e));
       },
-      {.tries = 3, .timeout_s = 60});
+      {.queue = queue::kHighQueue, .tries = 3, .timeout_s = 60});
   bus.listen<StockExpiring>(
       "SendStockExpiryAlert",
       [&notifier](const StockExpiring& e, queue::JobContext& ctx) {
         notifier.send(ctx.db(), notify::users_with_permission(ctx.db(), notify::kInventoryAlerts),
                       StockExpiryNotification(e));
       },
-      {.tries = 3, .timeout_s = 60});
+      {.queue = queue::kHighQueue, .tries = 3, .timeout_s = 60});
 }
 
 }  // namespace unity::erp::inventory
