@@ -19,6 +19,7 @@
 #include "db/transaction.h"
 #include "queue/running_job.h"
 #include "queue/store.h"
+#include "queue/workers.h"  // worker registry hook
 
 namespace unity::queue {
 
@@ -169,6 +170,12 @@ struct Worker::Impl {
   std::map<std::string, size_t> queue_rank;
   // Per queue, per tenant: round-robin credit (fetcher thread only).
   std::map<std::string, std::map<int64_t, int64_t>> swrr_credit;
+  // Worker registry hook: this worker's row in queue_workers (beaten by the keeper only).
+  std::unique_ptr<WorkerPresence> presence;
+  int64_t processed_count() const {
+    std::lock_guard lock(mu);
+    return stats.processed;
+  }
 
   // --- helpers
   // ------------------------------------------------------------------------------------
@@ -404,6 +411,7 @@ struct Worker::Impl {
         }
       }
       if (log) log->flush();
+      if (presence) presence->beat_if_due(processed_count());  // worker registry hook
     }
     flush_metrics(conn, store);
   }
@@ -776,6 +784,8 @@ Worker::~Worker() = default;
 WorkerExit Worker::run() {
   Impl& w = *impl_;
   w.validate();
+  w.presence = std::make_unique<WorkerPresence>(w.config, w.clock, w.opts.name, w.opts.queues,
+                                                w.opts.concurrency, w.log);  // worker registry
   std::vector<std::thread> executors;
   for (int i = 0; i < w.opts.concurrency; ++i) executors.emplace_back([&w] { w.executor_loop(); });
   std::thread completer([&w] { w.completer_loop(); });
@@ -803,6 +813,7 @@ WorkerExit Worker::run() {
   w.keeper_cv.notify_all();
   completer.join();
   keeper.join();
+  w.presence.reset();  // worker registry: unregister
   if (w.log) {
     w.log->event("worker.exit", worker_exit_name(exit));
     w.log->flush();
