@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "db/connection.h"
 #include "db/transaction.h"
+#include "queue/job_metrics.h"
 #include "queue/running_job.h"
 #include "queue/store.h"
 #include "queue/workers.h"  // worker registry hook
@@ -157,6 +158,7 @@ struct Worker::Impl {
   int64_t unacked = 0;   // finished jobs whose acknowledgement is not written yet
   int64_t finished = 0;  // attempts finished so far (a job may be ready again after each)
   std::map<std::string, std::pair<int64_t, int64_t>> metrics;  // queue → completed, failed
+  JobTypeMetrics type_metrics;  // per job type, for GET /metrics (flushed with `metrics`)
   bool executors_stop = false;
   bool completer_stop = false;
   bool keeper_stop = false;
@@ -334,6 +336,9 @@ struct Worker::Impl {
         if (outcome == "failed") ++stats.failed;
         if (outcome == "done") ++metrics[job.queue].first;
         if (outcome == "failed") ++metrics[job.queue].second;
+        type_metrics.record(job.type, job.queue, outcome,
+                            static_cast<int64_t>(elapsed_ms(t0) * 1000),
+                            job.claimed_at_us - job.available_at_us);
       }
       fetch_cv.notify_one();
     }
@@ -419,11 +424,13 @@ struct Worker::Impl {
   // Writes the throughput counters (queue:stats) gathered since the last flush.
   void flush_metrics(std::unique_ptr<db::Connection>& conn, std::unique_ptr<JobStore>& store) {
     std::map<std::string, std::pair<int64_t, int64_t>> batch;
+    JobTypeMetrics types;
     {
       std::lock_guard lock(mu);
       batch.swap(metrics);
+      std::swap(types, type_metrics);
     }
-    if (batch.empty()) return;
+    if (batch.empty() && types.empty()) return;
     try {
       if (!conn) {
         conn = connect();
@@ -432,6 +439,7 @@ struct Worker::Impl {
       db::Transaction tx(*conn);
       conn->relax_commit_durability();
       for (const auto& [q, n] : batch) store->metrics_add(q, n.first, n.second);
+      types.add_to(*conn, store->now_us());
       tx.commit();
     } catch (const std::exception& e) {
       store.reset();
