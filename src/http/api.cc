@@ -261,6 +261,7 @@ std::vector<Api::Route> all_routes() {
   for (auto& r : admin_routes()) routes.push_back(std::move(r));
   for (auto& r : job_routes()) routes.push_back(std::move(r));
   for (auto& r : operator_routes()) routes.push_back(std::move(r));
+  for (auto& r : dashboard_routes()) routes.push_back(std::move(r));
   return routes;
 }
 
@@ -288,7 +289,10 @@ std::vector<Api::RouteInfo> Api::served_routes() {
                                 {"GET", "/readyz"},
                                 {"GET", std::string(kOpenApiPath)},
                                 {"GET", std::string(kStreamPath)},
-                                {"GET", std::string(kWebSocketPath)}};
+                                {"GET", std::string(kWebSocketPath)},
+                                {"GET", "/dashboard"},
+                                {"GET", "/dashboard/app.js"},
+                                {"GET", "/dashboard/app.css"}};
   for (const auto& r : all_routes()) {
     std::string path(r.root ? "" : kPrefix.substr(0, kPrefix.size() - 1));
     for (const auto& segment : r.segments) path += "/" + segment;
@@ -484,6 +488,14 @@ Response Api::answer(const Request& request, db::Connection& conn, std::string& 
     Response r;
     r.body = std::string(openapi_document());
     return r;
+  }
+  if (auto file = dashboard_file(path)) {
+    // The page holds no data; it asks for the operator token itself (docs/ARCHITECTURE.md).
+    route = path == "/dashboard/" ? "/dashboard" : path;
+    if (request.method != "GET") {
+      return error_response(405, "invalid_argument", request.method + " is not allowed on " + path);
+    }
+    return std::move(*file);
   }
   ResetTenant reset{conn};
   try {

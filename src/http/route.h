@@ -72,8 +72,13 @@ std::vector<Api::Route> admin_routes();
 // syncs (job_routes.cc).
 std::vector<Api::Route> job_routes();
 
-// The operators' routes at the root: GET /metrics and the dashboard's JSON (operator_routes.cc).
+// The operators' routes at the root: GET /metrics (operator_routes.cc) and the dashboard's JSON
+// under /dashboard/api/ (dashboard_routes.cc).
 std::vector<Api::Route> operator_routes();
+std::vector<Api::Route> dashboard_routes();
+// The dashboard's page and files (GET /dashboard, /dashboard/app.js, /dashboard/app.css), served
+// without a token; nullopt for any other path.
+std::optional<Response> dashboard_file(const std::string& path);
 
 // A route of `method` on `path` below /api/v1/ ("products/{sku}": a segment in braces matches
 // any one segment and is passed to the handler).
