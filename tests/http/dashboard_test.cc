@@ -7,6 +7,8 @@
 // (docs/ holds the ones the README shows).
 #include <sys/stat.h>
 
+#include <set>
+
 #include "serve_fixture.h"
 
 namespace unity::testing {
@@ -55,6 +57,11 @@ TEST_P(DashboardTest, PageIsServedWithoutATokenAndItsApiOnlyToOperators) {
   EXPECT_EQ(count_rows("queue_pauses"), 0);
 
   const std::string op = cli_json("token:create --operator --name=ops")["token"];
+  // A domain event in each tenant: the newest events across tenants, without their payloads.
+  for (const auto& [token, sku] : {std::pair{token_a_, "EVT-A"}, std::pair{token_b_, "EVT-B"}}) {
+    const json p = {{"sku", sku}, {"name", "secret-name"}, {"price", "1.00"}};
+    ASSERT_EQ(call("POST", "/api/v1/products", token, p.dump()).first, 201);
+  }
   ASSERT_EQ(cli("queue:dispatch diag.fail --tenant=" + std::to_string(tenant_a_) +
                 " --data='{\"times\":5,\"password\":\"hunter2\"}'")
                 .exit,
@@ -75,6 +82,12 @@ TEST_P(DashboardTest, PageIsServedWithoutATokenAndItsApiOnlyToOperators) {
   }
   EXPECT_EQ(failed_in_the_hour, 1) << overview.dump();
   EXPECT_EQ(overview["tenants"].size(), 2u);
+  std::set<int64_t> event_tenants;
+  for (const auto& e : overview["events"]) {
+    if (e["type"] == "ProductCreated") event_tenants.insert(e["tenant_id"].get<int64_t>());
+  }
+  EXPECT_EQ(event_tenants, (std::set<int64_t>{tenant_a_, tenant_b_})) << overview["events"].dump();
+  EXPECT_EQ(overview["events"].dump().find("secret-name"), std::string::npos);
   // Both tenants are listed, neither paused.
   for (const auto& t : overview["tenants"]) EXPECT_EQ(t["paused"], false);
 
