@@ -8,7 +8,7 @@ UNITY_BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libsqlite3-dev sql
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format
   libcsv-dev libxlsxwriter-dev libhpdf-dev libcurl4-openssl-dev libcpp-httplib-dev libboost-dev
   libsodium-dev)
-UNITY_TEST_PACKAGES=(postgresql-15 postgresql-client-15 supervisor nodejs)
+UNITY_TEST_PACKAGES=(postgresql-15 postgresql-client-15 supervisor nodejs prometheus chromium)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

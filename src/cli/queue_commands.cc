@@ -1,5 +1,5 @@
 // queue:work, queue:dispatch, queue:failed, queue:retry, queue:forget, queue:flush, queue:stats,
-// queue:restart, queue:pause, queue:resume, tenant:weight.
+// queue:restart, queue:pause, queue:resume, queue:workers, tenant:weight.
 #include <csignal>
 #include <sstream>
 
@@ -14,6 +14,7 @@
 #include "queue/store.h"
 #include "queue/views.h"
 #include "queue/worker.h"
+#include "queue/workers.h"
 
 namespace unity::cli {
 
@@ -243,6 +244,28 @@ void define_stats(CLI::App& app, Context& ctx) {
   });
 }
 
+void define_workers(CLI::App& app, Context& ctx) {
+  app.callback([&ctx] {
+    const auto workers = queue::workers_alive(ctx.app(), system_clock());
+    const int64_t now_s = system_clock().now().time_since_epoch().count() / 1'000'000;
+    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& w : workers) {
+      out.push_back(queue::worker_json(w));
+      std::string queues;
+      for (const auto& q : w.queues) queues += (queues.empty() ? "" : ",") + q;
+      rows.push_back({w.name, w.host, std::to_string(w.pid), queues, std::to_string(w.concurrency),
+                      std::to_string(w.jobs_done),
+                      std::to_string(now_s - w.started_at_us / 1'000'000) + " s ago",
+                      std::to_string(now_s - w.last_heartbeat_us / 1'000'000) + " s ago"});
+    }
+    ctx.emit(out, workers.empty() ? std::string("No worker alive.")
+                                  : render_table({"name", "host", "pid", "queues", "concurrency",
+                                                  "jobs done", "started", "last heartbeat"},
+                                                 rows));
+  });
+}
+
 void define_restart(CLI::App& app, Context& ctx) {
   app.callback([&ctx] {
     store_of(ctx).signal_restart();
@@ -316,6 +339,9 @@ void add_queue_commands(Commands& commands, Context& ctx) {
   commands.push_back({"queue:stats",
                       "Ready, reserved, delayed and failed jobs per queue and tenant",
                       with(define_stats)});
+  commands.push_back({"queue:workers",
+                      "Workers alive (by heartbeat): name, host, pid, queues, jobs done",
+                      with(define_workers)});
   commands.push_back(
       {"queue:restart", "Ask every worker to exit after its current jobs", with(define_restart)});
   commands.push_back({"queue:pause", "Hold one tenant's jobs",

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "db/migrate.h"
+#include "http/http_metrics.h"
 #include "http/route.h"
 #include "http/tokens.h"
 #include "jobs/rate_limit.h"
@@ -83,7 +84,8 @@ struct Target {
   std::map<std::string, std::string> query;
 };
 
-Target split_target(std::string_view target) {
+// `target` split after its first `prefix_size` characters ("/api/v1/" or "/").
+Target split_target(std::string_view target, size_t prefix_size) {
   Target t;
   const auto q = target.find('?');
   std::string_view path = target.substr(0, q);
@@ -101,7 +103,7 @@ Target split_target(std::string_view target) {
       rest.remove_prefix(amp + 1);
     }
   }
-  path.remove_prefix(kPrefix.size());
+  path.remove_prefix(prefix_size);
   while (!path.empty()) {
     const auto slash = path.find('/');
     t.segments.push_back(decode(path.substr(0, slash), false));
@@ -127,6 +129,7 @@ bool role_allows(Access access, const std::string& role) {
     case Access::kManagers:
       return role == "manager";
     case Access::kAdmin:
+    case Access::kOperator:
       return false;
   }
   return false;
@@ -257,6 +260,8 @@ std::vector<Api::Route> all_routes() {
   std::vector<Api::Route> routes = resource_routes();
   for (auto& r : admin_routes()) routes.push_back(std::move(r));
   for (auto& r : job_routes()) routes.push_back(std::move(r));
+  for (auto& r : operator_routes()) routes.push_back(std::move(r));
+  for (auto& r : dashboard_routes()) routes.push_back(std::move(r));
   return routes;
 }
 
@@ -264,7 +269,12 @@ std::vector<Api::Route> all_routes() {
 
 Api::Api(events::EventBus& bus, const Clock& clock, const Config& config,
          queue::JobDispatcher& dispatcher)
-    : bus_(bus), clock_(clock), config_(config), dispatcher_(dispatcher), routes_(all_routes()) {}
+    : bus_(bus),
+      clock_(clock),
+      config_(config),
+      dispatcher_(dispatcher),
+      routes_(all_routes()),
+      metrics_(std::make_unique<HttpMetrics>()) {}
 Api::~Api() = default;
 
 bool Api::is_notification_stream(const std::string& target) {
@@ -279,9 +289,12 @@ std::vector<Api::RouteInfo> Api::served_routes() {
                                 {"GET", "/readyz"},
                                 {"GET", std::string(kOpenApiPath)},
                                 {"GET", std::string(kStreamPath)},
-                                {"GET", std::string(kWebSocketPath)}};
+                                {"GET", std::string(kWebSocketPath)},
+                                {"GET", "/dashboard"},
+                                {"GET", "/dashboard/app.js"},
+                                {"GET", "/dashboard/app.css"}};
   for (const auto& r : all_routes()) {
-    std::string path(kPrefix.substr(0, kPrefix.size() - 1));
+    std::string path(r.root ? "" : kPrefix.substr(0, kPrefix.size() - 1));
     for (const auto& segment : r.segments) path += "/" + segment;
     out.push_back({r.method, path});
   }
@@ -359,13 +372,13 @@ Response error_of(const Error& e) {
 
 std::optional<Response> Api::resolve(const Request& request, db::Connection& conn, Resolved& out) {
   const std::string path = request.target.substr(0, request.target.find('?'));
-  if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
-    return error_response(404, "not_found", "no such route: " + path);
-  }
-  Target target = split_target(request.target);
+  // Below /api/v1/ the resources; anywhere else the operators' routes at the root.
+  if (path.empty() || path[0] != '/') return error_response(404, "not_found", "no such route");
+  const bool root = path.compare(0, kPrefix.size(), kPrefix) != 0;
+  Target target = split_target(request.target, root ? 1 : kPrefix.size());
   bool path_known = false;
   for (const auto& route : routes_) {
-    if (route.segments.size() != target.segments.size()) continue;
+    if (route.root != root || route.segments.size() != target.segments.size()) continue;
     std::vector<std::string> p;
     bool match = true;
     for (size_t i = 0; i < route.segments.size() && match; ++i) {
@@ -391,11 +404,19 @@ std::optional<Response> Api::resolve(const Request& request, db::Connection& con
   Response error;
   out.who = authenticate(request, conn, error);
   if (!out.who) return error;
+  if (out.route->access == Access::kOperator) {
+    if (!out.who->operator_token) {
+      return error_response(403, "permission_denied",
+                            "an operator token is needed (token:create --operator)");
+    }
+    return std::nullopt;
+  }
   if (out.who->operator_token) {
     return error_response(403, "permission_denied",
                           "an operator token reaches no tenant's business data");
   }
-  Call call{conn, *out.who, out.params, out.query, request, bus_, clock_, config_, dispatcher_};
+  Call call{conn, *out.who, out.params, out.query,   request,
+            bus_, clock_,   config_,    dispatcher_, *metrics_};
   if (out.route->precheck) out.route->precheck(call);
   const Access access = out.route->access_of ? out.route->access_of(call) : out.route->access;
   if (!role_allows(access, out.who->role)) {
@@ -443,7 +464,20 @@ std::optional<Response> Api::precheck(const Request& header_only, db::Connection
 }
 
 Response Api::handle(const Request& request, db::Connection& conn) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string route = "unmatched";  // a path no route serves: one series for them all
+  metrics_->request_started();
+  Response r = answer(request, conn, route);
+  metrics_->request_finished();
+  metrics_->record(request.method, route, r.status,
+                   std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - started));
+  return r;
+}
+
+Response Api::answer(const Request& request, db::Connection& conn, std::string& route) {
   const std::string path = request.target.substr(0, request.target.find('?'));
+  if (path == "/healthz" || path == "/readyz" || path == kOpenApiPath) route = path;
   if (path == "/healthz") return health(conn, false);
   if (path == "/readyz") return health(conn, true);
   if (path == kOpenApiPath) {
@@ -455,10 +489,23 @@ Response Api::handle(const Request& request, db::Connection& conn) {
     r.body = std::string(openapi_document());
     return r;
   }
+  if (auto file = dashboard_file(path)) {
+    // The page holds no data; it asks for the operator token itself (docs/ARCHITECTURE.md).
+    route = path == "/dashboard/" ? "/dashboard" : path;
+    if (request.method != "GET") {
+      return error_response(405, "invalid_argument", request.method + " is not allowed on " + path);
+    }
+    return std::move(*file);
+  }
   ResetTenant reset{conn};
   try {
     Resolved resolved;
-    if (auto refused = resolve(request, conn, resolved)) return std::move(*refused);
+    auto refused = resolve(request, conn, resolved);
+    if (resolved.route) {
+      route = resolved.route->root ? "" : std::string(kPrefix.substr(0, kPrefix.size() - 1));
+      for (const auto& segment : resolved.route->segments) route += "/" + segment;
+    }
+    if (refused) return std::move(*refused);
     Call call{conn,
               *resolved.who,
               std::move(resolved.params),
@@ -467,7 +514,8 @@ Response Api::handle(const Request& request, db::Connection& conn) {
               bus_,
               clock_,
               config_,
-              dispatcher_};
+              dispatcher_,
+              *metrics_};
     return resolved.route->handler(call);
   } catch (const Error& e) {
     return error_of(e);

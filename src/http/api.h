@@ -38,6 +38,7 @@ class JobDispatcher;
 namespace unity::http {
 
 struct Principal;
+class HttpMetrics;
 
 struct Request {
   std::string method;  // "GET", "POST", …
@@ -107,6 +108,10 @@ class Api {
   // The OpenAPI 3.1 document of the API (src/http/openapi.json, built into the binary).
   static std::string_view openapi_document();
 
+  // What this process counts for GET /metrics (every handle() records its request there; the
+  // server adds its connections and streams).
+  HttpMetrics& metrics() { return *metrics_; }
+
   struct Route;
   struct Call;
 
@@ -116,11 +121,14 @@ class Api {
   struct Resolved;
   // Routing, authentication and access: the refusal, or nullopt with `out` filled.
   std::optional<Response> resolve(const Request& request, db::Connection& conn, Resolved& out);
+  // handle() without the accounting; `route` is set to the route's pattern once it is known.
+  Response answer(const Request& request, db::Connection& conn, std::string& route);
   events::EventBus& bus_;
   const Clock& clock_;
   const Config& config_;
   queue::JobDispatcher& dispatcher_;
   std::vector<Route> routes_;
+  std::unique_ptr<HttpMetrics> metrics_;
 };
 
 }  // namespace unity::http

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/api.h"
+#include "http/http_metrics.h"
 #include "http/tokens.h"
 
 namespace unity::http {
@@ -23,6 +24,7 @@ enum class Access {
   kProcurement,  // admin, manager, procurement
   kManagers,     // admin, manager
   kAdmin,        // admin
+  kOperator,     // an operator token only (GET /metrics, /dashboard/api/…)
 };
 
 struct Api::Call {
@@ -35,6 +37,7 @@ struct Api::Call {
   const Clock& clock;
   const Config& config;
   queue::JobDispatcher& dispatcher;
+  HttpMetrics& metrics;
 
   // The body as a JSON object (an empty body is {}): kInvalidArgument otherwise.
   nlohmann::json body() const;
@@ -56,6 +59,8 @@ struct Api::Route {
   bool upload = false;
   // Who may call it when it depends on the path (imports by type); `access` otherwise.
   std::function<Access(const Call&)> access_of = {};
+  // The segments start at the root ("metrics", "dashboard/api/…"), not below /api/v1/.
+  bool root = false;
 };
 
 // Every resource route (routes.cc).
@@ -66,6 +71,14 @@ std::vector<Api::Route> admin_routes();
 // The routes that start jobs and show them: imports, reports, bulk notifications, valuations,
 // syncs (job_routes.cc).
 std::vector<Api::Route> job_routes();
+
+// The operators' routes at the root: GET /metrics (operator_routes.cc) and the dashboard's JSON
+// under /dashboard/api/ (dashboard_routes.cc).
+std::vector<Api::Route> operator_routes();
+std::vector<Api::Route> dashboard_routes();
+// The dashboard's page and files (GET /dashboard, /dashboard/app.js, /dashboard/app.css), served
+// without a token; nullopt for any other path.
+std::optional<Response> dashboard_file(const std::string& path);
 
 // A route of `method` on `path` below /api/v1/ ("products/{sku}": a segment in braces matches
 // any one segment and is passed to the handler).

@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/uuid.h"
 #include "http/api.h"
+#include "http/http_metrics.h"
 #include "http/notification_hub.h"
 
 namespace unity::http {
@@ -72,8 +73,17 @@ struct Server::Impl {
         ioc(options.threads > 0 ? options.threads : 2) {}
 
   db::Connection& conn() {
-    if (!t_conn) t_conn = factory();
+    if (!t_conn) {
+      t_conn = factory();
+      api.metrics().connection_opened();
+    }
     return *t_conn;
+  }
+  // Drops the thread's connection (after an error, or as the thread ends).
+  void drop_conn() {
+    if (!t_conn) return;
+    t_conn.reset();
+    api.metrics().connection_closed();
   }
   void track(const std::shared_ptr<Closable>& c) {
     std::lock_guard lock(mu);
@@ -117,10 +127,10 @@ template <typename F>
 Response with_connection(Server::Impl& impl, F&& f) {
   try {
     Response res = f(impl.conn());
-    if (res.status == 503) t_conn.reset();
+    if (res.status == 503) impl.drop_conn();
     return res;
   } catch (const Error&) {
-    t_conn.reset();
+    impl.drop_conn();
     return error_response(503, "unavailable", "database unavailable");
   }
 }
@@ -609,15 +619,18 @@ void Server::run() {
   int n = impl_->options.threads > 0
               ? impl_->options.threads
               : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  impl_->api.metrics().set_pool_size(n);
+  impl_->api.metrics().set_open_streams(
+      [&hub = impl_->hub] { return static_cast<int64_t>(hub.open_streams()); });
   std::vector<std::jthread> threads;
   for (int i = 1; i < n; ++i) {
     threads.emplace_back([this] {
       impl_->ioc.run();
-      t_conn.reset();
+      impl_->drop_conn();
     });
   }
   impl_->ioc.run();
-  t_conn.reset();
+  impl_->drop_conn();
 }
 
 void Server::stop() {

@@ -29,7 +29,7 @@ void Executors::loop(std::stop_token stop, StoreSession session) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (log_) log_->job_finished(f->job, outcome_name(outcome), ms, error);
-    jobs_.finish(f->job, outcome);
+    jobs_.finish(f->job, outcome, static_cast<int64_t>(ms * 1000));
   }
 }
 

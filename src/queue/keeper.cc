@@ -7,13 +7,15 @@
 namespace unity::queue {
 
 Keeper::Keeper(StoreSession session, LocalJobs& jobs, const Completer& completer,
-               const Attempts& attempts, KeeperOptions options, AuditLog* log)
+               const Attempts& attempts, KeeperOptions options, AuditLog* log,
+               WorkerPresence* presence)
     : session_(std::move(session)),
       jobs_(jobs),
       completer_(completer),
       attempts_(attempts),
       options_(options),
       log_(log),
+      presence_(presence),
       thread_([this](std::stop_token stop) { loop(stop); }) {}
 
 Keeper::~Keeper() {
@@ -39,6 +41,7 @@ void Keeper::loop(std::stop_token stop) {
     }
     if (clock.monotonic() - last_beat >= beat_every && beat()) last_beat = clock.monotonic();
     if (log_) log_->flush();
+    if (presence_) presence_->beat_if_due(jobs_.finished());
   }
   flush_counts();
 }
@@ -87,12 +90,14 @@ void Keeper::check_timeouts() {
 
 void Keeper::flush_counts() {
   const ThroughputCounts counts = jobs_.take_counts();
-  if (counts.empty()) return;
+  const JobTypeMetrics types = jobs_.take_type_metrics();
+  if (counts.empty() && types.empty()) return;
   try {
     JobStore& store = session_.store();
     db::Transaction tx(store.connection());
     store.connection().relax_commit_durability();
     for (const auto& [queue, n] : counts) store.metrics_add(queue, n.first, n.second);
+    types.add_to(store.connection(), store.now_us());
     tx.commit();
   } catch (const std::exception& e) {
     session_.reset();

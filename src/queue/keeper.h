@@ -18,6 +18,7 @@
 #include "queue/completer.h"
 #include "queue/local_jobs.h"
 #include "queue/store_session.h"
+#include "queue/workers.h"
 
 namespace unity::queue {
 
@@ -29,9 +30,11 @@ struct KeeperOptions {
 
 class Keeper {
  public:
-  // All references must outlive the keeper; `log` may be null.
+  // All references must outlive the keeper; `log` and `presence` (this worker's row in the
+  // worker registry, beaten here) may be null.
   Keeper(StoreSession session, LocalJobs& jobs, const Completer& completer,
-         const Attempts& attempts, KeeperOptions options, AuditLog* log);
+         const Attempts& attempts, KeeperOptions options, AuditLog* log,
+         WorkerPresence* presence = nullptr);
   ~Keeper();
   Keeper(const Keeper&) = delete;
   Keeper& operator=(const Keeper&) = delete;
@@ -48,6 +51,7 @@ class Keeper {
   const Attempts& attempts_;
   KeeperOptions options_;
   AuditLog* log_;
+  WorkerPresence* presence_;
   std::mutex mu_;
   std::condition_variable_any cv_;
   std::jthread thread_;  // last: starts after the rest is built

@@ -48,11 +48,13 @@ std::optional<InFlight> LocalJobs::take(std::stop_token stop) {
   return f;
 }
 
-void LocalJobs::finish(const ClaimedJob& job, Outcome outcome) {
+void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
     running_.erase(job.id);
+    type_metrics_.record(job.type, job.queue, outcome_name(outcome), run_us,
+                         job.claimed_at_us - job.available_at_us);
     ++stats_.processed;
     switch (outcome) {
       case Outcome::kDone:
@@ -156,6 +158,13 @@ int64_t LocalJobs::finished() const {
 WorkerStats LocalJobs::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+JobTypeMetrics LocalJobs::take_type_metrics() {
+  std::lock_guard lock(mu_);
+  JobTypeMetrics out;
+  std::swap(out, type_metrics_);
+  return out;
 }
 
 ThroughputCounts LocalJobs::take_counts() {

@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "queue/attempt.h"
+#include "queue/job_metrics.h"
 #include "queue/store.h"
 
 namespace unity::queue {
@@ -52,8 +53,8 @@ class LocalJobs {
   void add(std::vector<ClaimedJob> jobs);
   // The next job to run, now running; nullopt once `stop` is requested and none is waiting.
   std::optional<InFlight> take(std::stop_token stop);
-  // An executor finished `job` with `outcome`.
-  void finish(const ClaimedJob& job, Outcome outcome);
+  // An executor finished `job` with `outcome` after running `run_us`.
+  void finish(const ClaimedJob& job, Outcome outcome, int64_t run_us = 0);
   // Claimed jobs no executor took (the worker is stopping), removed.
   std::vector<ClaimedJob> take_waiting();
 
@@ -74,6 +75,7 @@ class LocalJobs {
   int64_t finished() const;  // attempts finished so far
   WorkerStats stats() const;
   ThroughputCounts take_counts();
+  JobTypeMetrics take_type_metrics();  // per job type, for GET /metrics
 
  private:
   size_t rank(const std::string& queue) const;
@@ -93,6 +95,7 @@ class LocalJobs {
   int64_t started_ = 0;
   WorkerStats stats_;
   ThroughputCounts counts_;
+  JobTypeMetrics type_metrics_;
 };
 
 }  // namespace unity::queue

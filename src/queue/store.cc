@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kClaimedColumns =
     "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
-    "retry_until, lease_token, available_at";
+    "retry_until, lease_token, available_at, reserved_at";
 
 std::optional<int> opt_int(const db::Row& r, const char* c) {
   auto v = r.get<std::optional<int64_t>>(c);
@@ -85,6 +85,7 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
   j.retry_until_us = r.get<std::optional<int64_t>>("retry_until");
   j.lease_token = r.get<int64_t>("lease_token");
   j.available_at_us = r.get<int64_t>("available_at");
+  j.claimed_at_us = r.get<std::optional<int64_t>>("reserved_at").value_or(0);
   return j;
 }
 

@@ -69,7 +69,8 @@ struct ClaimedJob {
   std::optional<std::string> backoff;
   std::optional<int64_t> retry_until_us;
   int64_t lease_token = 0;
-  int64_t available_at_us = 0;  // when it became ready (its wait ends at the claim)
+  int64_t available_at_us = 0;  // when it could first run (this attempt)
+  int64_t claimed_at_us = 0;    // when this claim took it (the wait: claimed - available)
 
   Lease lease() const { return {id, lease_token}; }
 };

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/config.h"
 
 namespace unity::queue {
@@ -74,6 +75,19 @@ nlohmann::json stats_json(JobStore& store, std::optional<int64_t> tenant_id) {
                        {"failed", t.failed}});
   }
   return {{"queues", queues}, {"tenants", tenants}};
+}
+
+nlohmann::json worker_json(const WorkerInfo& w) {
+  auto at = [](int64_t us) { return format_iso8601(TimePoint(std::chrono::microseconds(us))); };
+  return {{"id", w.id},
+          {"name", w.name},
+          {"host", w.host},
+          {"pid", w.pid},
+          {"queues", w.queues},
+          {"concurrency", w.concurrency},
+          {"started_at", at(w.started_at_us)},
+          {"last_heartbeat", at(w.last_heartbeat_us)},
+          {"jobs_done", w.jobs_done}};
 }
 
 }  // namespace unity::queue

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "queue/store.h"
+#include "queue/workers.h"
 
 namespace unity::queue {
 
@@ -28,5 +29,9 @@ nlohmann::json redacted_payload(const std::string& payload);
 // "failed"}],"tenants":[{"tenant_id","ready","reserved","delayed","failed"}]}; `tenant_id` set:
 // that tenant's jobs only (its own view).
 nlohmann::json stats_json(JobStore& store, std::optional<int64_t> tenant_id);
+
+// `queue:workers`'s item: {"id","name","host","pid","queues":[…],"concurrency","started_at",
+// "last_heartbeat" (ISO 8601),"jobs_done"}.
+nlohmann::json worker_json(const WorkerInfo& w);
 
 }  // namespace unity::queue

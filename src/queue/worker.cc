@@ -17,6 +17,7 @@
 #include "queue/queues.h"
 #include "queue/rescuer.h"
 #include "queue/store_session.h"
+#include "queue/workers.h"
 
 namespace unity::queue {
 
@@ -134,8 +135,12 @@ struct Worker::Impl {
     WorkerExit exit = WorkerExit::kStopped;
     std::exception_ptr failure;
     {
+      // This worker's row in the worker registry, from start to exit (queue:workers).
+      WorkerPresence presence(connect, config.queue_worker_heartbeat_ms, clock, opts.name,
+                              opts.queues, opts.concurrency, log);
       Completer completer(session(), log, [this] { jobs.wake_claimer(); });
-      Keeper keeper(session(), jobs, completer, attempts, KeeperOptions{lease_us, opts.grace}, log);
+      Keeper keeper(session(), jobs, completer, attempts, KeeperOptions{lease_us, opts.grace}, log,
+                    &presence);
       std::optional<Executors> executors(std::in_place, opts.concurrency, session(), jobs, attempts,
                                          completer, log);
       try {
