@@ -1,7 +1,9 @@
 // Reconnect after a real PostgreSQL restart. These restart the shared test cluster, so ctest runs
 // them alone (RUN_SERIAL).
 #include <gtest/gtest.h>
+
 #include <signal.h>
+#include <fstream>
 
 #include <chrono>
 #include <thread>
@@ -114,6 +116,10 @@ TEST_F(PostgresFaultTest, RestartWhileWorkersDrainLosesNoJobAndDuplicatesNoEffec
   for (auto& w : workers) {
     w.signal(SIGTERM);
     EXPECT_EQ(w.wait(30s), 0);
+  }
+  if (HasFailure()) {  // what the workers said, to tell why
+    std::ifstream out(db_->dir() + "/workers.out");
+    ADD_FAILURE() << std::string(std::istreambuf_iterator<char>(out), {});
   }
   EXPECT_EQ(owner_count("SELECT count(*) FROM diag_marks"), kJobs);
   EXPECT_EQ(owner_count("SELECT count(DISTINCT mark) FROM diag_marks"), kJobs);
