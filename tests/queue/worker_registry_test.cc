@@ -115,7 +115,7 @@ TEST_P(WorkerRegistryTest, ARunningWorkerIsListedWithItsJobsAndLeavesWhenItExits
   ASSERT_EQ(listed.size(), 1u) << listed.dump();
   EXPECT_EQ(listed[0]["name"], "reg-a");
   EXPECT_EQ(listed[0]["pid"], w.pid());
-  EXPECT_EQ(listed[0]["queues"], nlohmann::json::array({"default"}));
+  EXPECT_EQ(listed[0]["queues"], nlohmann::json::array({"high", "default", "low"}));  // no --queue
   EXPECT_EQ(listed[0]["concurrency"], 1);
   EXPECT_EQ(listed[0]["jobs_done"], 3);
   auto table = testing::run_cli(db_->dir(), db_->env_for_cli(), "queue:workers");
