@@ -130,7 +130,7 @@ class SqliteConnection final : public Connection {
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     busy_timeout_ms_ = options.busy_timeout_ms;
     try {
-      execute_script("PRAGMA journal_mode=WAL");
+      switch_to_wal(options.busy_timeout_ms);
       execute_script(options.synchronous_full ? "PRAGMA synchronous=FULL"
                                               : "PRAGMA synchronous=NORMAL");
       execute_script("PRAGMA foreign_keys=ON");
@@ -147,6 +147,23 @@ class SqliteConnection final : public Connection {
     caps_.row_level_security = false;
     caps_.concurrent_writers = false;
     caps_.data_version = true;
+  }
+
+  // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+  // without its busy handler, while another connection is initialising the same WAL: several
+  // processes opening a fresh database together (concurrent `migrate`) saw "database is locked".
+  // Retry for as long as a statement would wait for a writer.
+  void switch_to_wal(int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      const int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) return;
+      const bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+      if (!busy || std::chrono::steady_clock::now() >= deadline) {
+        throw translate(sqlite3_extended_errcode(db_), sqlite3_errmsg(db_));
+      }
+      sqlite3_sleep(5);
+    }
   }
 
   ~SqliteConnection() override {
