@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -80,6 +81,7 @@ std::vector<int64_t> seed_users(db::Connection& conn, int64_t tenant, int64_t n)
 }  // namespace
 
 int main(int argc, char** argv) {
+  unity::keep_freed_memory_for_reuse();  // as `unity` does
   int64_t users = 100'000;
   int runs = 3;
   for (int i = 1; i < argc; ++i) {

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/error.h"
 #include "db/migrate.h"
 #include "db/postgres/pg_connection.h"
@@ -157,6 +158,7 @@ void run(const Config& config, const std::string& label, int events, int notific
 }  // namespace
 
 int main(int argc, char** argv) {
+  unity::keep_freed_memory_for_reuse();  // as `unity` does
   int events = 2000, notifications = 1'000'000;
   std::string pg;
   for (int i = 1; i < argc; ++i) {

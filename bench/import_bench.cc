@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/config.h"
 #include "db/migrate.h"
 #include "db/postgres/pg_connection.h"
@@ -133,6 +134,7 @@ nlohmann::json summary(const char* driver, int64_t rows, int64_t chunk, const nl
 }  // namespace
 
 int main(int argc, char** argv) {
+  unity::keep_freed_memory_for_reuse();  // as `unity` does
   int64_t rows = 1'000'000;
   int64_t chunk = jobs::kImportChunkRows;
   std::string pg;

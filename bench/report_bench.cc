@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/decimal.h"
@@ -132,6 +133,7 @@ void seed(db::Connection& conn, int64_t tenant, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  unity::keep_freed_memory_for_reuse();  // as `unity` does
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "db/tenancy.h"
@@ -92,6 +93,7 @@ double percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  unity::keep_freed_memory_for_reuse();  // as `unity` does
   int port = 0, server_pid = 0, n_streams = 1000, n_notifications = 300;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/decimal.h"
@@ -185,6 +186,7 @@ nlohmann::json run(const Config& config, const std::string& driver, const Option
 }  // namespace
 
 int main(int argc, char** argv) {
+  unity::keep_freed_memory_for_reuse();  // as `unity` does
   Options o;
   std::string pg;
   for (int i = 1; i < argc; ++i) {

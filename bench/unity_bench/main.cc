@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_env.h"
+#include "core/allocator.h"
 #include "core/error.h"
 #include "driver.h"
 #include "options.h"
@@ -86,6 +87,7 @@ void run(BenchEnv& env, const BenchArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  unity::keep_freed_memory_for_reuse();  // as `unity` does: the drain measures the product
   CLI::App app{
       "Run the job-queue peers' workloads (../shared/bench/peers/RESULTS.md) on the database "
       "`unity` is configured for (.env, environment) and print one JSON object. W1 drain (--jobs, "

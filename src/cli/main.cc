@@ -2,8 +2,6 @@
 // Errors: one line on stderr ("unity: <message>", or {"error":{"code","message"}} with --json),
 // exit code by error kind (core/error.h); secrets are masked in every message (Guarantee 11).
 // `unity` alone and `unity --help` print the commands and exit 0; `unity --version` the version.
-#include <malloc.h>
-
 #include <iostream>
 #include <string_view>
 
@@ -11,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/context.h"
+#include "core/allocator.h"
 #include "core/error.h"
 
 #ifndef UNITY_VERSION
@@ -75,14 +74,7 @@ int run(const unity::cli::Command& command, unity::cli::Context& ctx, int argc, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // SQLite drops a connection's page cache whenever another connection has committed, so a
-  // server or worker frees and reallocates its pages at almost every transaction. With glibc's
-  // defaults that churn returns the heap's top to the kernel and grows it back each time (brk,
-  // munmap and the page faults after them cost more than the queries: measured on POST
-  // /api/v1/orders). Keep freed memory for reuse instead: trimmed only past 64 MiB, and large
-  // blocks from the heap rather than a fresh mapping each.
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  unity::keep_freed_memory_for_reuse();
   unity::cli::Context ctx;
   unity::cli::Commands commands;
   unity::cli::add_migrate_commands(commands, ctx);
