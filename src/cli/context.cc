@@ -34,15 +34,7 @@ db::Connection& Context::owner(bool create) {
 }
 
 db::Connection& Context::app() {
-  if (app_) return *app_;
-  auto conn = db::open_connection(config(), db::Role::kApp, /*create=*/false);
-  db::Migrator migrator(*conn, config().db_app_role, config().queue_table);
-  const size_t pending = migrator.pending_count();
-  if (pending > 0) {
-    throw failed_precondition("the database schema is not up to date (" + std::to_string(pending) +
-                              " pending migrations): run `unity migrate` first");
-  }
-  app_ = std::move(conn);
+  if (!app_) app_ = db::open_app_connection(config());
   return *app_;
 }
 

@@ -93,6 +93,11 @@ class Connection {
   // LISTEN/NOTIFY, when capabilities().listen_notify; otherwise they throw kFailedPrecondition.
   virtual void listen(std::string_view channel);
   virtual void notify(std::string_view channel, std::string_view payload);
+  // One statement that runs `insert_returning_id` (an INSERT … RETURNING id) and notifies
+  // `channel` with the text of parameter $`payload_param`, for one round trip where a lone insert
+  // must wake listeners; its first column is the id. A dialect fragment, as notify() is.
+  virtual std::string insert_and_notify_sql(std::string_view insert_returning_id,
+                                            std::string_view channel, int payload_param) const;
   // Waits up to `timeout` for one notification on a channel this connection listens to.
   virtual std::optional<Notification> wait_notification(std::chrono::milliseconds timeout);
 
@@ -151,6 +156,11 @@ class Connection {
 // `unity migrate`") and neither it nor its folder is created (commands other than migrate).
 std::unique_ptr<Connection> open_connection(const Config& config, Role role = Role::kApp,
                                             bool create = true);
+
+// The app role's connection for a command or tool that reads and writes data: a database whose
+// schema is behind this binary is refused (kFailedPrecondition: "… run `unity migrate` first"),
+// and neither a missing SQLite file nor its folder is created.
+std::unique_ptr<Connection> open_app_connection(const Config& config);
 
 // Opens a fresh connection each call: how the queue's worker and the HTTP server get theirs, so
 // that only the command line (and tests) choose a driver. Thread-safe.

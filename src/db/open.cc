@@ -4,6 +4,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "db/connection.h"
+#include "db/migrate.h"
 #include "db/postgres/pg_connection.h"
 #include "db/sqlite/sqlite_connection.h"
 
@@ -35,6 +36,16 @@ std::unique_ptr<Connection> open_connection(const Config& config, Role role, boo
   }
   o.busy_timeout_ms = config.db_busy_timeout_ms;
   return open_sqlite(o);
+}
+
+std::unique_ptr<Connection> open_app_connection(const Config& config) {
+  auto conn = open_connection(config, Role::kApp, /*create=*/false);
+  const size_t pending = Migrator(*conn, config.db_app_role, config.queue_table).pending_count();
+  if (pending > 0) {
+    throw failed_precondition("the database schema is not up to date (" + std::to_string(pending) +
+                              " pending migrations): run `unity migrate` first");
+  }
+  return conn;
 }
 
 ConnectionFactory connection_factory(const Config& config, Role role) {
