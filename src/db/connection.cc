@@ -45,6 +45,9 @@ void Connection::listen(std::string_view) {
 void Connection::notify(std::string_view, std::string_view) {
   throw failed_precondition(describe() + " does not support NOTIFY");
 }
+std::string Connection::insert_and_notify_sql(std::string_view, std::string_view, int) const {
+  throw failed_precondition(describe() + " does not support NOTIFY");
+}
 std::optional<Notification> Connection::wait_notification(std::chrono::milliseconds) {
   throw failed_precondition(describe() + " does not support LISTEN/NOTIFY");
 }

@@ -1,5 +1,6 @@
 #include "queue/store.h"
 
+#include <bit>
 #include <map>
 #include <random>
 #include <unordered_map>
@@ -7,6 +8,7 @@
 #include "core/error.h"
 #include "core/uuid.h"
 #include "db/transaction.h"
+#include "db/values_sql.h"
 
 namespace unity::queue {
 
@@ -89,47 +91,89 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
   return j;
 }
 
+namespace {
+
+constexpr const char* kInsertInto =
+    "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
+    "retry_until, unique_key, available_at, created_at) VALUES ";
+constexpr size_t kInsertWidth = 12;
+// Rows per multi-row INSERT: one round trip for up to 256 jobs instead of one each. Statements
+// hold a power of two of rows (256, 128, …, 1), so a connection prepares at most nine of them.
+constexpr size_t kMaxRowsPerInsert = 256;
+
+void add_insert_params(db::Params& p, const NewJob& j, const std::string& uuid, int64_t now) {
+  p.add(uuid).add(j.tenant_id).add(j.queue).add(j.type).add(j.payload).add(opt(j.max_tries));
+  p.add(opt(j.timeout_s)).add(opt(j.backoff)).add(opt(j.retry_until_us)).add(opt(j.unique_key));
+  p.add(j.available_at_us).add(now);
+}
+
+}  // namespace
+
 std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jobs) {
-  std::vector<InsertedJob> out;
-  out.reserve(jobs.size());
-  static constexpr const char* kInsert =
-      "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
-      "retry_until, unique_key, available_at, created_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+  std::vector<InsertedJob> out(jobs.size());
   const bool notify = conn_.capabilities().listen_notify;
+  const int64_t now = now_us();
+  for (size_t i = 0; i < jobs.size(); ++i) out[i] = {0, new_uuid().to_string(), jobs[i].queue};
   // One job outside a transaction: one autocommit statement that inserts and notifies together
   // (one round trip instead of BEGIN, INSERT, NOTIFY, COMMIT).
-  const bool single = jobs.size() == 1 && conn_.transaction_depth() == 0;
-  const std::string& sql = single && notify ? t(std::string("WITH j AS (") + kInsert +
-                                                ") SELECT id, pg_notify('unity_jobs', $3) FROM j")
-                                            : t(kInsert);
-  const int64_t now = now_us();
+  if (jobs.size() == 1 && conn_.transaction_depth() == 0) {
+    db::Params p;
+    add_insert_params(p, jobs[0], out[0].uuid, now);
+    const std::string insert = kInsertInto + db::values_sql(1, kInsertWidth, 1) + " RETURNING id";
+    out[0].id = insert_one(notify ? t(conn_.insert_and_notify_sql(insert, "unity_jobs", 3))
+                                  : t(insert),
+                           p, jobs[0]);
+    return out;
+  }
   // In the caller's transaction when there is one (no savepoint: a failure aborts the caller's
   // work anyway); otherwise in our own.
   std::optional<db::Transaction> tx;
-  if (conn_.transaction_depth() == 0 && !single) tx.emplace(conn_);
-  std::map<std::string, bool> queues;
-  for (const NewJob& j : jobs) {
-    std::string uuid = new_uuid().to_string();
-    try {
-      int64_t id = conn_.query_int(
-          sql, {uuid, j.tenant_id, j.queue, j.type, j.payload, opt(j.max_tries), opt(j.timeout_s),
-                opt(j.backoff), opt(j.retry_until_us), opt(j.unique_key), j.available_at_us, now});
-      out.push_back({id, std::move(uuid), j.queue});
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kAlreadyExists && j.unique_key) {
-        throw already_exists("a job with unique key '" + *j.unique_key +
-                             "' is already waiting or running");
-      }
-      throw;
+  if (conn_.transaction_depth() == 0) tx.emplace(conn_);
+  std::unordered_map<std::string_view, size_t> index_of;
+  for (size_t i = 0; i < jobs.size();) {
+    // A job with a unique key goes alone, so that a clash names its key.
+    size_t n = 1;
+    if (!jobs[i].unique_key) {
+      while (n < kMaxRowsPerInsert && i + n < jobs.size() && !jobs[i + n].unique_key) ++n;
+      n = std::bit_floor(n);
     }
-    queues[j.queue] = true;
+    db::Params p;
+    index_of.clear();
+    for (size_t k = i; k < i + n; ++k) {
+      add_insert_params(p, jobs[k], out[k].uuid, now);
+      index_of.emplace(out[k].uuid, k);
+    }
+    if (n == 1) {
+      out[i].id = insert_one(t(kInsertInto + db::values_sql(1, kInsertWidth, 1) + " RETURNING id"),
+                             p, jobs[i]);
+    } else {
+      // RETURNING gives no order: the uuids say which id is whose.
+      conn_.query_each(t(kInsertInto + db::values_sql(n, kInsertWidth, 1) + " RETURNING id, uuid"),
+                       p, [&](const db::Row& r) {
+                         out[index_of.at(r.get<std::string>(1))].id = r.get<int64_t>(0);
+                       });
+    }
+    i += n;
   }
-  if (notify && !single) {
+  if (notify) {
+    std::map<std::string_view, bool> queues;
+    for (const NewJob& j : jobs) queues[j.queue] = true;
     for (const auto& [q, _] : queues) conn_.notify("unity_jobs", q);
   }
   if (tx) tx->commit();
   return out;
+}
+
+int64_t JobStore::insert_one(const std::string& sql, const db::Params& p, const NewJob& job) {
+  try {
+    return conn_.query_int(sql, p);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kAlreadyExists && job.unique_key) {
+      throw already_exists("a job with unique key '" + *job.unique_key +
+                           "' is already waiting or running");
+    }
+    throw;
+  }
 }
 
 std::vector<int64_t> JobStore::job_tenants_waiting(const std::string& queue) {

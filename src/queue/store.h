@@ -183,6 +183,8 @@ class JobStore {
   std::string skip_locked() const;
 
   ClaimedJob claimed_from(const db::Row& r) const;
+  // Runs an INSERT … RETURNING id of `job`; a clash of its unique key is kAlreadyExists naming it.
+  int64_t insert_one(const std::string& sql, const db::Params& p, const NewJob& job);
 
   db::Connection& conn_;
   std::string table_;

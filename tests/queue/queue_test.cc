@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -157,6 +158,23 @@ TEST_P(QueueTest, BadDispatchesAreRefusedAndLeaveNothing) {
   EXPECT_EQ(code_of([&] { dispatch(tenant_a_, "diag.noop", "{}", {.tries = 0}); }),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+}
+
+TEST_P(QueueTest, BulkDispatchReturnsEachJobItsOwnIdInOrder) {
+  // 600 jobs go as multi-row inserts (256, 256, 64, 16, 8): each returned id is its own job's.
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 600; ++i) payloads.push_back("{\"mark\":\"" + std::to_string(i) + "\"}");
+  const auto jobs = dispatcher().dispatch_many(*conn_, tenant_a_, "diag.write", payloads);
+  ASSERT_EQ(jobs.size(), 600u);
+  std::set<std::string> uuids;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto row = conn_->query_one("SELECT payload, uuid FROM jobs WHERE id = $1", {jobs[i].id});
+    ASSERT_TRUE(row) << i;
+    EXPECT_EQ(row->get<std::string>(0), payloads[i]);
+    EXPECT_EQ(row->get<std::string>(1), jobs[i].uuid);
+    uuids.insert(jobs[i].uuid);
+  }
+  EXPECT_EQ(uuids.size(), 600u);
 }
 
 TEST_P(QueueTest, WorkerRunsEveryJobExactlyOnce) {

@@ -209,6 +209,12 @@ class PgConnection final : public Connection {
     execute("SELECT pg_notify($1, $2)", {std::string(channel), std::string(payload)});
   }
 
+  std::string insert_and_notify_sql(std::string_view insert_returning_id, std::string_view channel,
+                                    int payload_param) const override {
+    return "WITH j AS (" + std::string(insert_returning_id) + ") SELECT id, pg_notify(" +
+           pg_quote_literal(channel) + ", $" + std::to_string(payload_param) + ") FROM j";
+  }
+
   std::optional<Notification> wait_notification(std::chrono::milliseconds timeout) override {
     if (auto n = next_notification()) return n;
     pollfd pfd{PQsocket(conn_), POLLIN, 0};
@@ -533,6 +539,15 @@ class PgConnection final : public Connection {
 };
 
 }  // namespace
+
+std::string pg_quote_literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
 
 std::string pg_quote_identifier(std::string_view name) {
   std::string out = "\"";

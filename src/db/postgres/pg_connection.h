@@ -33,5 +33,7 @@ std::unique_ptr<Connection> open_postgres(const PostgresOptions& options);
 
 // Quotes an identifier for PostgreSQL ("my role" → "\"my role\"").
 std::string pg_quote_identifier(std::string_view name);
+// `text` as an SQL string literal ('it''s'), for the few statements built with a constant.
+std::string pg_quote_literal(std::string_view text);
 
 }  // namespace unity::db
