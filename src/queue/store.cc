@@ -120,9 +120,8 @@ std::vector<InsertedJob> JobStore::job_insert_many(const std::vector<NewJob>& jo
     db::Params p;
     add_insert_params(p, jobs[0], out[0].uuid, now);
     const std::string insert = kInsertInto + db::values_sql(1, kInsertWidth, 1) + " RETURNING id";
-    out[0].id = insert_one(notify ? t(conn_.insert_and_notify_sql(insert, "unity_jobs", 3))
-                                  : t(insert),
-                           p, jobs[0]);
+    out[0].id = insert_one(
+        notify ? t(conn_.insert_and_notify_sql(insert, "unity_jobs", 3)) : t(insert), p, jobs[0]);
     return out;
   }
   // In the caller's transaction when there is one (no savepoint: a failure aborts the caller's
