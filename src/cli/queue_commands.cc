@@ -119,6 +119,7 @@ struct DispatchArgs {
   int64_t tenant = -1;
   double delay = 0;
   int count = 1;
+  int priority = 0;
 };
 
 void define_dispatch(CLI::App& app, Context& ctx) {
@@ -130,6 +131,8 @@ void define_dispatch(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(0.0, 31536000.0));
   app.add_option("--data", a->data, "The payload, a JSON object; - reads stdin");
   app.add_option("--unique", a->unique, "Refuse if a job with this key is waiting or running");
+  app.add_option("--priority", a->priority,
+                 "Higher runs first within its queue and tenant (-1000..1000, default 0)");
   app.add_option("--count", a->count, "Enqueue this many copies in one transaction")
       ->check(CLI::Range(1, 1000000));
   app.callback([&ctx, a] {
@@ -142,6 +145,7 @@ void define_dispatch(CLI::App& app, Context& ctx) {
     if (!a->queue.empty()) o.queue = a->queue;
     o.delay = std::chrono::milliseconds(static_cast<int64_t>(a->delay * 1000));
     if (!a->unique.empty()) o.unique_key = a->unique;
+    o.priority = a->priority;
     queue::Dispatcher& d = ctx.dispatcher();
     // tenant_app checks that the tenant exists before its context is set.
     db::Connection& conn = a->tenant > 0 ? ctx.tenant_app(a->tenant) : ctx.app();

@@ -22,8 +22,13 @@ NewJob Dispatcher::prepare(const JobType& type, int64_t tenant_id, const std::st
   if (options.timeout_s && (*options.timeout_s < 1 || *options.timeout_s > 86400)) {
     throw invalid_argument("timeout must be between 1 and 86400 seconds");
   }
+  if (options.priority < -kMaxPriority || options.priority > kMaxPriority) {
+    throw invalid_argument("priority must be between -" + std::to_string(kMaxPriority) + " and " +
+                           std::to_string(kMaxPriority));
+  }
   NewJob j;
   j.tenant_id = tenant_id;
+  j.priority = options.priority;
   j.queue = options.queue.value_or(type.options.queue.empty() ? config_.queue_default
                                                               : type.options.queue);
   if (j.queue.empty() || j.queue.size() > 100) throw invalid_argument("invalid queue name");

@@ -20,12 +20,16 @@
 
 namespace unity::queue {
 
+// Priorities run from -kMaxPriority to kMaxPriority; 0 is the default.
+inline constexpr int kMaxPriority = 1000;
+
 struct DispatchOptions {
   std::optional<std::string> queue;       // default: the type's queue, else DB_QUEUE
   std::chrono::milliseconds delay{0};     // run no earlier than now + delay
   std::optional<std::string> unique_key;  // refuse a duplicate while one waits or runs
   std::optional<int> tries;               // override the type's
   std::optional<int> timeout_s;
+  int priority = 0;  // higher first within one queue and tenant (never across queues or tenants)
 };
 
 // What services and listeners dispatch through; testing::QueueFake records instead.

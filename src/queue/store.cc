@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kClaimedColumns =
     "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
-    "retry_until, lease_token, available_at, reserved_at";
+    "retry_until, lease_token, priority, available_at, reserved_at";
 
 std::optional<int> opt_int(const db::Row& r, const char* c) {
   auto v = r.get<std::optional<int64_t>>(c);
@@ -86,6 +86,7 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
   j.backoff = r.get<std::optional<std::string>>("backoff");
   j.retry_until_us = r.get<std::optional<int64_t>>("retry_until");
   j.lease_token = r.get<int64_t>("lease_token");
+  j.priority = r.get<int>("priority");
   j.available_at_us = r.get<int64_t>("available_at");
   j.claimed_at_us = r.get<std::optional<int64_t>>("reserved_at").value_or(0);
   return j;
@@ -95,8 +96,8 @@ namespace {
 
 constexpr const char* kInsertInto =
     "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
-    "retry_until, unique_key, available_at, created_at) VALUES ";
-constexpr size_t kInsertWidth = 12;
+    "retry_until, unique_key, available_at, created_at, priority) VALUES ";
+constexpr size_t kInsertWidth = 13;
 // Rows per multi-row INSERT: one round trip for up to 256 jobs instead of one each. Statements
 // hold a power of two of rows (256, 128, …, 1), so a connection prepares at most nine of them.
 constexpr size_t kMaxRowsPerInsert = 256;
@@ -104,7 +105,7 @@ constexpr size_t kMaxRowsPerInsert = 256;
 void add_insert_params(db::Params& p, const NewJob& j, const std::string& uuid, int64_t now) {
   p.add(uuid).add(j.tenant_id).add(j.queue).add(j.type).add(j.payload).add(opt(j.max_tries));
   p.add(opt(j.timeout_s)).add(opt(j.backoff)).add(opt(j.retry_until_us)).add(opt(j.unique_key));
-  p.add(j.available_at_us).add(now);
+  p.add(j.available_at_us).add(now).add(int64_t{j.priority});
 }
 
 }  // namespace
@@ -198,7 +199,8 @@ std::vector<ClaimedJob> JobStore::job_claim(const ClaimParams& p) {
       t("UPDATE {q} SET reserved_at = $4, lease_expires_at = $5, lease_token = $6, worker = $7,"
         " attempts = attempts + 1"
         " WHERE id IN (SELECT id FROM {q} WHERE queue = $1 AND tenant_id = $2"
-        " AND reserved_at IS NULL AND available_at <= $4 ORDER BY available_at, id LIMIT $3" +
+        " AND reserved_at IS NULL AND available_at <= $4"
+        " ORDER BY priority DESC, available_at, id LIMIT $3" +
         skip_locked() + ") RETURNING " + kClaimedColumns);
   const int64_t now = now_us();
   std::vector<ClaimedJob> out;
@@ -208,7 +210,10 @@ std::vector<ClaimedJob> JobStore::job_claim(const ClaimParams& p) {
                    {p.queue, p.tenant_id, p.limit, now, now + p.lease_us, p.lease_token, p.worker},
                    [&](const db::Row& r) { out.push_back(claimed_from(r)); });
   tx.commit();
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  // RETURNING's order is unspecified: higher priority starts first, then the older id.
+  std::sort(out.begin(), out.end(), [](const ClaimedJob& a, const ClaimedJob& b) {
+    return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+  });
   return out;
 }
 
@@ -267,14 +272,15 @@ bool JobStore::job_fail(Lease lease, const std::string& error) {
       // failure unrecordable, which would leave the job reserved for ever: the row is replaced
       // by the latest failure.
       t("INSERT INTO failed_jobs (uuid, tenant_id, connection, queue, type, payload, attempts,"
-        " max_tries, timeout_s, backoff, exception, failed_at)"
+        " max_tries, timeout_s, backoff, priority, exception, failed_at)"
         " SELECT uuid, tenant_id, 'database', queue, type, payload, attempts, max_tries, timeout_s,"
-        " backoff, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"
+        " backoff, priority, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"
         " ON CONFLICT (uuid) DO UPDATE SET tenant_id = excluded.tenant_id,"
         " queue = excluded.queue, type = excluded.type, payload = excluded.payload,"
         " attempts = excluded.attempts, max_tries = excluded.max_tries,"
         " timeout_s = excluded.timeout_s, backoff = excluded.backoff,"
-        " exception = excluded.exception, failed_at = excluded.failed_at"),
+        " priority = excluded.priority, exception = excluded.exception, failed_at = "
+        "excluded.failed_at"),
       {lease.id, lease.token, error, format_iso8601(clock_.now())});
   if (moved != 1) return false;
   conn_.execute(t("DELETE FROM {q} WHERE id = $1"), {lease.id});
@@ -418,10 +424,10 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
   // is never queued twice, and a concurrent retry of "all" simply moves fewer.
   static constexpr const char* kTake =
       "DELETE FROM failed_jobs WHERE {where} RETURNING uuid, tenant_id, queue, type, payload,"
-      " max_tries, timeout_s, backoff";
+      " max_tries, timeout_s, backoff, priority";
   static constexpr const char* kInsert =
       "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff,"
-      " available_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+      " priority, available_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)"
       " RETURNING id";
   auto take = [&](const std::string& where, db::Params p) {
     std::string sql = kTake;
@@ -452,11 +458,11 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
   for (const db::Row& r : taken) {
     const std::string q = queue ? *queue : r.get<std::string>("queue");
     const std::string uuid = r.get<std::string>("uuid");
-    const int64_t id =
-        conn_.query_int(t(kInsert), {uuid, r.get<int64_t>("tenant_id"), q,
-                                     r.get<std::string>("type"), r.get<std::string>("payload"),
-                                     opt(opt_int(r, "max_tries")), opt(opt_int(r, "timeout_s")),
-                                     opt(r.get<std::optional<std::string>>("backoff")), now});
+    const int64_t id = conn_.query_int(
+        t(kInsert),
+        {uuid, r.get<int64_t>("tenant_id"), q, r.get<std::string>("type"),
+         r.get<std::string>("payload"), opt(opt_int(r, "max_tries")), opt(opt_int(r, "timeout_s")),
+         opt(r.get<std::optional<std::string>>("backoff")), now, r.get<int64_t>("priority")});
     out.push_back({id, uuid, q});
   }
   if (conn_.capabilities().listen_notify && !out.empty()) conn_.notify("unity_jobs", "retry");

@@ -31,6 +31,7 @@ struct NewJob {
   std::optional<std::string> backoff;  // Backoff::to_string()
   std::optional<int64_t> retry_until_us;
   std::optional<std::string> unique_key;
+  int priority = 0;  // higher first within one queue and tenant
 };
 
 struct InsertedJob {
@@ -69,6 +70,7 @@ struct ClaimedJob {
   std::optional<std::string> backoff;
   std::optional<int64_t> retry_until_us;
   int64_t lease_token = 0;
+  int priority = 0;
   int64_t available_at_us = 0;  // when it could first run (this attempt)
   int64_t claimed_at_us = 0;    // when this claim took it (the wait: claimed - available)
 

@@ -225,6 +225,8 @@ TEST_P(CliTest, QueueBadInputIsRefusedWithOneLine) {
       {"queue:dispatch diag.noop --tenant 1 --data '[1]'", 2},
       {"queue:dispatch diag.noop --tenant 42", 3},
       {"queue:dispatch diag.noop --tenant 1 --delay -1", 2},
+      {"queue:dispatch diag.noop --tenant 1 --priority 1001", 2},
+      {"queue:dispatch diag.noop --tenant 1 --priority high", 2},
       {"queue:work --concurrency 0", 2},
       {"queue:work --backoff soon", 2},
       {"queue:work --tries 0", 2},

@@ -2,6 +2,7 @@
 // fencing, priority, fairness, pauses, delays, unique jobs, the sync driver, tenant isolation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -298,6 +299,57 @@ TEST_P(QueueTest, StrictPriorityRunsHigherQueuesFirst) {
   auto m = marks();
   ASSERT_EQ(m.size(), 60u);
   for (int i = 0; i < 60; ++i) EXPECT_EQ(m[i], i < 20 ? "high" : i < 40 ? "default" : "low") << i;
+}
+
+// Priority inside a queue (DESIGN.md "The Bus"): higher first within one queue and tenant, then
+// the oldest; the order of claim within one batch of claims follows it too.
+TEST_P(QueueTest, HigherPriorityRunsFirstWithinAQueue) {
+  for (int i = 0; i < 10; ++i) dispatch(tenant_a_, "diag.write", "{\"mark\":\"p0\"}");
+  for (int i = 0; i < 10; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"n5\"}", {.priority = -5});
+  for (int i = 0; i < 10; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"p7\"}", {.priority = 7});
+  for (int i = 0; i < 10; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"p3\"}", {.priority = 3});
+  drain({.concurrency = 1, .batch = 4});
+  auto m = marks();
+  ASSERT_EQ(m.size(), 40u);
+  const char* order[] = {"p7", "p3", "p0", "n5"};
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(m[i], order[i / 10]) << i;
+}
+
+// A priority never jumps a higher queue (Guarantee 6) nor a tenant's turn (Guarantee 7).
+TEST_P(QueueTest, PriorityNeverOverridesQueueOrderOrTenantTurns) {
+  for (int i = 0; i < 5; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"default\"}", {.priority = 1000});
+  for (int i = 0; i < 5; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"high\"}", {.queue = "high", .priority = -1000});
+  drain({.queues = {"high", "default"}, .concurrency = 1});
+  auto m = marks();
+  ASSERT_EQ(m.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(m[i], i < 5 ? "high" : "default") << i;
+
+  db_->owner()->execute("DELETE FROM diag_marks");
+  for (int i = 0; i < 20; ++i)
+    dispatch(tenant_a_, "diag.write", "{\"mark\":\"a\"}", {.priority = 1000});
+  for (int i = 0; i < 20; ++i) dispatch(tenant_b_, "diag.write", "{\"mark\":\"b\"}");
+  drain({.concurrency = 1});
+  m = marks();
+  ASSERT_EQ(m.size(), 40u);
+  // Turns alternate whatever the priorities: B's first job runs within A's first two.
+  EXPECT_EQ(std::count(m.begin(), m.begin() + 4, "b"), 2) << m[0] << m[1] << m[2] << m[3];
+}
+
+// A failed job keeps its priority in failed_jobs, and queue:retry gives it back.
+TEST_P(QueueTest, RetriedJobKeepsItsPriority) {
+  dispatch(tenant_a_, "diag.fail", "{\"times\":99}", {.tries = 1, .priority = 42});
+  drain();
+  EXPECT_EQ(count("SELECT priority FROM failed_jobs"), 42);
+  JobStore(*conn_, "jobs", system_clock()).failed_retry({"all"}, std::nullopt);
+  EXPECT_EQ(count("SELECT priority FROM jobs"), 42);
+  EXPECT_THROW(dispatch(tenant_a_, "diag.noop", "{}", {.priority = 1001}), Error);
+  EXPECT_THROW(dispatch(tenant_a_, "diag.noop", "{}", {.priority = -1001}), Error);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
 }
 
 // A worker given no queues serves high, DB_QUEUE and low, in that order (queue/queues.h): no job
