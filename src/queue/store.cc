@@ -1,5 +1,6 @@
 #include "queue/store.h"
 
+#include <algorithm>
 #include <bit>
 #include <map>
 #include <random>
@@ -237,6 +238,10 @@ int64_t JobStore::job_complete_many(const std::vector<Lease>& leases) {
       if (FinishedJob f = finished_from(r); f.in_batch_or_chain()) batched.push_back(std::move(f));
     });
   }
+  // Batches in one order, so two workers acknowledging jobs of the same batches never deadlock on
+  // their rows.
+  std::sort(batched.begin(), batched.end(),
+            [](const FinishedJob& x, const FinishedJob& y) { return x.batch_id < y.batch_id; });
   for (const FinishedJob& f : batched) record_finished(*this, f, Finish::kSucceeded);
   tx.commit();
   return done;

@@ -4,6 +4,8 @@
 // their catch; a chain inside a batch; bad input leaves nothing; another tenant sees nothing.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "core/error.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
@@ -103,6 +105,33 @@ TEST_P(BatchTest, ThenRunsOnceWhenEveryJobHasSucceeded) {
   EXPECT_EQ(marks("finally"), 1);
   EXPECT_EQ(marks("catch"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark LIKE 'w%'"), 3);
+}
+
+TEST_P(BatchTest, ConcurrentWorkersFinishingABigBatchRunThenAndFinallyOnce) {
+  // Two workers of 8 threads each finish 400 jobs at once: the batch row's lock serialises the
+  // counter updates, so exactly one completion sees pending_jobs reach 0.
+  std::string jobs;
+  for (int i = 0; i < 400; ++i) {
+    jobs +=
+        (i ? "," : "") + (i % 8 == 0 ? write("w" + std::to_string(i)) : R"({"type":"diag.noop"})");
+  }
+  auto b = batch(R"({"name":"big","jobs":[)" + jobs + "]," + kCallbacks + "}");
+  auto run = [&] {
+    WorkerOptions o{.concurrency = 8, .tries = 1, .stop_when_empty = true};
+    Worker w(db::connection_factory(db_->config()), db_->config(), registry_, o, nullptr);
+    w.run();
+  };
+  std::thread other(run);
+  run();
+  other.join();
+  drain();
+  Batch after = find(b.batch_id);
+  EXPECT_EQ(after.total_jobs, 400);
+  EXPECT_EQ(after.pending_jobs, 0);
+  EXPECT_EQ(after.failed_jobs, 0);
+  EXPECT_EQ(marks("then"), 1);
+  EXPECT_EQ(marks("finally"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark LIKE 'w%'"), 50);
 }
 
 TEST_P(BatchTest, FirstFailureRunsCatchOnceAndCancelsTheRest) {
