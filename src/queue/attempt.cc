@@ -4,6 +4,7 @@
 
 #include "db/connection.h"
 #include "db/transaction.h"
+#include "queue/batch_progress.h"
 #include "queue/running_job.h"
 
 namespace unity::queue {
@@ -49,6 +50,10 @@ Attempts::Attempts(const JobRegistry& registry, AttemptDefaults defaults, AuditL
 Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<bool>& cancel,
                       std::string& error, bool& needs_ack) const {
   needs_ack = false;
+  // A job of a cancelled batch is finished as skipped without running (nor counting as a failure).
+  if (job.batch_id && batch_cancelled(store.connection(), *job.batch_id)) {
+    return store.job_skip(job.lease()) ? Outcome::kDone : Outcome::kFenced;
+  }
   const JobType* type = registry_.find(job.type);
   if (!type) {
     error = "unknown job type '" + job.type + "' (not registered in this worker)";

@@ -63,6 +63,15 @@ class Dispatcher final : public JobDispatcher {
                                          const DispatchOptions& options = {}) override;
 
   const JobRegistry& registry() const { return registry_; }
+  const Config& config() const { return config_; }
+  const Clock& clock() const { return clock_; }
+
+  // Validates and resolves one job as dispatch_many does, without inserting it (batches and
+  // chains insert theirs themselves, queue/batch.h). Throws like dispatch_many.
+  NewJob prepare(const std::string& type, int64_t tenant_id, const std::string& payload,
+                 const DispatchOptions& options = {}) const {
+    return prepare(registry_.get(type), tenant_id, payload, options);
+  }
 
   // With QUEUE_CONNECTION=sync a job runs inside dispatch, with no job row to record its
   // progress in: `listener` then sees each progress(percent) of the job of `type`, and one last

@@ -1,5 +1,6 @@
 #include "queue/store.h"
 
+#include <algorithm>
 #include <bit>
 #include <map>
 #include <random>
@@ -9,6 +10,7 @@
 #include "core/uuid.h"
 #include "db/transaction.h"
 #include "db/values_sql.h"
+#include "queue/batch_progress.h"
 
 namespace unity::queue {
 
@@ -16,7 +18,7 @@ namespace {
 
 constexpr const char* kClaimedColumns =
     "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
-    "retry_until, lease_token, priority, available_at, reserved_at";
+    "retry_until, lease_token, priority, available_at, reserved_at, batch_id, chain";
 
 std::optional<int> opt_int(const db::Row& r, const char* c) {
   auto v = r.get<std::optional<int64_t>>(c);
@@ -89,6 +91,8 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
   j.priority = r.get<int>("priority");
   j.available_at_us = r.get<int64_t>("available_at");
   j.claimed_at_us = r.get<std::optional<int64_t>>("reserved_at").value_or(0);
+  j.batch_id = r.get<std::optional<std::string>>("batch_id");
+  j.chain = r.get<std::optional<std::string>>("chain");
   return j;
 }
 
@@ -96,8 +100,8 @@ namespace {
 
 constexpr const char* kInsertInto =
     "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
-    "retry_until, unique_key, available_at, created_at, priority) VALUES ";
-constexpr size_t kInsertWidth = 13;
+    "retry_until, unique_key, available_at, created_at, priority, batch_id, chain) VALUES ";
+constexpr size_t kInsertWidth = 15;
 // Rows per multi-row INSERT: one round trip for up to 256 jobs instead of one each. Statements
 // hold a power of two of rows (256, 128, …, 1), so a connection prepares at most nine of them.
 constexpr size_t kMaxRowsPerInsert = 256;
@@ -106,6 +110,7 @@ void add_insert_params(db::Params& p, const NewJob& j, const std::string& uuid, 
   p.add(uuid).add(j.tenant_id).add(j.queue).add(j.type).add(j.payload).add(opt(j.max_tries));
   p.add(opt(j.timeout_s)).add(opt(j.backoff)).add(opt(j.retry_until_us)).add(opt(j.unique_key));
   p.add(j.available_at_us).add(now).add(int64_t{j.priority});
+  p.add(opt(j.batch_id)).add(opt(j.chain));
 }
 
 }  // namespace
@@ -226,21 +231,44 @@ int64_t JobStore::job_complete_many(const std::vector<Lease>& leases) {
   if (leases.empty()) return 0;
   std::map<int64_t, std::vector<int64_t>> by_token;
   for (const auto& l : leases) by_token[l.token].push_back(l.id);
-  const std::string sql =
-      t("DELETE FROM {q} WHERE lease_token = $1 AND id IN " + conn_.id_set_sql(2));
+  const std::string sql = t(std::string("DELETE FROM {q} WHERE lease_token = $1 AND id IN ") +
+                            conn_.id_set_sql(2) + " RETURNING " + kFinishedColumns);
   int64_t done = 0;
+  std::vector<FinishedJob> batched;
   db::Transaction tx(conn_);
   conn_.relax_commit_durability();
   for (const auto& [token, ids] : by_token) {
-    done += conn_.execute(sql, {token, conn_.id_set_param(ids)});
+    conn_.query_each(sql, {token, conn_.id_set_param(ids)}, [&](const db::Row& r) {
+      ++done;
+      if (FinishedJob f = finished_from(r); f.in_batch_or_chain()) batched.push_back(std::move(f));
+    });
   }
+  // Batches in one order, so two workers acknowledging jobs of the same batches never deadlock on
+  // their rows.
+  std::sort(batched.begin(), batched.end(),
+            [](const FinishedJob& x, const FinishedJob& y) { return x.batch_id < y.batch_id; });
+  for (const FinishedJob& f : batched) record_finished(*this, f, Finish::kSucceeded);
   tx.commit();
   return done;
 }
 
-bool JobStore::job_complete(Lease lease) {
-  return conn_.execute(t("DELETE FROM {q} WHERE id = $1 AND lease_token = $2"),
-                       {lease.id, lease.token}) == 1;
+bool JobStore::job_complete(Lease lease) { return finish_one(lease, Finish::kSucceeded); }
+
+bool JobStore::job_skip(Lease lease) {
+  db::Transaction tx(conn_);
+  if (!finish_one(lease, Finish::kSkipped)) return false;
+  tx.commit();
+  return true;
+}
+
+bool JobStore::finish_one(Lease lease, Finish how) {
+  auto row = conn_.query_one(
+      t(std::string("DELETE FROM {q} WHERE id = $1 AND lease_token = $2 RETURNING ") +
+        kFinishedColumns),
+      {lease.id, lease.token});
+  if (!row) return false;
+  if (FinishedJob f = finished_from(*row); f.in_batch_or_chain()) record_finished(*this, f, how);
+  return true;
 }
 
 bool JobStore::job_release(Lease lease, int64_t available_at_us, const std::string& error) {
@@ -272,18 +300,18 @@ bool JobStore::job_fail(Lease lease, const std::string& error) {
       // failure unrecordable, which would leave the job reserved for ever: the row is replaced
       // by the latest failure.
       t("INSERT INTO failed_jobs (uuid, tenant_id, connection, queue, type, payload, attempts,"
-        " max_tries, timeout_s, backoff, priority, exception, failed_at)"
+        " max_tries, timeout_s, backoff, priority, exception, failed_at, batch_id, chain)"
         " SELECT uuid, tenant_id, 'database', queue, type, payload, attempts, max_tries, timeout_s,"
-        " backoff, priority, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"
+        " backoff, priority, $3, $4, batch_id, chain FROM {q} WHERE id = $1 AND lease_token = $2"
         " ON CONFLICT (uuid) DO UPDATE SET tenant_id = excluded.tenant_id,"
         " queue = excluded.queue, type = excluded.type, payload = excluded.payload,"
         " attempts = excluded.attempts, max_tries = excluded.max_tries,"
         " timeout_s = excluded.timeout_s, backoff = excluded.backoff,"
-        " priority = excluded.priority, exception = excluded.exception, failed_at = "
-        "excluded.failed_at"),
+        " priority = excluded.priority, exception = excluded.exception,"
+        " failed_at = excluded.failed_at, batch_id = excluded.batch_id, chain = excluded.chain"),
       {lease.id, lease.token, error, format_iso8601(clock_.now())});
   if (moved != 1) return false;
-  conn_.execute(t("DELETE FROM {q} WHERE id = $1"), {lease.id});
+  finish_one(lease, Finish::kFailed);
   tx.commit();
   return true;
 }

@@ -20,6 +20,9 @@
 
 namespace unity::queue {
 
+// How a job finished, for its batch and chain (queue/batch_progress.h).
+enum class Finish { kSucceeded, kFailed, kSkipped };
+
 struct NewJob {
   int64_t tenant_id = 0;  // 0: a system job
   std::string queue;
@@ -31,7 +34,9 @@ struct NewJob {
   std::optional<std::string> backoff;  // Backoff::to_string()
   std::optional<int64_t> retry_until_us;
   std::optional<std::string> unique_key;
-  int priority = 0;  // higher first within one queue and tenant
+  int priority = 0;                     // higher first within one queue and tenant
+  std::optional<std::string> batch_id;  // queue/batch.h
+  std::optional<std::string> chain;     // the rest of its chain (queue/batch_progress.h)
 };
 
 struct InsertedJob {
@@ -73,6 +78,8 @@ struct ClaimedJob {
   int priority = 0;
   int64_t available_at_us = 0;  // when it could first run (this attempt)
   int64_t claimed_at_us = 0;    // when this claim took it (the wait: claimed - available)
+  std::optional<std::string> batch_id;
+  std::optional<std::string> chain;
 
   Lease lease() const { return {id, lease_token}; }
 };
@@ -121,10 +128,16 @@ class JobStore {
   // How many of a tenant's jobs are reserved right now (for its concurrency cap).
   int64_t job_count_reserved(int64_t tenant_id);
 
+  // Completing, failing for good and skipping a job of a batch or a chain also do its batch's
+  // and chain's bookkeeping (counters, the next link, then/catch/finally) in the same
+  // transaction (queue/batch_progress.h).
+  //
   // Deletes completed jobs whose lease token still matches; returns how many.
   int64_t job_complete_many(const std::vector<Lease>& leases);
   // Deletes one completed job in the caller's transaction (the handler's); false if fenced off.
   bool job_complete(Lease lease);
+  // Finishes a job of a cancelled batch without running it (skipped). False if fenced off.
+  bool job_skip(Lease lease);
   // Back to ready at `available_at_us` (the attempt counts). False if fenced off.
   bool job_release(Lease lease, int64_t available_at_us, const std::string& error);
   // Claimed but never started (worker stopping): back to ready, attempt not counted.
@@ -185,6 +198,8 @@ class JobStore {
   std::string skip_locked() const;
 
   ClaimedJob claimed_from(const db::Row& r) const;
+  // Deletes one job whose lease token matches and does its batch/chain bookkeeping as `how`.
+  bool finish_one(Lease lease, Finish how);
   // Runs an INSERT … RETURNING id of `job`; a clash of its unique key is kAlreadyExists naming it.
   int64_t insert_one(const std::string& sql, const db::Params& p, const NewJob& job);
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "db/tenancy.h"
+#include "queue/batch.h"
 #include "queue/dispatch.h"
 #include "queue/registry.h"
 #include "support/process.h"
@@ -198,6 +199,54 @@ TEST_P(WorkerProcessTest, WorkerStillStartingWhenRestartIsSignalledExits) {
   w.signal(SIGCONT);
   EXPECT_EQ(w.wait(10s), 0);
   EXPECT_NE(worker_log().find("\"restart\""), std::string::npos) << worker_log();
+}
+
+TEST_P(WorkerProcessTest, BatchCountersStayExactWhenAWorkerIsKilledMidBatch) {
+  // 30 writes (completed in their handler's transaction), 10 no-ops (acknowledged in batches) and
+  // a chain of 5 writes (each link inserted by the completion of the one before).
+  std::string jobs;
+  auto add = [&](const std::string& spec) { jobs += (jobs.empty() ? "" : ",") + spec; };
+  auto write = [](const std::string& mark) {
+    return R"({"type":"diag.write","data":{"mark":")" + mark + R"(","sleep_ms":40}})";
+  };
+  for (int i = 0; i < 30; ++i) add(write("w" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i) add(R"({"type":"diag.noop"})");
+  std::string links;
+  for (int i = 0; i < 5; ++i) links += (i ? "," : "") + write("c" + std::to_string(i));
+  add(R"({"chain":[)" + links + "]}");
+  const auto batch =
+      dispatch_batch(*conn_, Dispatcher(db_->config(), registry_), tenant_,
+                     parse_batch_spec(R"({"name":"killed","jobs":[)" + jobs + R"(],"then":)" +
+                                      write("then") + R"(,"finally":)" + write("finally") + "}"));
+  auto first = worker({"--sleep=0.1", "--concurrency=4", "--name=first"}, env(1));
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM diag_marks") >= 8; }, 30s));
+  first.signal(SIGKILL);
+  EXPECT_EQ(first.wait(5s), 128 + SIGKILL);
+  auto second = worker({"--sleep=0.1", "--concurrency=4", "--name=second"}, env(1));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return count("SELECT count(*) FROM jobs") == 0 &&
+               count("SELECT count(*) FROM job_batches WHERE finished_at IS NOT NULL") == 1;
+      },
+      60s));
+  second.signal(SIGTERM);
+  EXPECT_EQ(second.wait(10s), 0);
+  auto b = batch_find(*conn_, tenant_, batch.batch_id);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->total_jobs, 45);
+  EXPECT_EQ(b->pending_jobs, 0);
+  EXPECT_EQ(b->failed_jobs, 0);
+  EXPECT_FALSE(b->cancelled_at_us);
+  // Every write exactly once (Guarantee 3), the chain in order, then and finally once each.
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark LIKE 'w%'"), 30);
+  EXPECT_EQ(count("SELECT count(DISTINCT mark) FROM diag_marks WHERE mark LIKE 'w%'"), 30);
+  std::vector<std::string> chain;
+  db_->owner()->query_each("SELECT mark FROM diag_marks WHERE mark LIKE 'c%' ORDER BY id", {},
+                           [&](const db::Row& r) { chain.push_back(r.get<std::string>(0)); });
+  EXPECT_EQ(chain, (std::vector<std::string>{"c0", "c1", "c2", "c3", "c4"}));
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'then'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'finally'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, WorkerProcessTest,
