@@ -26,6 +26,9 @@ struct DispatchOptions {
   std::optional<std::string> unique_key;  // refuse a duplicate while one waits or runs
   std::optional<int> tries;               // override the type's
   std::optional<int> timeout_s;
+  // Tracing (core/trace.h): the jobs join the calling thread's current trace, as children of its
+  // open span; here, per payload, another parent span instead (a queued listener's event span).
+  std::vector<std::string> parent_span_ids;
 };
 
 // What services and listeners dispatch through; testing::QueueFake records instead.

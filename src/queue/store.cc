@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kClaimedColumns =
     "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
-    "retry_until, lease_token, available_at, reserved_at";
+    "retry_until, lease_token, available_at, reserved_at, trace_id, parent_span_id";
 
 std::optional<int> opt_int(const db::Row& r, const char* c) {
   auto v = r.get<std::optional<int64_t>>(c);
@@ -27,6 +27,7 @@ std::optional<int> opt_int(const db::Row& r, const char* c) {
 db::Value opt(const std::optional<int>& v) { return v ? db::Value{int64_t{*v}} : db::kNull; }
 db::Value opt(const std::optional<int64_t>& v) { return v ? db::Value{*v} : db::kNull; }
 db::Value opt(const std::optional<std::string>& v) { return v ? db::Value{*v} : db::kNull; }
+db::Value opt_text(const std::string& v) { return v.empty() ? db::kNull : db::Value{v}; }
 
 }  // namespace
 
@@ -88,6 +89,8 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
   j.lease_token = r.get<int64_t>("lease_token");
   j.available_at_us = r.get<int64_t>("available_at");
   j.claimed_at_us = r.get<std::optional<int64_t>>("reserved_at").value_or(0);
+  j.trace_id = r.get<std::optional<std::string>>("trace_id").value_or("");
+  j.parent_span_id = r.get<std::optional<std::string>>("parent_span_id").value_or("");
   return j;
 }
 
@@ -95,8 +98,8 @@ namespace {
 
 constexpr const char* kInsertInto =
     "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
-    "retry_until, unique_key, available_at, created_at) VALUES ";
-constexpr size_t kInsertWidth = 12;
+    "retry_until, unique_key, available_at, created_at, trace_id, parent_span_id) VALUES ";
+constexpr size_t kInsertWidth = 14;
 // Rows per multi-row INSERT: one round trip for up to 256 jobs instead of one each. Statements
 // hold a power of two of rows (256, 128, …, 1), so a connection prepares at most nine of them.
 constexpr size_t kMaxRowsPerInsert = 256;
@@ -104,7 +107,7 @@ constexpr size_t kMaxRowsPerInsert = 256;
 void add_insert_params(db::Params& p, const NewJob& j, const std::string& uuid, int64_t now) {
   p.add(uuid).add(j.tenant_id).add(j.queue).add(j.type).add(j.payload).add(opt(j.max_tries));
   p.add(opt(j.timeout_s)).add(opt(j.backoff)).add(opt(j.retry_until_us)).add(opt(j.unique_key));
-  p.add(j.available_at_us).add(now);
+  p.add(j.available_at_us).add(now).add(opt_text(j.trace_id)).add(opt_text(j.parent_span_id));
 }
 
 }  // namespace
@@ -267,14 +270,15 @@ bool JobStore::job_fail(Lease lease, const std::string& error) {
       // failure unrecordable, which would leave the job reserved for ever: the row is replaced
       // by the latest failure.
       t("INSERT INTO failed_jobs (uuid, tenant_id, connection, queue, type, payload, attempts,"
-        " max_tries, timeout_s, backoff, exception, failed_at)"
+        " max_tries, timeout_s, backoff, exception, failed_at, trace_id, parent_span_id)"
         " SELECT uuid, tenant_id, 'database', queue, type, payload, attempts, max_tries, timeout_s,"
-        " backoff, $3, $4 FROM {q} WHERE id = $1 AND lease_token = $2"
+        " backoff, $3, $4, trace_id, parent_span_id FROM {q} WHERE id = $1 AND lease_token = $2"
         " ON CONFLICT (uuid) DO UPDATE SET tenant_id = excluded.tenant_id,"
         " queue = excluded.queue, type = excluded.type, payload = excluded.payload,"
         " attempts = excluded.attempts, max_tries = excluded.max_tries,"
         " timeout_s = excluded.timeout_s, backoff = excluded.backoff,"
-        " exception = excluded.exception, failed_at = excluded.failed_at"),
+        " exception = excluded.exception, failed_at = excluded.failed_at,"
+        " trace_id = excluded.trace_id, parent_span_id = excluded.parent_span_id"),
       {lease.id, lease.token, error, format_iso8601(clock_.now())});
   if (moved != 1) return false;
   conn_.execute(t("DELETE FROM {q} WHERE id = $1"), {lease.id});
@@ -418,11 +422,12 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
   // is never queued twice, and a concurrent retry of "all" simply moves fewer.
   static constexpr const char* kTake =
       "DELETE FROM failed_jobs WHERE {where} RETURNING uuid, tenant_id, queue, type, payload,"
-      " max_tries, timeout_s, backoff";
+      " max_tries, timeout_s, backoff, trace_id, parent_span_id";
+  // The trace goes with the job (a retried job is the same work, in the same trace).
   static constexpr const char* kInsert =
       "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff,"
-      " available_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
-      " RETURNING id";
+      " available_at, created_at, trace_id, parent_span_id)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING id";
   auto take = [&](const std::string& where, db::Params p) {
     std::string sql = kTake;
     std::string scoped = "(" + where + ")";
@@ -456,7 +461,9 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
         conn_.query_int(t(kInsert), {uuid, r.get<int64_t>("tenant_id"), q,
                                      r.get<std::string>("type"), r.get<std::string>("payload"),
                                      opt(opt_int(r, "max_tries")), opt(opt_int(r, "timeout_s")),
-                                     opt(r.get<std::optional<std::string>>("backoff")), now});
+                                     opt(r.get<std::optional<std::string>>("backoff")), now,
+                                     opt(r.get<std::optional<std::string>>("trace_id")),
+                                     opt(r.get<std::optional<std::string>>("parent_span_id"))});
     out.push_back({id, uuid, q});
   }
   if (conn_.capabilities().listen_notify && !out.empty()) conn_.notify("unity_jobs", "retry");

@@ -31,6 +31,9 @@ struct NewJob {
   std::optional<std::string> backoff;  // Backoff::to_string()
   std::optional<int64_t> retry_until_us;
   std::optional<std::string> unique_key;
+  // The trace it works for and the span that dispatched it (core/trace.h); empty: untraced.
+  std::string trace_id;
+  std::string parent_span_id;
 };
 
 struct InsertedJob {
@@ -71,6 +74,8 @@ struct ClaimedJob {
   int64_t lease_token = 0;
   int64_t available_at_us = 0;  // when it could first run (this attempt)
   int64_t claimed_at_us = 0;    // when this claim took it (the wait: claimed - available)
+  std::string trace_id;         // empty: untraced (NewJob::trace_id)
+  std::string parent_span_id;
 
   Lease lease() const { return {id, lease_token}; }
 };
