@@ -7,12 +7,14 @@
 
 #include "cli/progress.h"
 #include "core/error.h"
+#include "core/trace.h"
 #include "db/migrate.h"
 #include "db/tenancy.h"
 #include "erp/erp.h"
 #include "events/event_bus.h"
 #include "jobs/job_log.h"
 #include "jobs/jobs.h"
+#include "jobs/otlp_exporter.h"
 #include "notify/notifier.h"
 #include "queue/audit_log.h"
 #include "queue/dispatch.h"
@@ -21,7 +23,9 @@
 namespace unity::cli {
 
 Context::Context() = default;
-Context::~Context() = default;
+Context::~Context() {
+  trace::set_span_sink({});  // before the exporter sends its last spans and goes
+}
 
 const Config& Context::config() {
   if (!config_) config_ = std::make_unique<Config>(Config::load("."));
@@ -53,6 +57,12 @@ void Context::wire() {
   bus_ = std::make_unique<events::EventBus>(*registry_, *dispatcher_);
   notifier_ = std::make_unique<notify::DatabaseNotifier>(*registry_, *dispatcher_);
   erp::wire_erp(*bus_, *notifier_);
+  if (!config().otel_endpoint.empty()) {
+    jobs::OtlpOptions o;
+    o.endpoint = config().otel_endpoint;
+    otlp_ = std::make_unique<jobs::OtlpExporter>(std::move(o));
+    trace::set_span_sink([e = otlp_.get()](const trace::Span& s) { e->add(s); });
+  }
   if (config().queue_connection == QueueConnection::kSync) {
     // While a bar is drawn, the job's log lines clear the bar's line first; the next update
     // redraws it.

@@ -29,7 +29,8 @@ class DatabaseNotifier;
 }
 namespace unity::jobs {
 struct JobSettings;
-}
+class OtlpExporter;
+}  // namespace unity::jobs
 
 namespace unity::cli {
 
@@ -82,6 +83,8 @@ class Context {
   std::string inline_bar_type_;
   int inline_bar_percent_ = 0;
   std::unique_ptr<queue::AuditLog> audit_log_;
+  // OTEL_EXPORTER_OTLP_ENDPOINT set: every span this process records is also sent there.
+  std::unique_ptr<jobs::OtlpExporter> otlp_;
 };
 
 // A readable table: headers, a rule, rows; columns padded to their widest cell.
@@ -116,5 +119,6 @@ void add_report_commands(Commands& commands, Context& ctx);
 void add_sync_commands(Commands& commands, Context& ctx);
 void add_token_commands(Commands& commands, Context& ctx);
 void add_serve_command(Commands& commands, Context& ctx);
+void add_trace_command(Commands& commands, Context& ctx);
 
 }  // namespace unity::cli

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   unity::cli::add_queue_commands(commands, ctx);
   unity::cli::add_batch_commands(commands, ctx);
   unity::cli::add_event_commands(commands, ctx);
+  unity::cli::add_trace_command(commands, ctx);
   unity::cli::add_erp_commands(commands, ctx);
   unity::cli::add_sales_commands(commands, ctx);
   unity::cli::add_procurement_commands(commands, ctx);

@@ -342,6 +342,15 @@ Config Config::from_vars(const std::map<std::string, std::string>& vars) {
   read_int(vars, "SYNC_MAX_RESPONSE_MB", 1, 1024, c.sync_max_response_mb);
   read_int(vars, "IMPORT_MAX_COLUMNS", 1, 100000, c.import_max_columns);
   read_int(vars, "IMPORT_MAX_MB", 1, 1024, c.import_max_mb);
+  read_string(vars, "OTEL_EXPORTER_OTLP_ENDPOINT", c.otel_endpoint);
+  if (!c.otel_endpoint.empty()) {
+    if (!c.otel_endpoint.starts_with("http://") && !c.otel_endpoint.starts_with("https://")) {
+      throw invalid_argument(
+          "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got \"" +
+          c.otel_endpoint + "\"");
+    }
+    while (c.otel_endpoint.ends_with('/')) c.otel_endpoint.pop_back();
+  }
   c.raw = vars;
   return c;
 }

@@ -69,6 +69,10 @@ struct Config {
   int sync_max_response_mb = 16;  // SYNC_MAX_RESPONSE_MB (1..1024): the largest response read
   int import_max_columns = 1000;  // IMPORT_MAX_COLUMNS (1..100000): fields per CSV record
   int import_max_mb = 200;        // IMPORT_MAX_MB (1..1024): an import uploaded over HTTP
+  // OTEL_EXPORTER_OTLP_ENDPOINT: where `unity serve` and workers also send their spans, as
+  // OTLP/HTTP JSON to <endpoint>/v1/traces (jobs/otlp_exporter.h); an http:// or https:// URL,
+  // a trailing '/' dropped. Unset: spans are only stored (`unity trace`).
+  std::string otel_endpoint;
 
   // Every variable as read (after .env + environment merge), for later layers' own settings.
   std::map<std::string, std::string> raw;

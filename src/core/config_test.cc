@@ -137,6 +137,16 @@ TEST(Config, LimitsHaveDefaultsAndBounds) {
                       "IMPORT_MAX_COLUMNS must be an integer from 1 to 100000, got \"100001\"");
 }
 
+TEST(Config, OtlpEndpointIsAnHttpUrlWithoutTrailingSlash) {
+  EXPECT_EQ(Config::from_vars({}).otel_endpoint, "");
+  EXPECT_EQ(
+      Config::from_vars({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/"}}).otel_endpoint,
+      "http://127.0.0.1:4318");
+  expect_invalid_vars({{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"}},
+                      "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got "
+                      "\"collector:4318\"");
+}
+
 TEST(Config, SyncAllowedHostsAreHostOrHostPortSeparatedByCommas) {
   const Config c = Config::from_vars(
       {{"SYNC_ALLOWED_HOSTS", " ERP.Example.com , 10.0.0.7:8443,[::1]:8080,[FE80::1],, "}});

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/trace.h"
 #include "db/transaction.h"
 #include "events/event_store.h"
 
@@ -67,8 +68,11 @@ void EventBus::dispatch(db::Connection& conn, const Event& event) {
   if (auto it = queued_by_event_.find(event.name()); it != queued_by_event_.end()) {
     const std::string payload =
         nlohmann::json{{"event_id", event.meta().id}, {"event", std::string(event.name())}}.dump();
+    // A traced event's listeners are children of its span (event_store.cc names it).
+    queue::DispatchOptions options;
+    if (trace::current_trace()) options.parent_span_ids = {trace::span_id_of_uuid(event.meta().id)};
     for (const auto& listener : it->second) {
-      dispatcher_.dispatch(conn, event.tenant_id(), listener_job_type(listener), payload);
+      dispatcher_.dispatch(conn, event.tenant_id(), listener_job_type(listener), payload, options);
     }
   }
   tx.commit();
@@ -85,6 +89,8 @@ void EventBus::dispatch_all(db::Connection& conn, const std::vector<const Event*
   db::Transaction tx(conn);
   EventStore(conn).append_all(events);
   std::map<std::string, std::vector<std::string>> payloads;  // by listener, in event order
+  std::map<std::string, std::vector<std::string>> parents;   // their events' spans, when traced
+  const bool traced = trace::current_trace() != nullptr;
   for (const Event* e : events) {
     if (auto it = sync_.find(e->name()); it != sync_.end()) {
       for (const auto& s : it->second) s.fn(*e, conn);
@@ -92,11 +98,17 @@ void EventBus::dispatch_all(db::Connection& conn, const std::vector<const Event*
     if (auto it = queued_by_event_.find(e->name()); it != queued_by_event_.end()) {
       const std::string payload =
           nlohmann::json{{"event_id", e->meta().id}, {"event", std::string(e->name())}}.dump();
-      for (const auto& listener : it->second) payloads[listener].push_back(payload);
+      for (const auto& listener : it->second) {
+        payloads[listener].push_back(payload);
+        if (traced) parents[listener].push_back(trace::span_id_of_uuid(e->meta().id));
+      }
     }
   }
   for (const auto& [listener, list] : payloads) {
-    dispatcher_.dispatch_many(conn, events.front()->tenant_id(), listener_job_type(listener), list);
+    queue::DispatchOptions options;
+    if (traced) options.parent_span_ids = std::move(parents[listener]);
+    dispatcher_.dispatch_many(conn, events.front()->tenant_id(), listener_job_type(listener), list,
+                              options);
   }
   tx.commit();
 }

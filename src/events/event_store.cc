@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/trace.h"
+#include "db/spans.h"
 #include "db/values_sql.h"
 
 namespace unity::events {
@@ -35,8 +37,8 @@ namespace {
 
 constexpr const char* kInsert =
     "INSERT INTO domain_events (uuid, tenant_id, user_id, name, aggregate_type, aggregate_id, "
-    "payload, occurred_at) VALUES ";
-constexpr size_t kInsertColumns = 8;
+    "payload, occurred_at, trace_id) VALUES ";
+constexpr size_t kInsertColumns = 9;
 
 void check_tenant(int64_t tenant, const Event& event) {
   if (tenant != event.tenant_id()) {
@@ -46,8 +48,8 @@ void check_tenant(int64_t tenant, const Event& event) {
   }
 }
 
-// Adds one event's row values to `p`.
-void add_row(db::Params& p, const Event& event) {
+// Adds one event's row values to `p`; `trace` is the current trace (may be null).
+void add_row(db::Params& p, const Event& event, const trace::Current* trace) {
   const auto& m = event.meta();
   std::string agg_type = event.aggregate_type(), agg_id = event.aggregate_id();
   p.add(m.id)
@@ -57,27 +59,58 @@ void add_row(db::Params& p, const Event& event) {
       .add(agg_type.empty() ? db::kNull : db::Value{std::move(agg_type)})
       .add(agg_id.empty() ? db::kNull : db::Value{std::move(agg_id)})
       .add(event.payload_json())
-      .add(format_iso8601(m.occurred_at));
+      .add(format_iso8601(m.occurred_at))
+      .add(trace ? db::Value{trace->trace_id} : db::kNull);
+}
+
+// A traced event's span: an instant, child of the span that recorded it, named by its uuid
+// (trace::span_id_of_uuid) so its queued listeners can name it as their parent.
+trace::Span event_span(const Event& event, const trace::Current& trace) {
+  const int64_t at = event.meta().occurred_at.time_since_epoch().count();
+  return {trace.trace_id,
+          trace::span_id_of_uuid(event.meta().id),
+          trace.span_id,
+          event.tenant_id(),
+          "event",
+          std::string(event.name()),
+          "ok",
+          at,
+          at,
+          event.meta().id};
 }
 
 }  // namespace
 
 int64_t EventStore::append(const Event& event) {
   check_tenant(conn_.require_tenant(), event);
+  trace::Current* traced = trace::current_trace();
   db::Params p;
-  add_row(p, event);
-  return conn_.query_int(
+  add_row(p, event, traced);
+  const int64_t id = conn_.query_int(
       std::string(kInsert) + db::values_sql(1, kInsertColumns, 1) + " RETURNING id", p);
+  if (traced) {
+    traced->recorded = true;
+    db::span_insert(conn_, event_span(event, *traced));
+  }
+  return id;
 }
 
 void EventStore::append_all(const std::vector<const Event*>& events) {
   const int64_t tenant = conn_.require_tenant();
   for (const Event* e : events) check_tenant(tenant, *e);
+  trace::Current* traced = trace::current_trace();
   for (size_t start = 0; start < events.size(); start += kAppendBatch) {
     const size_t n = std::min(kAppendBatch, events.size() - start);
     db::Params p;
-    for (size_t i = start; i < start + n; ++i) add_row(p, *events[i]);
+    for (size_t i = start; i < start + n; ++i) add_row(p, *events[i], traced);
     conn_.execute(std::string(kInsert) + db::values_sql(n, kInsertColumns, 1), p);
+  }
+  if (traced && !events.empty()) {
+    traced->recorded = true;
+    std::vector<trace::Span> spans;
+    spans.reserve(events.size());
+    for (const Event* e : events) spans.push_back(event_span(*e, *traced));
+    db::span_insert_many(conn_, spans);
   }
 }
 

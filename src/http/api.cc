@@ -8,7 +8,10 @@
 #include "core/embedded_file.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/trace.h"
 #include "db/migrate.h"
+#include "db/spans.h"
+#include "db/tenancy.h"
 #include "http/http_metrics.h"
 #include "http/route.h"
 #include "http/tokens.h"
@@ -467,7 +470,16 @@ Response Api::handle(const Request& request, db::Connection& conn) {
   const auto started = std::chrono::steady_clock::now();
   std::string route = "unmatched";  // a path no route serves: one series for them all
   metrics_->request_started();
-  Response r = answer(request, conn, route);
+  const auto parent = trace::parse_traceparent(request.traceparent);
+  trace::TraceScope traced(parent ? parent->trace_id : trace::new_trace_id(), trace::new_span_id());
+  const int64_t started_us = clock_.now().time_since_epoch().count();
+  int64_t tenant = 0;
+  Response r = answer(request, conn, route, tenant);
+  if (traced.current().recorded) {
+    record_request_span(conn, request, route, tenant, r.status, started_us);
+  }
+  r.headers.emplace_back("traceparent", trace::format_traceparent(traced.current().trace_id,
+                                                                  traced.current().span_id));
   metrics_->request_finished();
   metrics_->record(request.method, route, r.status,
                    std::chrono::duration_cast<std::chrono::microseconds>(
@@ -475,7 +487,25 @@ Response Api::handle(const Request& request, db::Connection& conn) {
   return r;
 }
 
-Response Api::answer(const Request& request, db::Connection& conn, std::string& route) {
+void Api::record_request_span(db::Connection& conn, const Request& request,
+                              const std::string& route, int64_t tenant, int status,
+                              int64_t started_us) const {
+  const trace::Current& t = *trace::current_trace();
+  const auto parent = trace::parse_traceparent(request.traceparent);
+  try {
+    std::optional<db::TenantScope> scope;
+    if (tenant != 0) scope.emplace(conn, tenant);
+    db::span_insert(conn,
+                    {t.trace_id, t.span_id, parent ? parent->parent_span_id : "", tenant, "request",
+                     request.method + " " + route, status >= 500 ? "error" : "ok", started_us,
+                     clock_.now().time_since_epoch().count(), std::to_string(status)});
+  } catch (const std::exception&) {
+    // The answer stands; its span is lost with the database.
+  }
+}
+
+Response Api::answer(const Request& request, db::Connection& conn, std::string& route,
+                     int64_t& tenant) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   if (path == "/healthz" || path == "/readyz" || path == kOpenApiPath) route = path;
   if (path == "/healthz") return health(conn, false);
@@ -506,6 +536,7 @@ Response Api::answer(const Request& request, db::Connection& conn, std::string& 
       for (const auto& segment : resolved.route->segments) route += "/" + segment;
     }
     if (refused) return std::move(*refused);
+    tenant = resolved.who->tenant_id;
     Call call{conn,
               *resolved.who,
               std::move(resolved.params),

@@ -46,6 +46,9 @@ struct Request {
   std::string authorization;
   std::string content_type;
   std::string last_event_id;
+  // W3C Trace Context: the caller's trace, continued when well formed (core/trace.h); a new
+  // trace otherwise. Every response carries its own `traceparent` header.
+  std::string traceparent;
   std::string body;
   // A route that takes an upload (takes_upload()) gets its body here instead: a file the server
   // wrote under STORAGE_PATH/imports, which the handler moves away or the server removes after.
@@ -122,7 +125,12 @@ class Api {
   // Routing, authentication and access: the refusal, or nullopt with `out` filled.
   std::optional<Response> resolve(const Request& request, db::Connection& conn, Resolved& out);
   // handle() without the accounting; `route` is set to the route's pattern once it is known.
-  Response answer(const Request& request, db::Connection& conn, std::string& route);
+  // `tenant` is set to the caller's tenant once it is known (0 for an operator).
+  Response answer(const Request& request, db::Connection& conn, std::string& route,
+                  int64_t& tenant);
+  // The request's span, when the request recorded traced work (core/trace.h).
+  void record_request_span(db::Connection& conn, const Request& request, const std::string& route,
+                           int64_t tenant, int status, int64_t started_us) const;
   events::EventBus& bus_;
   const Clock& clock_;
   const Config& config_;

@@ -110,6 +110,7 @@ Request header_of(const bhttp::request<Body>& req) {
   r.authorization = std::string(req[bhttp::field::authorization]);
   r.content_type = std::string(req[bhttp::field::content_type]);
   r.last_event_id = std::string(req["Last-Event-ID"]);
+  r.traceparent = std::string(req["traceparent"]);
   return r;
 }
 

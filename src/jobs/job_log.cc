@@ -16,6 +16,7 @@ void JobLog::step(std::string_view name, const nlohmann::json& fields) const {
                          {"tenant_id", ctx_.tenant_id()},
                          {"attempt", ctx_.attempt()},
                          {"step", name}};
+  if (!ctx_.trace_id().empty()) line["trace_id"] = ctx_.trace_id();
   if (fields.is_object()) {
     for (const auto& [key, value] : fields.items()) line[key] = value;
   }

@@ -3,6 +3,7 @@
 // of operations"). The queue's AuditLog records only each attempt's start and end, and JobContext
 // has no logger, so jobs write one JSON line per step here:
 //   {"ts","log":"job","type","job_id","uuid","tenant_id","attempt","step",…fields}
+// plus "trace_id" when the job works for a trace (core/trace.h).
 // The lines go through JobContext::log() to whoever runs the job: stderr by default (a worker's
 // stderr is its supervisor's log), or the sink in WorkerOptions::job_log /
 // Dispatcher::set_job_log (tests).

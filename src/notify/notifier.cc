@@ -7,7 +7,9 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/trace.h"
 #include "core/uuid.h"
+#include "db/spans.h"
 #include "notify/inbox.h"
 #include "notify/permissions.h"
 
@@ -117,15 +119,28 @@ std::vector<Notifiable> staff_recipients(db::Connection& conn, const Notificatio
 std::vector<std::string> deliver_now(db::Connection& conn, const std::vector<Notifiable>& to,
                                      std::string_view type, const std::string& data) {
   const int64_t tenant = conn.require_tenant();
-  const std::string now = format_iso8601(system_clock().now());
+  const TimePoint at = system_clock().now();
+  const std::string now = format_iso8601(at);
+  trace::Current* traced = trace::current_trace();
+  const db::Value trace_id = traced ? db::Value{traced->trace_id} : db::kNull;
   std::vector<std::string> ids;
   for (const auto& r : to) {
     std::string id = new_uuid().to_string();
     conn.execute(
         "INSERT INTO notifications (id, tenant_id, type, notifiable_type, notifiable_id, data,"
-        " read_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7)",
-        {id, tenant, std::string(type), std::string(r.type_name()), r.id, data, now});
+        " read_at, created_at, updated_at, trace_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7, $8)",
+        {id, tenant, std::string(type), std::string(r.type_name()), r.id, data, now, trace_id});
     ids.push_back(std::move(id));
+  }
+  if (traced) {
+    // One span for the delivery, child of the job that writes it.
+    traced->recorded = true;
+    const int64_t started = at.time_since_epoch().count();
+    db::span_insert(
+        conn, {traced->trace_id, trace::new_span_id(), traced->span_id, tenant, "notification",
+               std::string(type), "ok", started, system_clock().now().time_since_epoch().count(),
+               std::to_string(ids.size()) + " recipient(s)"});
   }
   announce_notifications(conn);
   return ids;

@@ -2,7 +2,10 @@
 
 #include <random>
 
+#include "core/error.h"
+#include "core/trace.h"
 #include "db/connection.h"
+#include "db/spans.h"
 #include "db/transaction.h"
 #include "queue/batch_progress.h"
 #include "queue/running_job.h"
@@ -68,6 +71,28 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
   if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
   RunningJob ctx(job, conn, &store, &cancel, defaults_.tries_for(job), &job_log_);
   auto release_at = [&] { return store.now_us() + ctx.released()->count() * 1000; };
+  // A traced job's attempt is a span: the parent of what it dispatches or writes. Its row goes
+  // into the statement's transaction that ends the attempt (no extra round trip on success).
+  const bool traced = !job.trace_id.empty();
+  trace::TraceScope scope_of_trace(job.trace_id, traced ? trace::new_span_id() : "");
+  const int64_t started = traced ? store.now_us() : 0;
+  auto span = [&](const char* status, const std::string& detail) {
+    if (!traced) return;
+    db::span_insert(
+        conn, {job.trace_id, scope_of_trace.current().span_id, job.parent_span_id, job.tenant_id,
+               job_span_kind(job.type), job.type, status, started, store.now_us(), detail});
+  };
+  auto failed = [&](bool give_up) {
+    const Outcome o = retry_or_fail(store, job, error, give_up);
+    if (o == Outcome::kRetry || o == Outcome::kFailed) {
+      try {
+        span(o == Outcome::kRetry ? "retry" : "error", error);
+      } catch (const Error&) {
+        // The outcome is recorded; a span lost with the database is not worth failing over.
+      }
+    }
+    return o;
+  };
   try {
     auto instance = type->make();
     if (type->options.transactional) {
@@ -75,11 +100,13 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
       instance->handle(ctx);
       if (ctx.released()) {
         if (!store.job_release(job.lease(), release_at(), "")) return Outcome::kFenced;
+        span("released", "");
         tx.commit();
         return Outcome::kReleased;
       }
       // Completing in the handler's transaction fences a worker whose lease was taken over.
       if (!store.job_complete(job.lease())) return Outcome::kFenced;
+      span("ok", "job " + std::to_string(job.id));
       tx.commit();
       return Outcome::kDone;
     }
@@ -88,18 +115,23 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
       return store.job_release(job.lease(), release_at(), "") ? Outcome::kReleased
                                                               : Outcome::kFenced;
     }
+    try {
+      span("ok", "job " + std::to_string(job.id));
+    } catch (const Error&) {
+      // Its work is done and stays done: a lost span must not make it run again.
+    }
     needs_ack = true;
     return Outcome::kDone;
   } catch (const GiveUp& e) {
     error = e.what();
-    return retry_or_fail(store, job, error, true);
+    return failed(true);
   } catch (const std::exception& e) {
     error = e.what();
     if (cancel.load()) {
       error =
           "timed out after " + std::to_string(defaults_.timeout_for(job).count()) + " s: " + error;
     }
-    return retry_or_fail(store, job, error, false);
+    return failed(false);
   }
 }
 

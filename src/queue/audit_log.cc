@@ -75,15 +75,17 @@ void AuditLog::flush() {
 namespace {
 
 nlohmann::json job_line(const char* event, const std::string& worker, const ClaimedJob& job) {
-  return {{"ts", format_iso8601(system_clock().now())},
-          {"event", event},
-          {"worker", worker},
-          {"tenant_id", job.tenant_id},
-          {"job_id", job.id},
-          {"uuid", job.uuid},
-          {"type", job.type},
-          {"queue", job.queue},
-          {"attempt", job.attempts}};
+  nlohmann::json line = {{"ts", format_iso8601(system_clock().now())},
+                         {"event", event},
+                         {"worker", worker},
+                         {"tenant_id", job.tenant_id},
+                         {"job_id", job.id},
+                         {"uuid", job.uuid},
+                         {"type", job.type},
+                         {"queue", job.queue},
+                         {"attempt", job.attempts}};
+  if (!job.trace_id.empty()) line["trace_id"] = job.trace_id;
+  return line;
 }
 
 std::string dump(const nlohmann::json& j) {

@@ -1,8 +1,9 @@
 #pragma once
 // The audit trail of job executions: one JSON line per job start and end (tenant, job id, uuid,
-// type, queue, attempt, duration, outcome, error), appended to STORAGE_PATH/logs/worker.log and
-// echoed to stderr when stderr is a terminal. Thread-safe. Lines are buffered and flushed at least
-// every second (flush()) and on destruction, so a crash can lose up to a second of lines.
+// type, queue, attempt, duration, outcome, error, and trace_id when the job is traced), appended to
+// STORAGE_PATH/logs/worker.log and echoed to stderr when stderr is a terminal. Thread-safe. Lines
+// are buffered and flushed at least every second (flush()) and on destruction, so a crash can lose
+// up to a second of lines.
 
 #include <cstdio>
 #include <mutex>

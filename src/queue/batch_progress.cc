@@ -62,8 +62,12 @@ void count_in_batch(JobStore& store, const FinishedJob& job, Finish how, int64_t
 }  // namespace
 
 FinishedJob finished_from(const db::Row& r) {
-  return {r.get<std::string>(0), r.get<int64_t>(1), r.get<std::optional<std::string>>(2),
-          r.get<std::optional<std::string>>(3)};
+  return {r.get<std::string>(0),
+          r.get<int64_t>(1),
+          r.get<std::optional<std::string>>(2),
+          r.get<std::optional<std::string>>(3),
+          r.get<std::optional<std::string>>(4),
+          r.get<std::optional<std::string>>(5)};
 }
 
 void record_finished(JobStore& store, const FinishedJob& job, Finish how) {
@@ -85,7 +89,12 @@ void record_finished(JobStore& store, const FinishedJob& job, Finish how) {
     }
   }
   if (job.batch_id) count_in_batch(store, job, how, finished, enqueue);
-  if (!enqueue.empty()) store.job_insert_many(enqueue);
+  if (enqueue.empty()) return;
+  for (NewJob& j : enqueue) {  // the work it causes stays in its trace, beside it
+    j.trace_id = job.trace_id.value_or("");
+    j.parent_span_id = job.parent_span_id.value_or("");
+  }
+  store.job_insert_many(enqueue);
 }
 
 bool batch_cancelled(db::Connection& conn, const std::string& batch_id) {

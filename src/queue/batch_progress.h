@@ -27,12 +27,15 @@
 namespace unity::queue {
 
 // What the deleting statement returns of a finished job (kFinishedColumns, in this order).
-inline constexpr const char* kFinishedColumns = "uuid, tenant_id, batch_id, chain";
+inline constexpr const char* kFinishedColumns =
+    "uuid, tenant_id, batch_id, chain, trace_id, parent_span_id";
 struct FinishedJob {
   std::string uuid;
   int64_t tenant_id = 0;
   std::optional<std::string> batch_id;
   std::optional<std::string> chain;
+  std::optional<std::string> trace_id;  // what it queues (next link, callbacks) joins its trace
+  std::optional<std::string> parent_span_id;
 
   bool in_batch_or_chain() const { return batch_id || chain; }
 };

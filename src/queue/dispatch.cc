@@ -2,7 +2,9 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/trace.h"
 #include "core/uuid.h"
+#include "db/spans.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
 #include "queue/running_job.h"
@@ -46,6 +48,13 @@ NewJob Dispatcher::prepare(const JobType& type, int64_t tenant_id, const std::st
         std::chrono::duration_cast<std::chrono::microseconds>(*type.options.retry_for).count();
   }
   j.unique_key = options.unique_key;
+  // The job joins the calling thread's trace, as a child of its open span (batches and chains,
+  // which prepare their jobs here too, as well as dispatch_many).
+  if (trace::Current* cur = trace::current_trace()) {
+    cur->recorded = true;
+    j.trace_id = cur->trace_id;
+    j.parent_span_id = cur->span_id;
+  }
   return j;
 }
 
@@ -58,7 +67,13 @@ std::vector<InsertedJob> Dispatcher::dispatch_many(db::Connection& conn, int64_t
   if (tenant_id != 0 && conn.tenant() != tenant_id) db::find_tenant(conn, tenant_id);
   std::vector<NewJob> jobs;
   jobs.reserve(payloads.size());
+  if (!options.parent_span_ids.empty() && options.parent_span_ids.size() != payloads.size()) {
+    throw invalid_argument("one parent span per payload");
+  }
   for (const auto& p : payloads) jobs.push_back(prepare(type, tenant_id, p, options));
+  if (!options.parent_span_ids.empty() && !jobs.empty() && !jobs[0].trace_id.empty()) {
+    for (size_t i = 0; i < jobs.size(); ++i) jobs[i].parent_span_id = options.parent_span_ids[i];
+  }
 
   if (config_.queue_connection == QueueConnection::kSync) {
     std::vector<InsertedJob> out;
@@ -81,6 +96,8 @@ void Dispatcher::run_inline(db::Connection& conn, const JobType& type, const New
   claimed.payload = job.payload;
   claimed.attempts = 1;
   claimed.max_tries = 1;
+  claimed.trace_id = job.trace_id;
+  claimed.parent_span_id = job.parent_span_id;
   std::optional<db::TenantScope> scope;
   if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
   db::Transaction tx(conn);
@@ -95,8 +112,16 @@ void Dispatcher::run_inline(db::Connection& conn, const JobType& type, const New
   if (inline_progress_) {
     ctx.set_progress_listener([this, &job](int percent) { inline_progress_(job.type, percent); });
   }
+  // Traced like a worker's attempt: its own span, the parent of what it dispatches or writes.
+  trace::TraceScope traced(job.trace_id, job.trace_id.empty() ? "" : trace::new_span_id());
+  const int64_t started = clock_.now().time_since_epoch().count();
   auto instance = type.make();
   instance->handle(ctx);
+  if (!job.trace_id.empty()) {
+    db::span_insert(conn, {job.trace_id, traced.current().span_id, job.parent_span_id,
+                           job.tenant_id, job_span_kind(job.type), job.type, "ok", started,
+                           clock_.now().time_since_epoch().count(), "sync"});
+  }
   tx.commit();
 }
 

@@ -30,6 +30,9 @@ struct DispatchOptions {
   std::optional<int> tries;               // override the type's
   std::optional<int> timeout_s;
   int priority = 0;  // higher first within one queue and tenant (never across queues or tenants)
+  // Tracing (core/trace.h): the jobs join the calling thread's current trace, as children of its
+  // open span; here, per payload, another parent span instead (a queued listener's event span).
+  std::vector<std::string> parent_span_ids;
 };
 
 // What services and listeners dispatch through; testing::QueueFake records instead.

@@ -87,6 +87,12 @@ class JobContext {
   [[noreturn]] virtual void fail(const std::string& reason) = 0;
   // Writes one line to the job log of whoever runs the job (the worker's or the dispatcher's).
   virtual void log(const std::string& line) const = 0;
+  // The trace the job works for (core/trace.h; 32 hex digits), empty when it is untraced. Jobs
+  // it dispatches and notifications it writes join the trace on their own.
+  virtual const std::string& trace_id() const {
+    static const std::string kNone;
+    return kNone;
+  }
 };
 
 class Job {

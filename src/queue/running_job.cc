@@ -6,6 +6,10 @@
 
 namespace unity::queue {
 
+const char* job_span_kind(const std::string& type) {
+  return type.starts_with("listener.") ? "listener" : "job";
+}
+
 RunningJob::RunningJob(const ClaimedJob& job, db::Connection& conn, JobStore* store,
                        const std::atomic<bool>* cancel, int max_tries, const JobLogSink* log)
     : job_(job), conn_(conn), store_(store), cancel_(cancel), max_tries_(max_tries), log_(log) {}

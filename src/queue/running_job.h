@@ -17,6 +17,10 @@ class GiveUp : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The kind of a job's span (core/trace.h): "listener" for a queued listener's job (type
+// "listener.<name>", events/event_bus.h), else "job".
+const char* job_span_kind(const std::string& type);
+
 class RunningJob final : public JobContext {
  public:
   // `store` may be null (sync driver: no job row); `cancel` may be null (never cancelled);
@@ -39,6 +43,7 @@ class RunningJob final : public JobContext {
   void release(std::chrono::milliseconds delay) override;
   [[noreturn]] void fail(const std::string& reason) override;
   void log(const std::string& line) const override;
+  const std::string& trace_id() const override { return job_.trace_id; }
 
   // Set when the handler called release().
   std::optional<std::chrono::milliseconds> released() const { return released_; }

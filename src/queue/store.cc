@@ -18,7 +18,8 @@ namespace {
 
 constexpr const char* kClaimedColumns =
     "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
-    "retry_until, lease_token, priority, available_at, reserved_at, batch_id, chain";
+    "retry_until, lease_token, priority, available_at, reserved_at, batch_id, chain, trace_id,"
+    " parent_span_id";
 
 std::optional<int> opt_int(const db::Row& r, const char* c) {
   auto v = r.get<std::optional<int64_t>>(c);
@@ -29,6 +30,7 @@ std::optional<int> opt_int(const db::Row& r, const char* c) {
 db::Value opt(const std::optional<int>& v) { return v ? db::Value{int64_t{*v}} : db::kNull; }
 db::Value opt(const std::optional<int64_t>& v) { return v ? db::Value{*v} : db::kNull; }
 db::Value opt(const std::optional<std::string>& v) { return v ? db::Value{*v} : db::kNull; }
+db::Value opt_text(const std::string& v) { return v.empty() ? db::kNull : db::Value{v}; }
 
 }  // namespace
 
@@ -93,6 +95,8 @@ ClaimedJob JobStore::claimed_from(const db::Row& r) const {
   j.claimed_at_us = r.get<std::optional<int64_t>>("reserved_at").value_or(0);
   j.batch_id = r.get<std::optional<std::string>>("batch_id");
   j.chain = r.get<std::optional<std::string>>("chain");
+  j.trace_id = r.get<std::optional<std::string>>("trace_id").value_or("");
+  j.parent_span_id = r.get<std::optional<std::string>>("parent_span_id").value_or("");
   return j;
 }
 
@@ -100,8 +104,9 @@ namespace {
 
 constexpr const char* kInsertInto =
     "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff, "
-    "retry_until, unique_key, available_at, created_at, priority, batch_id, chain) VALUES ";
-constexpr size_t kInsertWidth = 15;
+    "retry_until, unique_key, available_at, created_at, priority, batch_id, chain, trace_id,"
+    " parent_span_id) VALUES ";
+constexpr size_t kInsertWidth = 17;
 // Rows per multi-row INSERT: one round trip for up to 256 jobs instead of one each. Statements
 // hold a power of two of rows (256, 128, …, 1), so a connection prepares at most nine of them.
 constexpr size_t kMaxRowsPerInsert = 256;
@@ -111,6 +116,7 @@ void add_insert_params(db::Params& p, const NewJob& j, const std::string& uuid, 
   p.add(opt(j.timeout_s)).add(opt(j.backoff)).add(opt(j.retry_until_us)).add(opt(j.unique_key));
   p.add(j.available_at_us).add(now).add(int64_t{j.priority});
   p.add(opt(j.batch_id)).add(opt(j.chain));
+  p.add(opt_text(j.trace_id)).add(opt_text(j.parent_span_id));
 }
 
 }  // namespace
@@ -231,14 +237,22 @@ int64_t JobStore::job_complete_many(const std::vector<Lease>& leases) {
   if (leases.empty()) return 0;
   std::map<int64_t, std::vector<int64_t>> by_token;
   for (const auto& l : leases) by_token[l.token].push_back(l.id);
-  const std::string sql = t(std::string("DELETE FROM {q} WHERE lease_token = $1 AND id IN ") +
-                            conn_.id_set_sql(2) + " RETURNING " + kFinishedColumns);
+  // Plain jobs first, with no row sent back (the common case: one statement, nothing to read);
+  // only when some are left (jobs of a batch or a chain, or fenced ones) the rest go with
+  // RETURNING, for their batch's counters and their chain's next link.
+  const std::string plain = t(std::string("DELETE FROM {q} WHERE lease_token = $1 AND id IN ") +
+                              conn_.id_set_sql(2) + " AND batch_id IS NULL AND chain IS NULL");
+  const std::string rest = t(std::string("DELETE FROM {q} WHERE lease_token = $1 AND id IN ") +
+                             conn_.id_set_sql(2) + " RETURNING " + kFinishedColumns);
   int64_t done = 0;
   std::vector<FinishedJob> batched;
   db::Transaction tx(conn_);
   conn_.relax_commit_durability();
   for (const auto& [token, ids] : by_token) {
-    conn_.query_each(sql, {token, conn_.id_set_param(ids)}, [&](const db::Row& r) {
+    const int64_t n = conn_.execute(plain, {token, conn_.id_set_param(ids)});
+    done += n;
+    if (n == static_cast<int64_t>(ids.size())) continue;
+    conn_.query_each(rest, {token, conn_.id_set_param(ids)}, [&](const db::Row& r) {
       ++done;
       if (FinishedJob f = finished_from(r); f.in_batch_or_chain()) batched.push_back(std::move(f));
     });
@@ -300,15 +314,18 @@ bool JobStore::job_fail(Lease lease, const std::string& error) {
       // failure unrecordable, which would leave the job reserved for ever: the row is replaced
       // by the latest failure.
       t("INSERT INTO failed_jobs (uuid, tenant_id, connection, queue, type, payload, attempts,"
-        " max_tries, timeout_s, backoff, priority, exception, failed_at, batch_id, chain)"
+        " max_tries, timeout_s, backoff, priority, exception, failed_at, batch_id, chain,"
+        " trace_id, parent_span_id)"
         " SELECT uuid, tenant_id, 'database', queue, type, payload, attempts, max_tries, timeout_s,"
-        " backoff, priority, $3, $4, batch_id, chain FROM {q} WHERE id = $1 AND lease_token = $2"
+        " backoff, priority, $3, $4, batch_id, chain, trace_id, parent_span_id FROM {q}"
+        " WHERE id = $1 AND lease_token = $2"
         " ON CONFLICT (uuid) DO UPDATE SET tenant_id = excluded.tenant_id,"
         " queue = excluded.queue, type = excluded.type, payload = excluded.payload,"
         " attempts = excluded.attempts, max_tries = excluded.max_tries,"
         " timeout_s = excluded.timeout_s, backoff = excluded.backoff,"
         " priority = excluded.priority, exception = excluded.exception,"
-        " failed_at = excluded.failed_at, batch_id = excluded.batch_id, chain = excluded.chain"),
+        " failed_at = excluded.failed_at, batch_id = excluded.batch_id, chain = excluded.chain,"
+        " trace_id = excluded.trace_id, parent_span_id = excluded.parent_span_id"),
       {lease.id, lease.token, error, format_iso8601(clock_.now())});
   if (moved != 1) return false;
   finish_one(lease, Finish::kFailed);
@@ -452,11 +469,12 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
   // is never queued twice, and a concurrent retry of "all" simply moves fewer.
   static constexpr const char* kTake =
       "DELETE FROM failed_jobs WHERE {where} RETURNING uuid, tenant_id, queue, type, payload,"
-      " max_tries, timeout_s, backoff, priority";
+      " max_tries, timeout_s, backoff, priority, trace_id, parent_span_id";
+  // The trace goes with the job (a retried job is the same work, in the same trace).
   static constexpr const char* kInsert =
       "INSERT INTO {q} (uuid, tenant_id, queue, type, payload, max_tries, timeout_s, backoff,"
-      " priority, available_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)"
-      " RETURNING id";
+      " priority, available_at, created_at, trace_id, parent_span_id)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9, $11, $12) RETURNING id";
   auto take = [&](const std::string& where, db::Params p) {
     std::string sql = kTake;
     std::string scoped = "(" + where + ")";
@@ -490,7 +508,9 @@ std::vector<InsertedJob> JobStore::failed_retry(const std::vector<std::string>& 
         t(kInsert),
         {uuid, r.get<int64_t>("tenant_id"), q, r.get<std::string>("type"),
          r.get<std::string>("payload"), opt(opt_int(r, "max_tries")), opt(opt_int(r, "timeout_s")),
-         opt(r.get<std::optional<std::string>>("backoff")), now, r.get<int64_t>("priority")});
+         opt(r.get<std::optional<std::string>>("backoff")), now, r.get<int64_t>("priority"),
+         opt(r.get<std::optional<std::string>>("trace_id")),
+         opt(r.get<std::optional<std::string>>("parent_span_id"))});
     out.push_back({id, uuid, q});
   }
   if (conn_.capabilities().listen_notify && !out.empty()) conn_.notify("unity_jobs", "retry");

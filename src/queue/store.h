@@ -37,6 +37,9 @@ struct NewJob {
   int priority = 0;                     // higher first within one queue and tenant
   std::optional<std::string> batch_id;  // queue/batch.h
   std::optional<std::string> chain;     // the rest of its chain (queue/batch_progress.h)
+  // The trace it works for and the span that dispatched it (core/trace.h); empty: untraced.
+  std::string trace_id;
+  std::string parent_span_id;
 };
 
 struct InsertedJob {
@@ -80,6 +83,8 @@ struct ClaimedJob {
   int64_t claimed_at_us = 0;    // when this claim took it (the wait: claimed - available)
   std::optional<std::string> batch_id;
   std::optional<std::string> chain;
+  std::string trace_id;  // empty: untraced (NewJob::trace_id)
+  std::string parent_span_id;
 
   Lease lease() const { return {id, lease_token}; }
 };

@@ -66,8 +66,12 @@ TEST_F(RowLevelSecurityTest, QueueTablesShowATenantOnlyItsOwnRows) {
         "INSERT INTO queue_pauses (tenant_id, queue, paused_at) VALUES ($1, '*', now())", {t});
     owner_->execute(
         "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1, 'm', 1, 1)", {t});
+    owner_->execute(
+        "INSERT INTO spans (trace_id, span_id, tenant_id, kind, name, status, started_at,"
+        " finished_at, duration_us) VALUES ('t', 's', $1, 'job', 'x', 'ok', 0, 0, 0)",
+        {t});
   }
-  for (const char* table : {"jobs", "failed_jobs", "queue_pauses", "diag_marks"}) {
+  for (const char* table : {"jobs", "failed_jobs", "queue_pauses", "diag_marks", "spans"}) {
     const std::string sql = std::string("SELECT count(*) FROM ") + table;
     {
       TenantScope scope(*app_, a_);
@@ -78,6 +82,20 @@ TEST_F(RowLevelSecurityTest, QueueTablesShowATenantOnlyItsOwnRows) {
     // Workers and operators' queue commands run without a tenant: they see every tenant's rows.
     EXPECT_EQ(app_->query_int(sql), 1) << table;
   }
+}
+
+TEST_F(RowLevelSecurityTest, ATenantCannotWriteAnotherTenantsSpan) {
+  TenantScope scope(*app_, a_);
+  EXPECT_THROW(app_->execute("INSERT INTO spans (trace_id, span_id, tenant_id, kind, name, status,"
+                             " started_at, finished_at, duration_us)"
+                             " VALUES ('t', 's', $1, 'job', 'x', 'ok', 0, 0, 0)",
+                             {b_}),
+               Error);
+  EXPECT_EQ(app_->execute("INSERT INTO spans (trace_id, span_id, tenant_id, kind, name, status,"
+                          " started_at, finished_at, duration_us)"
+                          " VALUES ('t', 's', $1, 'job', 'x', 'ok', 0, 0, 0)",
+                          {a_}),
+            1);
 }
 
 // The session's tenant setting, which the policies read, is sent lazily (only before a statement,

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/trace.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
 #include "queue/batch.h"
@@ -257,6 +258,33 @@ TEST_P(BatchTest, SpecPriorityOrdersTheBatchAndStaysWithEachLink) {
   ASSERT_TRUE(store.job_complete(first[0].lease()));
   EXPECT_EQ(count("SELECT priority FROM jobs"), 7);
   EXPECT_THROW(batch(R"({"name":"p","jobs":[{"type":"diag.noop","priority":1001}]})"), Error);
+}
+
+// A chain dispatched inside a trace: its later links (queued by whoever completes the one before,
+// with no trace open on that thread) and its batch's callbacks stay in that trace.
+TEST_P(BatchTest, LaterLinksAndCallbacksStayInTheDispatchersTrace) {
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  {
+    trace::TraceScope scope(trace_id, "00f067aa0ba902b7");
+    batch(R"({"name":"t","jobs":[{"chain":[)" + write("a") + "," + write("b") + R"(]}],)" +
+          kCallbacks + "}");
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE trace_id = '" + trace_id + "'"), 1);
+  JobStore store(*conn_, "jobs", system_clock());
+  auto first = store.job_claim({.queue = "default",
+                                .tenant_id = tenant_a_,
+                                .limit = 1,
+                                .lease_token = 5,
+                                .worker = "t",
+                                .lease_us = 60'000'000});
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(store.job_complete(first[0].lease()));
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE trace_id = '" + trace_id + "'"), 1);
+  drain();
+  EXPECT_EQ(marks("then"), 1);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM spans WHERE trace_id = '" + trace_id + "' AND kind = 'job'"),
+      3);  // b, then, finally (a was completed above, not by a worker)
 }
 
 TEST_P(BatchTest, FailingLinkStopsTheChainAndRunsItsCatch) {
