@@ -10,6 +10,7 @@
 #include "erp/inventory/inventory_service.h"
 #include "notify/inbox.h"
 #include "queue/store.h"
+#include "queue/user_schedules.h"
 
 namespace unity::jobs {
 
@@ -135,6 +136,11 @@ queue::Schedule make_schedule(const ScanContext& ctx, const Clock& clock) {
   for (auto& t : all) {
     schedule.add(std::move(t.name), std::move(t.frequency), std::move(t.run),
                  std::move(t.description));
+  }
+  if (ctx.dispatcher) {
+    schedule.also_run([&ctx, &clock](db::Connection& conn, TimePoint at) {
+      return queue::run_due_user_schedules(conn, ctx.dispatcher(), at, clock);
+    });
   }
   return schedule;
 }
