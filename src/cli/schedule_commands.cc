@@ -154,8 +154,8 @@ std::vector<std::string> user_row(const queue::UserSchedule& s) {
           s.last_run_at ? format_iso8601(*s.last_run_at) : "-"};
 }
 
-const std::vector<std::string> kListHeaders = {"name", "tenant", "cron",       "timezone",
-                                               "job",  "next",   "last_run_at"};
+const std::vector<std::string> kListHeaders = {"name", "tenant",   "cron",       "timezone",
+                                               "job",  "next_due", "last_run_at"};
 
 void define_list(CLI::App& app, Context& ctx) {
   auto at = std::make_shared<std::string>();

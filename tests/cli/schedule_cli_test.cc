@@ -199,6 +199,70 @@ TEST_P(ScheduleCliTest, TwoScheduleWorkersRunEachSlotOnceAndExitZeroOnSigterm) {
   EXPECT_EQ(count("SELECT count(*) FROM schedule_runs WHERE task = 'stock:check-expiry'"), 1);
 }
 
+TEST_P(ScheduleCliTest, TenantSchedulesAreAddedListedRunAndRemoved) {
+  ASSERT_EQ(unity("tenant:create Other").exit, 0);
+  auto added = ok(
+      "schedule:add nightly --tenant=1 --cron='30 2 * * *' --job=diag.noop --timezone=Europe/Paris"
+      " --data='{\"k\":\"v\"}' --queue=low");
+  EXPECT_EQ(added["name"], "nightly");
+  EXPECT_EQ(added["tenant_id"], 1);
+  EXPECT_EQ(added["job"], "diag.noop");
+  EXPECT_EQ(added["timezone"], "Europe/Paris");
+  EXPECT_TRUE(added["last_run_at"].is_null());
+  ok("schedule:add hourly --tenant=2 --cron=@hourly --job=diag.noop");
+  // Built-in tasks with a null tenant, then the tenant's own; never another tenant's.
+  auto mine = ok("schedule:list --tenant=1");
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& s : mine) by[s["name"]] = s;
+  ASSERT_TRUE(by.count("nightly")) << mine.dump();
+  EXPECT_FALSE(by.count("hourly")) << mine.dump();
+  EXPECT_TRUE(by["stock:check-expiry"]["tenant_id"].is_null());
+  EXPECT_EQ(by["stock:check-expiry"]["cron"], "0 0 * * *");
+  EXPECT_EQ(by["nightly"]["cron"], "30 2 * * *");
+  EXPECT_EQ(by["nightly"]["queue"], "low");
+  EXPECT_EQ(by["nightly"]["data"]["k"], "v");
+  auto all = ok("schedule:list");
+  EXPECT_EQ(all.size(), mine.size() + 1) << all.dump();
+  // 02:30 in Paris (CET) is 01:30 UTC.
+  const std::string next = by["nightly"]["next_run_at"];
+  EXPECT_EQ(next.substr(11), "01:30:00.000000Z");
+  auto runs = ok("schedule:run --at=" + next);
+  EXPECT_TRUE(run_of(runs, "nightly (tenant 1)").is_object()) << runs.dump();
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE tenant_id = 1 AND queue = 'low'"), 1);
+  EXPECT_TRUE(run_of(ok("schedule:run --at=" + next), "nightly (tenant 1)").is_null());
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE tenant_id = 1"), 1);
+  // Another tenant's schedule is not found; the owner removes it.
+  CliRun other = unity("schedule:remove nightly --tenant=2");
+  EXPECT_EQ(other.exit, 3) << other.err;
+  EXPECT_EQ(testing::line_count(other.err), 1u) << other.err;
+  ok("schedule:remove nightly --tenant=1");
+  EXPECT_EQ(unity("schedule:remove nightly --tenant=1").exit, 3);
+  EXPECT_EQ(count("SELECT count(*) FROM schedules"), 1);
+}
+
+TEST_P(ScheduleCliTest, BadSchedulesAreOneLineOnStderrAndWriteNothing) {
+  const std::map<std::string, int> cases = {
+      {"schedule:add x --tenant=1 --cron='60 * * * *' --job=diag.noop", 2},
+      {"schedule:add x --tenant=1 --cron='* * * *' --job=diag.noop", 2},
+      {"schedule:add x --tenant=1 --cron='0 0 30 2 *' --job=diag.noop", 2},
+      {"schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop --timezone=Mars/Base", 2},
+      {"schedule:add x --tenant=1 --cron='* * * * *' --job=no.such.job", 2},
+      {"schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop --data='[1]'", 2},
+      {"schedule:add x --tenant=99 --cron='* * * * *' --job=diag.noop", 3},
+      {"schedule:remove nothing --tenant=1", 3},
+  };
+  for (const auto& [args, code] : cases) {
+    CliRun r = unity(args);
+    EXPECT_EQ(r.exit, code) << args << ": " << r.err;
+    EXPECT_EQ(testing::line_count(r.err), 1u) << args << ": " << r.err;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM schedules"), 0);
+  ok("schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop");
+  CliRun twice = unity("schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop");
+  EXPECT_EQ(twice.exit, 4) << twice.err;
+  EXPECT_EQ(unity("schedule:add --help").exit, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, ScheduleCliTest,
                          ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });
