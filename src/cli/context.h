@@ -102,6 +102,7 @@ using Commands = std::vector<Command>;
 void add_migrate_commands(Commands& commands, Context& ctx);
 void add_tenant_commands(Commands& commands, Context& ctx);
 void add_queue_commands(Commands& commands, Context& ctx);
+void add_queue_jobs_command(Commands& commands, Context& ctx);
 void add_event_commands(Commands& commands, Context& ctx);
 void add_erp_commands(Commands& commands, Context& ctx);
 void add_sales_commands(Commands& commands, Context& ctx);

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   unity::cli::add_demo_command(commands, ctx);
   unity::cli::add_tenant_commands(commands, ctx);
   unity::cli::add_queue_commands(commands, ctx);
+  unity::cli::add_queue_jobs_command(commands, ctx);
   unity::cli::add_event_commands(commands, ctx);
   unity::cli::add_erp_commands(commands, ctx);
   unity::cli::add_sales_commands(commands, ctx);

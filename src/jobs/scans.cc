@@ -137,11 +137,17 @@ queue::Schedule make_schedule(const ScanContext& ctx, const Clock& clock) {
     schedule.add(std::move(t.name), std::move(t.frequency), std::move(t.run),
                  std::move(t.description));
   }
-  if (ctx.dispatcher) {
-    schedule.also_run([&ctx, &clock](db::Connection& conn, TimePoint at) {
-      return queue::run_due_user_schedules(conn, ctx.dispatcher(), at, clock);
-    });
-  }
+  schedule.also_run([&ctx, &clock](db::Connection& conn, TimePoint at) {
+    std::vector<queue::TaskRun> runs;
+    if (ctx.dispatcher) runs = queue::run_due_user_schedules(conn, ctx.dispatcher(), at, clock);
+    if (ctx.keep_completed_minutes) {
+      ManualClock at_round(at);  // the retention counts back from the round's time
+      queue::JobStore store(conn, ctx.queue_table(), at_round);
+      store.set_keep_finished(std::chrono::minutes(ctx.keep_completed_minutes()));
+      store.finished_prune();
+    }
+    return runs;
+  });
   return schedule;
 }
 

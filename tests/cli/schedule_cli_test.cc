@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "support/cli.h"
 #include "support/process.h"
 #include "support/test_db.h"
@@ -261,6 +262,45 @@ TEST_P(ScheduleCliTest, BadSchedulesAreOneLineOnStderrAndWriteNothing) {
   CliRun twice = unity("schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop");
   EXPECT_EQ(twice.exit, 4) << twice.err;
   EXPECT_EQ(unity("schedule:add --help").exit, 0);
+}
+
+TEST_P(ScheduleCliTest, QueueJobsListsKeptJobsUntilTheSchedulerPrunesThem) {
+  ASSERT_EQ(unity("tenant:create Other").exit, 0);
+  const std::string keep = db_->env_for_cli() + " QUEUE_KEEP_COMPLETED_MINUTES=10";
+  auto with_keep = [&](const std::string& args) {
+    return testing::run_cli(db_->dir(), keep, args + " --json");
+  };
+  ok("queue:dispatch diag.noop --tenant=1");
+  ok("queue:dispatch diag.noop --tenant=2");
+  ASSERT_EQ(with_keep("queue:work --stop-when-empty").exit, 0);
+  ok("queue:dispatch diag.sleep --tenant=1 --delay=3600 --data='{\"ms\":1}'");
+  auto jobs = ok("queue:jobs --tenant=1");
+  ASSERT_EQ(jobs.size(), 2u) << jobs.dump();
+  EXPECT_EQ(jobs[0]["type"], "diag.sleep");
+  EXPECT_EQ(jobs[0]["state"], "delayed");
+  EXPECT_TRUE(jobs[0]["finished_at"].is_null());
+  EXPECT_EQ(jobs[1]["type"], "diag.noop");
+  EXPECT_EQ(jobs[1]["state"], "completed");
+  EXPECT_EQ(jobs[1]["attempts"], 1);
+  EXPECT_TRUE(jobs[1]["finished_at"].is_string());
+  for (const char* field : {"id", "uuid", "queue", "priority", "batch_id", "created_at"}) {
+    EXPECT_TRUE(jobs[1].contains(field)) << field;
+  }
+  EXPECT_EQ(ok("queue:jobs --tenant=1 --state=completed").size(), 1u);
+  EXPECT_EQ(ok("queue:jobs --tenant=2").size(), 1u);
+  CliRun bad = unity("queue:jobs --tenant=1 --state=done");
+  EXPECT_EQ(bad.exit, 2) << bad.err;
+  EXPECT_EQ(testing::line_count(bad.err), 1u) << bad.err;
+  EXPECT_EQ(unity("queue:jobs --tenant=99").exit, 3);
+  // The scheduler prunes what finished more than 10 minutes before its round.
+  const std::string finished = jobs[1]["finished_at"];
+  const std::string in_9 = format_iso8601(parse_iso8601(finished) + std::chrono::minutes(9));
+  const std::string in_11 = format_iso8601(parse_iso8601(finished) + std::chrono::minutes(11));
+  ASSERT_EQ(with_keep("schedule:run --at=" + in_9).exit, 0);
+  EXPECT_EQ(ok("queue:jobs --tenant=1 --state=completed").size(), 1u);
+  ASSERT_EQ(with_keep("schedule:run --at=" + in_11).exit, 0);
+  EXPECT_EQ(ok("queue:jobs --tenant=1 --state=completed").size(), 0u);
+  EXPECT_EQ(count("SELECT count(*) FROM finished_jobs"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ScheduleCliTest,
