@@ -7,7 +7,7 @@ UNITY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 UNITY_BUILD_PACKAGES=(g++ cmake ninja-build ccache pkg-config libsqlite3-dev sqlite3 libpq-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format
   libcsv-dev libxlsxwriter-dev libhpdf-dev libcurl4-openssl-dev libcpp-httplib-dev libboost-dev
-  libsodium-dev)
+  libsodium-dev libhowardhinnant-date-dev)
 UNITY_TEST_PACKAGES=(postgresql-15 postgresql-client-15 supervisor nodejs prometheus chromium)
 
 log() { printf '==> %s\n' "$*" >&2; }

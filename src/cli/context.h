@@ -106,6 +106,7 @@ void add_migrate_commands(Commands& commands, Context& ctx);
 void add_tenant_commands(Commands& commands, Context& ctx);
 void add_queue_commands(Commands& commands, Context& ctx);
 void add_batch_commands(Commands& commands, Context& ctx);
+void add_queue_jobs_command(Commands& commands, Context& ctx);
 void add_event_commands(Commands& commands, Context& ctx);
 void add_erp_commands(Commands& commands, Context& ctx);
 void add_sales_commands(Commands& commands, Context& ctx);

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   unity::cli::add_tenant_commands(commands, ctx);
   unity::cli::add_queue_commands(commands, ctx);
   unity::cli::add_batch_commands(commands, ctx);
+  unity::cli::add_queue_jobs_command(commands, ctx);
   unity::cli::add_event_commands(commands, ctx);
   unity::cli::add_trace_command(commands, ctx);
   unity::cli::add_erp_commands(commands, ctx);

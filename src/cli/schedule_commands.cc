@@ -1,5 +1,7 @@
-// schedule:run, schedule:work, schedule:list: the daily scans and the pruning of jobs/scans.h on
-// the scheduler of queue/schedule.h (each slot runs once, however many schedulers run).
+// schedule:run, schedule:work, schedule:list, schedule:add, schedule:remove: the daily scans and
+// the pruning of jobs/scans.h on the scheduler of queue/schedule.h (each slot runs once, however
+// many schedulers run), and the tenants' own cron schedules of queue/user_schedules.h, which
+// the same rounds run.
 // schedule:run prints what ran; when a task failed it then exits 1 with one line on stderr naming
 // it (the other tasks still ran). schedule:work prints each run as it happens and exits 0 on
 // SIGTERM/SIGINT after the task in progress.
@@ -14,7 +16,9 @@
 #include "cli/context.h"
 #include "cli/scans.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "queue/schedule.h"
+#include "queue/user_schedules.h"
 #include "queue/worker.h"
 
 namespace unity::cli {
@@ -123,10 +127,42 @@ void define_work(CLI::App& app, Context& ctx) {
   });
 }
 
+nlohmann::json or_null(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(format_iso8601(*t)) : nlohmann::json();
+}
+
+// A tenant's schedule in the shape of schedule:list (and schedule:add's answer).
+nlohmann::json user_json(const queue::UserSchedule& s) {
+  return {{"name", s.name},
+          {"cron", s.cron},
+          {"job", s.job_type},
+          {"tenant_id", s.tenant_id},
+          {"timezone", s.timezone},
+          {"queue", s.queue ? nlohmann::json(*s.queue) : nlohmann::json()},
+          {"data", parse_json(s.payload, "the schedule's payload")},
+          {"next_run_at", format_iso8601(s.next_run_at)},
+          {"last_run_at", or_null(s.last_run_at)}};
+}
+
+std::vector<std::string> user_row(const queue::UserSchedule& s) {
+  return {s.name,
+          std::to_string(s.tenant_id),
+          s.cron,
+          s.timezone,
+          s.job_type,
+          format_iso8601(s.next_run_at),
+          s.last_run_at ? format_iso8601(*s.last_run_at) : "-"};
+}
+
+const std::vector<std::string> kListHeaders = {"name", "tenant",   "cron",       "timezone",
+                                               "job",  "next_due", "last_run_at"};
+
 void define_list(CLI::App& app, Context& ctx) {
   auto at = std::make_shared<std::string>();
+  auto tenant = std::make_shared<std::optional<int64_t>>();
   app.add_option("--at", *at, "Show next due times after this ISO 8601 time (default: now)");
-  app.callback([&ctx, at] {
+  app.add_option("--tenant", *tenant, "Only this tenant's schedules (and the built-in tasks)");
+  app.callback([&ctx, at, tenant] {
     const TimePoint t = at_or_now(*at);
     const jobs::ScanContext scans = scan_context(ctx);
     const queue::Schedule schedule = jobs::make_schedule(scans);
@@ -134,18 +170,68 @@ void define_list(CLI::App& app, Context& ctx) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : schedule.status(ctx.app(), t)) {
       const std::string last = s.last_slot ? format_iso8601(*s.last_slot) : "";
-      out.push_back({{"task", s.task->name},
+      const auto cron = s.task->frequency.cron();
+      out.push_back({{"name", s.task->name},
+                     {"cron", cron ? nlohmann::json(*cron) : nlohmann::json()},
+                     {"job", nullptr},
+                     {"tenant_id", nullptr},
+                     {"timezone", "UTC"},
+                     {"next_run_at", format_iso8601(s.next_due)},
+                     {"last_run_at", or_null(s.last_slot)},
+                     {"task", s.task->name},
                      {"frequency", s.task->frequency.describe()},
                      {"description", s.task->description},
                      {"next_due", format_iso8601(s.next_due)},
                      {"last_slot", s.last_slot ? nlohmann::json(last) : nlohmann::json()},
                      {"last_status", s.last_status ? nlohmann::json(*s.last_status) : nullptr},
                      {"last_error", s.last_error ? nlohmann::json(*s.last_error) : nullptr}});
-      rows.push_back({s.task->name, s.task->frequency.describe(), format_iso8601(s.next_due),
-                      last.empty() ? "-" : last, s.last_status.value_or("-")});
+      rows.push_back({s.task->name, "-", cron.value_or(s.task->frequency.describe()), "UTC",
+                      "(built-in)", format_iso8601(s.next_due), last.empty() ? "-" : last});
     }
-    ctx.emit(out,
-             render_table({"task", "frequency", "next_due", "last_slot", "last_status"}, rows));
+    db::Connection& conn = *tenant ? ctx.tenant_app(**tenant) : ctx.app();
+    for (const auto& s : queue::list_user_schedules(conn)) {
+      out.push_back(user_json(s));
+      rows.push_back(user_row(s));
+    }
+    ctx.emit(out, render_table(kListHeaders, rows));
+  });
+}
+
+struct AddArgs {
+  std::string name, cron, job, data = "{}", queue, timezone = "UTC";
+  int64_t tenant = 0;
+};
+
+void define_add(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<AddArgs>();
+  app.add_option("name", a->name, "The schedule's name, unique in the tenant")->required();
+  app.add_option("--cron", a->cron, "\"MIN HOUR DOM MON DOW\" (or @hourly, @daily, ...)")
+      ->required();
+  app.add_option("--job", a->job, "The job type to dispatch at each slot")->required();
+  app.add_option("--tenant", a->tenant, "Tenant id")->required();
+  app.add_option("--data", a->data, "The job's payload, a JSON object (default {})");
+  app.add_option("--queue", a->queue, "Queue (default: the type's, else DB_QUEUE)");
+  app.add_option("--timezone", a->timezone, "IANA time zone of the expression (default UTC)");
+  app.callback([&ctx, a] {
+    queue::NewUserSchedule n{a->name, a->cron, a->timezone, a->job, a->data, std::nullopt};
+    if (!a->queue.empty()) n.queue = a->queue;
+    const auto s =
+        queue::add_user_schedule(ctx.tenant_app(a->tenant), ctx.registry(), n, system_clock());
+    ctx.emit(user_json(s), "Schedule " + s.name + " added for tenant " +
+                               std::to_string(s.tenant_id) + ": " + s.job_type + " at '" + s.cron +
+                               "' (" + s.timezone + "), next at " + format_iso8601(s.next_run_at));
+  });
+}
+
+void define_remove(CLI::App& app, Context& ctx) {
+  auto name = std::make_shared<std::string>();
+  auto tenant = std::make_shared<int64_t>(0);
+  app.add_option("name", *name, "The schedule's name")->required();
+  app.add_option("--tenant", *tenant, "Tenant id")->required();
+  app.callback([&ctx, name, tenant] {
+    queue::remove_user_schedule(ctx.tenant_app(*tenant), *name);
+    ctx.emit({{"name", *name}, {"tenant_id", *tenant}, {"removed", true}},
+             "Schedule " + *name + " removed from tenant " + std::to_string(*tenant));
   });
 }
 
@@ -160,8 +246,13 @@ void add_schedule_commands(Commands& commands, Context& ctx) {
   commands.push_back(
       {"schedule:work", "Keep running the scheduled tasks at each minute", with(define_work)});
   commands.push_back({"schedule:list",
-                      "The scheduled tasks, when each is next due and its last run",
+                      "The built-in tasks and the tenants' schedules, when each is next due and "
+                      "its last run",
                       with(define_list)});
+  commands.push_back(
+      {"schedule:add", "Add a tenant's cron schedule that dispatches a job", with(define_add)});
+  commands.push_back(
+      {"schedule:remove", "Remove a tenant's schedule by name", with(define_remove)});
 }
 
 }  // namespace unity::cli

@@ -336,6 +336,7 @@ Config Config::from_vars(const std::map<std::string, std::string>& vars) {
   }
   read_int(vars, "DB_QUEUE_RETRY_AFTER", 1, 86400, c.queue_retry_after_s);
   read_int(vars, "QUEUE_WORKER_HEARTBEAT_MS", 100, 600000, c.queue_worker_heartbeat_ms);
+  read_int(vars, "QUEUE_KEEP_COMPLETED_MINUTES", 0, 525600, c.queue_keep_completed_minutes);
   read_string(vars, "STORAGE_PATH", c.storage_path);
   read_string(vars, "SYNC_TOKEN", c.sync_token);
   read_allowed_hosts(vars, c.sync_allowed_hosts);

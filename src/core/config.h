@@ -11,13 +11,14 @@
 // Validation (from_vars): DB_CONNECTION sqlite|pgsql; QUEUE_CONNECTION database|sync; DB_PORT
 // 1..65535; DB_BUSY_TIMEOUT_MS 0..600000; DB_QUEUE_RETRY_AFTER 1..86400 (decimal integers);
 // DB_QUEUE_TABLE and DB_APP_ROLE SQL identifiers [A-Za-z_][A-Za-z0-9_]* of at most 63 characters;
-// DB_QUEUE non-empty; QUEUE_WORKER_HEARTBEAT_MS 100..600000; SYNC_MAX_RESPONSE_MB 1..1024;
-// IMPORT_MAX_COLUMNS 1..100000; IMPORT_MAX_MB 1..1024; SYNC_ALLOWED_HOSTS a list of host[:port]
-// (see below; blanks around commas are allowed, an empty value allows nothing). These are checked
-// whenever the variable is present, even empty. For the free text variables (DB_DATABASE, DB_URL,
-// DB_HOST, DB_USERNAME, DB_PASSWORD, STORAGE_PATH, SYNC_TOKEN) an empty value counts as unset.
-// Messages never contain DB_PASSWORD or SYNC_TOKEN. Thread-safety: Config is a value; load() reads
-// the environment, so do not call it while another thread runs setenv().
+// DB_QUEUE non-empty; QUEUE_WORKER_HEARTBEAT_MS 100..600000; QUEUE_KEEP_COMPLETED_MINUTES
+// 0..525600; SYNC_MAX_RESPONSE_MB 1..1024; IMPORT_MAX_COLUMNS 1..100000; IMPORT_MAX_MB 1..1024;
+// SYNC_ALLOWED_HOSTS a list of host[:port] (see below; blanks around commas are allowed, an empty
+// value allows nothing). These are checked whenever the variable is present, even empty. For the
+// free text variables (DB_DATABASE, DB_URL, DB_HOST, DB_USERNAME, DB_PASSWORD, STORAGE_PATH,
+// SYNC_TOKEN) an empty value counts as unset. Messages never contain DB_PASSWORD or SYNC_TOKEN.
+// Thread-safety: Config is a value; load() reads the environment, so do not call it while another
+// thread runs setenv().
 
 #include <cstdint>
 #include <map>
@@ -52,6 +53,9 @@ struct Config {
   // QUEUE_WORKER_HEARTBEAT_MS (100..600000): how often a worker records itself in the worker
   // registry (queue/workers.h); it counts as dead after three periods without one.
   int queue_worker_heartbeat_ms = 5000;
+  // QUEUE_KEEP_COMPLETED_MINUTES (0..525600): how long jobs that completed, failed for good or
+  // were cancelled stay listed by `queue:jobs` (table finished_jobs); 0: removed at once.
+  int queue_keep_completed_minutes = 0;
 
   std::string storage_path = "storage";  // STORAGE_PATH
   std::string sync_token;                // SYNC_TOKEN

@@ -147,6 +147,18 @@ TEST(Config, OtlpEndpointIsAnHttpUrlWithoutTrailingSlash) {
                       "\"collector:4318\"");
 }
 
+TEST(Config, QueueKeepCompletedMinutesDefaultsToZeroAndIsBounded) {
+  EXPECT_EQ(Config::from_vars({}).queue_keep_completed_minutes, 0);
+  EXPECT_EQ(
+      Config::from_vars({{"QUEUE_KEEP_COMPLETED_MINUTES", "60"}}).queue_keep_completed_minutes, 60);
+  expect_invalid_vars(
+      {{"QUEUE_KEEP_COMPLETED_MINUTES", "-1"}},
+      "QUEUE_KEEP_COMPLETED_MINUTES must be an integer from 0 to 525600, got \"-1\"");
+  expect_invalid_vars(
+      {{"QUEUE_KEEP_COMPLETED_MINUTES", "525601"}},
+      "QUEUE_KEEP_COMPLETED_MINUTES must be an integer from 0 to 525600, got \"525601\"");
+}
+
 TEST(Config, SyncAllowedHostsAreHostOrHostPortSeparatedByCommas) {
   const Config c = Config::from_vars(
       {{"SYNC_ALLOWED_HOSTS", " ERP.Example.com , 10.0.0.7:8443,[::1]:8080,[FE80::1],, "}});

@@ -10,6 +10,7 @@
 #include "erp/inventory/inventory_service.h"
 #include "notify/inbox.h"
 #include "queue/store.h"
+#include "queue/user_schedules.h"
 
 namespace unity::jobs {
 
@@ -136,6 +137,17 @@ queue::Schedule make_schedule(const ScanContext& ctx, const Clock& clock) {
     schedule.add(std::move(t.name), std::move(t.frequency), std::move(t.run),
                  std::move(t.description));
   }
+  schedule.also_run([&ctx, &clock](db::Connection& conn, TimePoint at) {
+    std::vector<queue::TaskRun> runs;
+    if (ctx.dispatcher) runs = queue::run_due_user_schedules(conn, ctx.dispatcher(), at, clock);
+    if (ctx.keep_completed_minutes) {
+      ManualClock at_round(at);  // the retention counts back from the round's time
+      queue::JobStore store(conn, ctx.queue_table(), at_round);
+      store.set_keep_finished(std::chrono::minutes(ctx.keep_completed_minutes()));
+      store.finished_prune();
+    }
+    return runs;
+  });
   return schedule;
 }
 

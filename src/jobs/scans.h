@@ -13,7 +13,10 @@
 //                                           slot, every tenant
 //   queue:prune-failed      daily at 02:00  failed jobs that failed more than 7 days before the
 //                                           slot
-// schedule_runs rows older than 30 days are pruned by Schedule::run_due itself.
+// schedule_runs rows older than 30 days are pruned by Schedule::run_due itself. With a
+// dispatcher, each round also runs the tenants' schedules that are due (queue/user_schedules.h);
+// with keep_completed_minutes, each round prunes the finished jobs kept longer than that (an
+// idempotent DELETE every scheduler may run: no schedule_runs record, no line in the output).
 //
 // A per-tenant task goes through every tenant even when one fails, then fails naming the tenants
 // that did (the scheduler records it; the other tasks still run).
@@ -29,6 +32,7 @@
 #include "erp/billing/events.h"
 #include "erp/inventory/events.h"
 #include "events/event_bus.h"
+#include "queue/dispatch.h"
 #include "queue/schedule.h"
 
 namespace unity::jobs {
@@ -42,6 +46,12 @@ struct ScanContext {
   std::function<events::EventBus&()> bus;
   // DB_QUEUE_TABLE (queue:prune-failed).
   std::function<std::string()> queue_table;
+  // Dispatches the jobs of the tenants' own schedules (queue/user_schedules.h); when empty, the
+  // schedule runs only the tasks below.
+  std::function<queue::JobDispatcher&()> dispatcher;
+  // QUEUE_KEEP_COMPLETED_MINUTES: when set, each round also prunes finished_jobs of the jobs
+  // that finished longer ago than that (JobStore::finished_prune).
+  std::function<int()> keep_completed_minutes;
 };
 
 // The tenants a scan covers: `only` (kNotFound when it does not exist), else every tenant.

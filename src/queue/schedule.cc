@@ -58,6 +58,19 @@ TimePoint Frequency::next_after(TimePoint t) const {
 
 std::string Frequency::describe() const { return text_; }
 
+std::optional<std::string> Frequency::cron() const {
+  const int m = offset_min_ % 60, h = offset_min_ / 60;
+  if (period_min_ == 1440) return std::to_string(m) + " " + std::to_string(h) + " * * *";
+  if (period_min_ == 60) return std::to_string(m) + " * * * *";
+  if (offset_min_ != 0) return std::nullopt;
+  if (period_min_ == 1) return "* * * * *";
+  if (60 % period_min_ == 0) return "*/" + std::to_string(period_min_) + " * * * *";
+  if (period_min_ % 60 == 0 && 24 % (period_min_ / 60) == 0) {
+    return "0 */" + std::to_string(period_min_ / 60) + " * * *";
+  }
+  return std::nullopt;
+}
+
 Schedule::Schedule(const Clock& clock) : clock_(clock) {}
 
 void Schedule::add(std::string name, Frequency frequency, TaskFunction run,
@@ -113,6 +126,9 @@ std::vector<TaskRun> Schedule::run_due(db::Connection& conn, TimePoint at,
     if (claim(conn, task, slot, who)) runs.push_back(run_one(conn, task, slot));
   }
   if (!runs.empty()) prune_runs(conn, at - retention_);
+  if (more_) {
+    for (auto& r : more_(conn, at)) runs.push_back(std::move(r));
+  }
   return runs;
 }
 

@@ -55,6 +55,9 @@ class Frequency {
   TimePoint next_after(TimePoint t) const;
   // "daily at 00:00 UTC", "hourly at :05", "every 15 minutes".
   std::string describe() const;
+  // The same slots as a cron expression ("0 0 * * *", "5 * * * *", "*/15 * * * *"), or nullopt
+  // for every N minutes where no expression has exactly those slots (N = 7, 90, …).
+  std::optional<std::string> cron() const;
 
  private:
   Frequency(int period_min, int offset_min, std::string text)
@@ -103,6 +106,11 @@ class Schedule {
   // How long schedule_runs keeps a row (by slot); default 30 days.
   void set_retention(std::chrono::hours retention) { retention_ = retention; }
 
+  // Runs that keep their own once-per-slot record (the tenants' schedules of user_schedules.h):
+  // run_due() calls `more` after its tasks and returns its runs too. Errors it throws propagate.
+  using MoreRuns = std::function<std::vector<TaskRun>(db::Connection&, TimePoint at)>;
+  void also_run(MoreRuns more) { more_ = std::move(more); }
+
   // Runs every task whose latest slot at or before `at` is due and unclaimed (see the catch-up
   // rule above), in the order added, and returns what ran (empty: nothing was due). After running
   // anything, deletes schedule_runs rows whose slot is older than `at` minus the retention.
@@ -126,6 +134,7 @@ class Schedule {
   const Clock& clock_;
   std::vector<ScheduledTask> tasks_;
   std::chrono::hours retention_{24 * 30};
+  MoreRuns more_;
 };
 
 struct ScheduleWorkerOptions {

@@ -249,6 +249,10 @@ int64_t JobStore::job_complete_many(const std::vector<Lease>& leases) {
   db::Transaction tx(conn_);
   conn_.relax_commit_durability();
   for (const auto& [token, ids] : by_token) {
+    if (keep_finished_.count() > 0) {
+      finished_record("completed", "lease_token = $2 AND id IN " + conn_.id_set_sql(3),
+                      {now_us(), token, conn_.id_set_param(ids)});
+    }
     const int64_t n = conn_.execute(plain, {token, conn_.id_set_param(ids)});
     done += n;
     if (n == static_cast<int64_t>(ids.size())) continue;
@@ -276,6 +280,12 @@ bool JobStore::job_skip(Lease lease) {
 }
 
 bool JobStore::finish_one(Lease lease, Finish how) {
+  if (keep_finished_.count() > 0) {
+    finished_record(how == Finish::kSucceeded ? "completed"
+                    : how == Finish::kFailed  ? "failed"
+                                              : "cancelled",
+                    "id = $2 AND lease_token = $3", {now_us(), lease.id, lease.token});
+  }
   auto row = conn_.query_one(
       t(std::string("DELETE FROM {q} WHERE id = $1 AND lease_token = $2 RETURNING ") +
         kFinishedColumns),
@@ -331,6 +341,84 @@ bool JobStore::job_fail(Lease lease, const std::string& error) {
   finish_one(lease, Finish::kFailed);
   tx.commit();
   return true;
+}
+
+void JobStore::finished_record(std::string_view state, const std::string& where,
+                               db::Params params) {
+  conn_.execute(t("INSERT INTO finished_jobs (id, uuid, tenant_id, queue, type, state, attempts,"
+                  " priority, batch_id, created_at, finished_at) SELECT id, uuid, tenant_id, queue,"
+                  " type, '" +
+                  std::string(state) +
+                  "', attempts, priority, batch_id, created_at,"
+                  " CAST($1 AS BIGINT) FROM {q}" +
+                  " WHERE " + where +
+                  // A job taken over after its lease expired may finish twice: the last wins.
+                  " ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+                  " attempts = excluded.attempts, finished_at = excluded.finished_at"),
+                params);
+}
+
+bool JobStore::job_cancel_record(int64_t id) {
+  if (keep_finished_.count() == 0) return false;
+  const int64_t before = conn_.query_int("SELECT count(*) FROM finished_jobs WHERE id = $1", {id});
+  finished_record("cancelled", "id = $2", {now_us(), id});
+  return conn_.query_int("SELECT count(*) FROM finished_jobs WHERE id = $1", {id}) > before;
+}
+
+int64_t JobStore::finished_prune() {
+  const int64_t keep_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(keep_finished_).count();
+  return conn_.execute("DELETE FROM finished_jobs WHERE finished_at < $1", {now_us() - keep_us});
+}
+
+std::vector<JobRow> JobStore::jobs_list(int64_t tenant_id, std::optional<std::string> state,
+                                        std::optional<std::string> type, int limit) {
+  static const std::vector<std::string> kWaiting = {"ready", "delayed", "reserved"};
+  static const std::vector<std::string> kFinished = {"completed", "failed", "cancelled"};
+  auto in = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  if (state && !in(kWaiting, *state) && !in(kFinished, *state)) {
+    throw invalid_argument(
+        "--state must be ready, delayed, reserved, completed, failed or "
+        "cancelled, got '" +
+        *state + "'");
+  }
+  if (limit < 1 || limit > 1000) throw invalid_argument("--limit must be 1 to 1000");
+  // $1 tenant, $2 now, $3 limit, $4 type (NULL: any). The queue table has no index by tenant and
+  // id (its indexes serve the claim): listing a tenant's waiting jobs scans it.
+  const std::string type_clause = " AND (CAST($4 AS TEXT) IS NULL OR type = $4)";
+  const std::string waiting =
+      "SELECT id, uuid, type, queue, CASE WHEN reserved_at IS NOT NULL THEN 'reserved'"
+      " WHEN available_at > $2 THEN 'delayed' ELSE 'ready' END AS state, attempts, created_at,"
+      " CAST(NULL AS BIGINT) AS finished_at, priority, batch_id FROM {q} WHERE tenant_id = $1" +
+      type_clause;
+  const std::string finished =
+      "SELECT id, uuid, type, queue, state, attempts, created_at, finished_at, priority, batch_id"
+      " FROM finished_jobs"
+      " WHERE tenant_id = $1" +
+      type_clause +
+      // Names $2 (always true) so that the statement alone uses every parameter: PostgreSQL
+      // cannot prepare one whose parameter it never sees.
+      " AND CAST($2 AS BIGINT) IS NOT NULL";
+  std::string sql;
+  if (!state) {
+    sql = "SELECT * FROM (" + waiting + " UNION ALL " + finished + ") AS j";
+  } else {
+    sql =
+        "SELECT * FROM (" + (in(kWaiting, *state) ? waiting : finished) + ") AS j WHERE state = $5";
+  }
+  sql += " ORDER BY id DESC LIMIT $3";
+  db::Params p{tenant_id, now_us(), int64_t{limit}, type ? db::Value{*type} : db::kNull};
+  if (state) p.add(*state);
+  std::vector<JobRow> out;
+  conn_.query_each(t(sql), p, [&](const db::Row& r) {
+    out.push_back({r.get<int64_t>(0), r.get<std::string>(1), r.get<std::string>(2),
+                   r.get<std::string>(3), r.get<std::string>(4), r.get<int>(5), r.get<int64_t>(6),
+                   r.get<std::optional<int64_t>>(7), r.get<int>(8),
+                   r.get<std::optional<std::string>>(9)});
+  });
+  return out;
 }
 
 void JobStore::job_progress(Lease lease, int percent) {

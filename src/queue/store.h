@@ -10,6 +10,7 @@
 // releasing or failing a job names that token and changes nothing when another claim has taken
 // the job over since (the call returns false).
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -101,6 +102,20 @@ struct FailedJob {
   std::string failed_at;
 };
 
+// One row of `queue:jobs`.
+struct JobRow {
+  int64_t id = 0;
+  std::string uuid;
+  std::string type;
+  std::string queue;
+  std::string state;  // ready|delayed|reserved|completed|failed|cancelled
+  int attempts = 0;
+  int64_t created_at_us = 0;
+  std::optional<int64_t> finished_at_us;
+  int priority = 0;
+  std::optional<std::string> batch_id;
+};
+
 struct QueueCounts {
   std::string queue;
   int64_t ready = 0, reserved = 0, delayed = 0, failed = 0;
@@ -121,6 +136,12 @@ class JobStore {
 
   db::Connection& connection() { return conn_; }
   int64_t now_us() const;
+
+  // QUEUE_KEEP_COMPLETED_MINUTES. Above 0, completing, failing for good and job_cancel_record
+  // first copy the job into finished_jobs (same transaction) for `queue:jobs`; 0 (the default):
+  // the job is only deleted.
+  void set_keep_finished(std::chrono::minutes keep) { keep_finished_ = keep; }
+  std::chrono::minutes keep_finished() const { return keep_finished_; }
 
   // Inserts jobs in the caller's transaction (or its own), then wakes workers (NOTIFY, delivered
   // on commit). A unique_key already waiting or running in the tenant: kAlreadyExists.
@@ -151,6 +172,19 @@ class JobStore {
   bool job_fail(Lease lease, const std::string& error);
   // Records progress (0–100).
   void job_progress(Lease lease, int percent);
+
+  // Finished jobs (QUEUE_KEEP_COMPLETED_MINUTES > 0). Copies job `id` into finished_jobs as
+  // cancelled when jobs are kept (for the cancel path, before it deletes the job, in its
+  // transaction); false when not kept or no such job.
+  bool job_cancel_record(int64_t id);
+  // Deletes finished_jobs rows that finished before now minus the retention (all of them when
+  // the retention is 0); returns how many.
+  int64_t finished_prune();
+  // A tenant's jobs for `queue:jobs`: waiting and running ones from the queue table, finished
+  // ones from finished_jobs, newest first (by id). `state`: ready, delayed, reserved, completed,
+  // failed or cancelled (kInvalidArgument otherwise); `type`: that type only.
+  std::vector<JobRow> jobs_list(int64_t tenant_id, std::optional<std::string> state,
+                                std::optional<std::string> type, int limit);
 
   // Extends the leases named: the ones this worker process holds. Fenced like completion: a job
   // taken over since is left alone. Returns how many.
@@ -208,9 +242,14 @@ class JobStore {
   // Runs an INSERT … RETURNING id of `job`; a clash of its unique key is kAlreadyExists naming it.
   int64_t insert_one(const std::string& sql, const db::Params& p, const NewJob& job);
 
+  // Copies the jobs `where` selects (parameters from $2 on; $1 is the time) into finished_jobs
+  // as `state`, when jobs are kept.
+  void finished_record(std::string_view state, const std::string& where, db::Params params);
+
   db::Connection& conn_;
   std::string table_;
   const Clock& clock_;
+  std::chrono::minutes keep_finished_{0};
 };
 
 // The payload of the unity_jobs notification sent by signal_restart().

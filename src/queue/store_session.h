@@ -3,6 +3,7 @@
 // next use starts afresh (a database restart or a network cut heals by itself). Every thread of
 // the worker holds one; none shares it.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -14,14 +15,20 @@ namespace unity::queue {
 
 class StoreSession {
  public:
-  StoreSession(db::ConnectionFactory connect, std::string table, const Clock& clock)
-      : connect_(std::move(connect)), table_(std::move(table)), clock_(clock) {}
+  // `keep_finished`: JobStore::set_keep_finished of every store it opens (0: none kept).
+  StoreSession(db::ConnectionFactory connect, std::string table, const Clock& clock,
+               std::chrono::minutes keep_finished = {})
+      : connect_(std::move(connect)),
+        table_(std::move(table)),
+        clock_(clock),
+        keep_finished_(keep_finished) {}
 
   // Opens the connection when there is none; throws what the factory throws.
   JobStore& store() {
     if (!store_) {
       conn_ = connect_();
       store_ = std::make_unique<JobStore>(*conn_, table_, clock_);
+      store_->set_keep_finished(keep_finished_);
     }
     return *store_;
   }
@@ -34,7 +41,7 @@ class StoreSession {
   }
 
   // Another session on the same factory (for another thread).
-  StoreSession fresh() const { return StoreSession(connect_, table_, clock_); }
+  StoreSession fresh() const { return StoreSession(connect_, table_, clock_, keep_finished_); }
   const db::ConnectionFactory& factory() const { return connect_; }
   const std::string& table() const { return table_; }
   const Clock& clock() const { return clock_; }
@@ -43,6 +50,7 @@ class StoreSession {
   db::ConnectionFactory connect_;
   std::string table_;
   const Clock& clock_;
+  std::chrono::minutes keep_finished_;
   std::unique_ptr<db::Connection> conn_;
   std::unique_ptr<JobStore> store_;
 };

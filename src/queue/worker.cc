@@ -123,7 +123,10 @@ struct Worker::Impl {
     }
   }
 
-  StoreSession session() const { return StoreSession(connect, config.queue_table, clock); }
+  StoreSession session() const {
+    return StoreSession(connect, config.queue_table, clock,
+                        std::chrono::minutes(config.queue_keep_completed_minutes));
+  }
   bool stopping() const { return stop.stop_requested(); }
 
   WorkerExit run() {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "support/cli.h"
 #include "support/process.h"
 #include "support/test_db.h"
@@ -197,6 +198,109 @@ TEST_P(ScheduleCliTest, TwoScheduleWorkersRunEachSlotOnceAndExitZeroOnSigterm) {
   }
   EXPECT_EQ(reported, count("SELECT count(*) FROM schedule_runs"));
   EXPECT_EQ(count("SELECT count(*) FROM schedule_runs WHERE task = 'stock:check-expiry'"), 1);
+}
+
+TEST_P(ScheduleCliTest, TenantSchedulesAreAddedListedRunAndRemoved) {
+  ASSERT_EQ(unity("tenant:create Other").exit, 0);
+  auto added = ok(
+      "schedule:add nightly --tenant=1 --cron='30 2 * * *' --job=diag.noop --timezone=Europe/Paris"
+      " --data='{\"k\":\"v\"}' --queue=low");
+  EXPECT_EQ(added["name"], "nightly");
+  EXPECT_EQ(added["tenant_id"], 1);
+  EXPECT_EQ(added["job"], "diag.noop");
+  EXPECT_EQ(added["timezone"], "Europe/Paris");
+  EXPECT_TRUE(added["last_run_at"].is_null());
+  ok("schedule:add hourly --tenant=2 --cron=@hourly --job=diag.noop");
+  // Built-in tasks with a null tenant, then the tenant's own; never another tenant's.
+  auto mine = ok("schedule:list --tenant=1");
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& s : mine) by[s["name"]] = s;
+  ASSERT_TRUE(by.count("nightly")) << mine.dump();
+  EXPECT_FALSE(by.count("hourly")) << mine.dump();
+  EXPECT_TRUE(by["stock:check-expiry"]["tenant_id"].is_null());
+  EXPECT_EQ(by["stock:check-expiry"]["cron"], "0 0 * * *");
+  EXPECT_EQ(by["nightly"]["cron"], "30 2 * * *");
+  EXPECT_EQ(by["nightly"]["queue"], "low");
+  EXPECT_EQ(by["nightly"]["data"]["k"], "v");
+  auto all = ok("schedule:list");
+  EXPECT_EQ(all.size(), mine.size() + 1) << all.dump();
+  // 02:30 in Paris (CET) is 01:30 UTC.
+  const std::string next = by["nightly"]["next_run_at"];
+  EXPECT_EQ(next.substr(11), "01:30:00.000000Z");
+  auto runs = ok("schedule:run --at=" + next);
+  EXPECT_TRUE(run_of(runs, "nightly (tenant 1)").is_object()) << runs.dump();
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE tenant_id = 1 AND queue = 'low'"), 1);
+  EXPECT_TRUE(run_of(ok("schedule:run --at=" + next), "nightly (tenant 1)").is_null());
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE tenant_id = 1"), 1);
+  // Another tenant's schedule is not found; the owner removes it.
+  CliRun other = unity("schedule:remove nightly --tenant=2");
+  EXPECT_EQ(other.exit, 3) << other.err;
+  EXPECT_EQ(testing::line_count(other.err), 1u) << other.err;
+  ok("schedule:remove nightly --tenant=1");
+  EXPECT_EQ(unity("schedule:remove nightly --tenant=1").exit, 3);
+  EXPECT_EQ(count("SELECT count(*) FROM schedules"), 1);
+}
+
+TEST_P(ScheduleCliTest, BadSchedulesAreOneLineOnStderrAndWriteNothing) {
+  const std::map<std::string, int> cases = {
+      {"schedule:add x --tenant=1 --cron='60 * * * *' --job=diag.noop", 2},
+      {"schedule:add x --tenant=1 --cron='* * * *' --job=diag.noop", 2},
+      {"schedule:add x --tenant=1 --cron='0 0 30 2 *' --job=diag.noop", 2},
+      {"schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop --timezone=Mars/Base", 2},
+      {"schedule:add x --tenant=1 --cron='* * * * *' --job=no.such.job", 2},
+      {"schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop --data='[1]'", 2},
+      {"schedule:add x --tenant=99 --cron='* * * * *' --job=diag.noop", 3},
+      {"schedule:remove nothing --tenant=1", 3},
+  };
+  for (const auto& [args, code] : cases) {
+    CliRun r = unity(args);
+    EXPECT_EQ(r.exit, code) << args << ": " << r.err;
+    EXPECT_EQ(testing::line_count(r.err), 1u) << args << ": " << r.err;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM schedules"), 0);
+  ok("schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop");
+  CliRun twice = unity("schedule:add x --tenant=1 --cron='* * * * *' --job=diag.noop");
+  EXPECT_EQ(twice.exit, 4) << twice.err;
+  EXPECT_EQ(unity("schedule:add --help").exit, 0);
+}
+
+TEST_P(ScheduleCliTest, QueueJobsListsKeptJobsUntilTheSchedulerPrunesThem) {
+  ASSERT_EQ(unity("tenant:create Other").exit, 0);
+  const std::string keep = db_->env_for_cli() + " QUEUE_KEEP_COMPLETED_MINUTES=10";
+  auto with_keep = [&](const std::string& args) {
+    return testing::run_cli(db_->dir(), keep, args + " --json");
+  };
+  ok("queue:dispatch diag.noop --tenant=1");
+  ok("queue:dispatch diag.noop --tenant=2");
+  ASSERT_EQ(with_keep("queue:work --stop-when-empty").exit, 0);
+  ok("queue:dispatch diag.sleep --tenant=1 --delay=3600 --data='{\"ms\":1}'");
+  auto jobs = ok("queue:jobs --tenant=1");
+  ASSERT_EQ(jobs.size(), 2u) << jobs.dump();
+  EXPECT_EQ(jobs[0]["type"], "diag.sleep");
+  EXPECT_EQ(jobs[0]["state"], "delayed");
+  EXPECT_TRUE(jobs[0]["finished_at"].is_null());
+  EXPECT_EQ(jobs[1]["type"], "diag.noop");
+  EXPECT_EQ(jobs[1]["state"], "completed");
+  EXPECT_EQ(jobs[1]["attempts"], 1);
+  EXPECT_TRUE(jobs[1]["finished_at"].is_string());
+  for (const char* field : {"id", "uuid", "queue", "priority", "batch_id", "created_at"}) {
+    EXPECT_TRUE(jobs[1].contains(field)) << field;
+  }
+  EXPECT_EQ(ok("queue:jobs --tenant=1 --state=completed").size(), 1u);
+  EXPECT_EQ(ok("queue:jobs --tenant=2").size(), 1u);
+  CliRun bad = unity("queue:jobs --tenant=1 --state=done");
+  EXPECT_EQ(bad.exit, 2) << bad.err;
+  EXPECT_EQ(testing::line_count(bad.err), 1u) << bad.err;
+  EXPECT_EQ(unity("queue:jobs --tenant=99").exit, 3);
+  // The scheduler prunes what finished more than 10 minutes before its round.
+  const std::string finished = jobs[1]["finished_at"];
+  const std::string in_9 = format_iso8601(parse_iso8601(finished) + std::chrono::minutes(9));
+  const std::string in_11 = format_iso8601(parse_iso8601(finished) + std::chrono::minutes(11));
+  ASSERT_EQ(with_keep("schedule:run --at=" + in_9).exit, 0);
+  EXPECT_EQ(ok("queue:jobs --tenant=1 --state=completed").size(), 1u);
+  ASSERT_EQ(with_keep("schedule:run --at=" + in_11).exit, 0);
+  EXPECT_EQ(ok("queue:jobs --tenant=1 --state=completed").size(), 0u);
+  EXPECT_EQ(count("SELECT count(*) FROM finished_jobs"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ScheduleCliTest,
