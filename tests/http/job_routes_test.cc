@@ -128,7 +128,8 @@ TEST_P(JobRoutesTest, EveryRefusedUploadLeavesNoFileAndNoRow) {
   const int64_t sales = user(tenant_a_, "sales@acme.test", "sales");
   const std::string sales_token = token(tenant_a_, sales);
   const std::string operator_token = cli_json("token:create --operator --name=ops")["token"];
-  start_server({{"RATE_LIMIT_JOBS_PER_USER", "1"}});
+  // A day's window, so no window ends between the accepted upload and the limited one.
+  start_server({{"RATE_LIMIT_JOBS_PER_USER", "1"}, {"RATE_LIMIT_WINDOW_S", "86400"}});
   const std::string path = "/api/v1/imports/products";
   // Refused on the header: no `100 Continue`, the body never read.
   EXPECT_EQ(expect_continue(path, "bad"), "HTTP/1.1 401 Unauthorized");
