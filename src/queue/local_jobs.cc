@@ -17,6 +17,7 @@ size_t LocalJobs::rank(const std::string& queue) const {
 
 void LocalJobs::add(std::vector<ClaimedJob> jobs) {
   if (jobs.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     for (auto& j : jobs) {
@@ -25,31 +26,48 @@ void LocalJobs::add(std::vector<ClaimedJob> jobs) {
                               [&](const ClaimedJob& w) { return rank(w.queue) > r; });
       waiting_.insert(pos, std::move(j));
     }
+    wake = wake_one_locked();
   }
-  // One wake-up per job: waking every idle executor for a few jobs costs more than the jobs.
-  for (size_t i = 0; i < jobs.size(); ++i) work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
 }
 
-std::optional<InFlight> LocalJobs::take(std::stop_token stop) {
+bool LocalJobs::wake_one_locked() {
+  if (waiting_.empty() || idle_executors_ == 0 || wakes_ > 0) return false;
+  ++wakes_;
+  return true;
+}
+
+const InFlight* LocalJobs::take(std::stop_token stop) {
   std::unique_lock lock(mu_);
-  work_cv_.wait(lock, stop, [&] { return !waiting_.empty(); });
-  if (waiting_.empty()) return std::nullopt;
-  InFlight f{std::move(waiting_.front()),
-             clock_.monotonic(),
-             {},
-             std::make_shared<std::atomic<bool>>(false)};
+  while (waiting_.empty()) {
+    if (stop.stop_requested()) return nullptr;
+    ++idle_executors_;
+    work_cv_.wait(lock, stop, [&] { return wakes_ > 0; });
+    --idle_executors_;
+    if (wakes_ > 0) --wakes_;
+  }
+  const int64_t id = waiting_.front().id;
+  auto [it, inserted] =
+      running_.try_emplace(id, InFlight{std::move(waiting_.front()),
+                                        clock_.monotonic(),
+                                        {},
+                                        std::make_shared<std::atomic<bool>>(false)});
   waiting_.pop_front();
+  InFlight& f = it->second;
   f.timeout = defaults_.timeout_for(f.job);
-  running_.emplace(f.job.id, f);
   ++started_;
-  return f;
+  // More waiting and nobody on the way: wake the next executor (it may find the jobs taken by
+  // executors that were awake already, and sleep again).
+  const bool wake = wake_one_locked();
+  lock.unlock();
+  if (wake) work_cv_.notify_one();
+  return &f;
 }
 
 void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    running_.erase(job.id);
     type_metrics_.record(job.type, job.queue, outcome_name(outcome), run_us,
                          job.claimed_at_us - job.available_at_us);
     ++stats_.processed;
@@ -70,6 +88,7 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
       case Outcome::kError:
         break;
     }
+    running_.erase(job.id);  // last: `job` may live in it
     const int free = slots_ - static_cast<int>(running_.size() + waiting_.size());
     // The claimer also wants to hear when the worker falls idle (stop-when-empty, max-jobs).
     wake = free >= wanted_slots_ || (running_.empty() && waiting_.empty());
@@ -94,6 +113,11 @@ int LocalJobs::free_slots() const {
 int LocalJobs::waiting() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(waiting_.size());
+}
+
+int LocalJobs::idle_executors() const {
+  std::lock_guard lock(mu_);
+  return idle_executors_;
 }
 
 bool LocalJobs::idle() const {

@@ -2,8 +2,11 @@
 // The jobs one worker process holds between its claimer and its executors: claimed and waiting
 // for an executor (in queue priority order), and running. Thread-safe.
 //
-// Wake-ups are batched: add() wakes as many executors as jobs it adds, and a finished job wakes
-// the claimer only when enough slots are free for its next claim (not once per job).
+// Wake-ups are few: at most one sleeping executor is being woken at a time. add() wakes one; an
+// executor that takes a job and sees more waiting wakes the next (a cascade), so jobs that block
+// still run side by side, while short jobs are mostly run by executors that are awake already
+// instead of costing a thread switch each. A finished job wakes the claimer only when enough
+// slots are free for its next claim (not once per job).
 
 #include <atomic>
 #include <chrono>
@@ -51,9 +54,11 @@ class LocalJobs {
 
   // Adds claimed jobs; a job of a higher queue goes before claimed-ahead jobs of lower ones.
   void add(std::vector<ClaimedJob> jobs);
-  // The next job to run, now running; nullopt once `stop` is requested and none is waiting.
-  std::optional<InFlight> take(std::stop_token stop);
-  // An executor finished `job` with `outcome` after running `run_us`.
+  // The next job to run, now running; null once `stop` is requested and none is waiting. The
+  // pointer stays valid until finish() of its job.
+  const InFlight* take(std::stop_token stop);
+  // An executor finished `job` with `outcome` after running `run_us` (`job` may be the one
+  // take() returned: it is released last).
   void finish(const ClaimedJob& job, Outcome outcome, int64_t run_us = 0);
   // Claimed jobs no executor took (the worker is stopping), removed.
   std::vector<ClaimedJob> take_waiting();
@@ -61,7 +66,8 @@ class LocalJobs {
   // Slots neither running nor spoken for by a waiting job.
   int free_slots() const;
   int waiting() const;
-  bool idle() const;  // nothing waiting, nothing running
+  int idle_executors() const;  // executors asleep in take()
+  bool idle() const;           // nothing waiting, nothing running
   // Blocks until at least `wanted` slots are free, `timeout` passes, `stop` is requested or
   // wake_claimer() is called.
   void wait_for_slots(int wanted, std::chrono::milliseconds timeout, std::stop_token stop);
@@ -79,6 +85,8 @@ class LocalJobs {
 
  private:
   size_t rank(const std::string& queue) const;
+  // With mu_ held: true when a sleeping executor should be woken (notify_one after unlocking).
+  bool wake_one_locked();
 
   const AttemptDefaults& defaults_;
   const Clock& clock_;
@@ -87,6 +95,8 @@ class LocalJobs {
 
   mutable std::mutex mu_;
   std::condition_variable_any work_cv_;   // executors
+  int idle_executors_ = 0;                // waiting on work_cv_
+  int wakes_ = 0;                         // wake-ups sent and not yet taken (0 or 1)
   std::condition_variable_any slots_cv_;  // the claimer
   int wanted_slots_ = 1;                  // what the claimer waits for
   bool claimer_woken_ = false;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 namespace unity::queue {
@@ -82,6 +83,33 @@ TEST_F(LocalJobsTest, AFinishedJobWakesTheClaimerWaitingForSlots) {
   jobs_.wait_for_slots(2, std::chrono::hours(1), stop_.get_token());
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::minutes(1));
   t.join();
+}
+
+TEST_F(LocalJobsTest, JobsThatBlockRunSideBySideThoughOneAddWakesOneExecutor) {
+  // Four executors asleep; each job waits until all four run. Without the cascade of wake-ups
+  // (one add(), one notify) three jobs would wait for executors that never wake.
+  std::atomic<int> running{0};
+  std::atomic<bool> gave_up{false};
+  std::vector<std::thread> executors;
+  for (int i = 0; i < 4; ++i) {
+    executors.emplace_back([&] {
+      const InFlight* f = jobs_.take(stop_.get_token());
+      if (!f) return;
+      ++running;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (running.load() < 4 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (running.load() < 4) gave_up = true;
+      jobs_.finish(f->job, Outcome::kDone);
+    });
+  }
+  while (jobs_.idle_executors() < 4) std::this_thread::yield();
+  jobs_.add({job(1, "default"), job(2, "default"), job(3, "default"), job(4, "default")});
+  while (jobs_.finished() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  stop_.request_stop();  // frees executors that never woke, so the test ends either way
+  for (auto& t : executors) t.join();
+  EXPECT_FALSE(gave_up.load()) << "a job waited 20 s for executors that were never woken";
 }
 
 }  // namespace
