@@ -48,7 +48,9 @@ void define_work(CLI::App& app, Context& ctx) {
                  "Queues in strict priority order (default high,DB_QUEUE,low)");
   app.add_option("--concurrency", a->concurrency, "Jobs run at once (default 1)")
       ->check(CLI::Range(1, 1024));
-  app.add_option("--batch", a->batch, "Most jobs claimed per round trip (default: free slots)")
+  app.add_option("--batch", a->batch,
+                 "Jobs to hold claimed ahead of the free slots: 0 (default) as many as start "
+                 "within 2 ms while jobs are short, 1 none, N at least N")
       ->check(CLI::Range(0, 10000));
   app.add_option("--timeout", a->timeout,
                  "Seconds per attempt for jobs without their own (default 60)")

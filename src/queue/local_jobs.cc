@@ -5,8 +5,8 @@
 namespace unity::queue {
 
 LocalJobs::LocalJobs(const std::vector<std::string>& queues, int slots,
-                     const AttemptDefaults& defaults, const Clock& clock)
-    : defaults_(defaults), clock_(clock), slots_(slots) {
+                     const AttemptDefaults& defaults, const Clock& clock, bool claim_ahead)
+    : defaults_(defaults), clock_(clock), slots_(slots), claim_ahead_(claim_ahead) {
   for (size_t i = 0; i < queues.size(); ++i) rank_.emplace(queues[i], i);
 }
 
@@ -88,10 +88,18 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
       case Outcome::kError:
         break;
     }
+    if (claim_ahead_) {
+      const double run = static_cast<double>(std::max<int64_t>(run_us, 1));
+      avg_run_us_ = stats_.processed == 1 ? run : avg_run_us_ + (run - avg_run_us_) / 16;
+      const double fits =
+          static_cast<double>(slots_) * static_cast<double>(kAheadWindow.count()) / avg_run_us_;
+      ahead_ = stats_.processed < kAheadAfterJobs
+                   ? 0
+                   : static_cast<int>(std::min(fits, 2.0 * static_cast<double>(slots_)));
+    }
     running_.erase(job.id);  // last: `job` may live in it
-    const int free = slots_ - static_cast<int>(running_.size() + waiting_.size());
     // The claimer also wants to hear when the worker falls idle (stop-when-empty, max-jobs).
-    wake = free >= wanted_slots_ || (running_.empty() && waiting_.empty());
+    wake = room_locked() >= wanted_slots_ || (running_.empty() && waiting_.empty());
     if (wake) claimer_woken_ = true;
   }
   if (wake) slots_cv_.notify_one();
@@ -108,6 +116,20 @@ std::vector<ClaimedJob> LocalJobs::take_waiting() {
 int LocalJobs::free_slots() const {
   std::lock_guard lock(mu_);
   return slots_ - static_cast<int>(running_.size() + waiting_.size());
+}
+
+int LocalJobs::room_locked() const {
+  return slots_ + ahead_ - static_cast<int>(running_.size() + waiting_.size());
+}
+
+int LocalJobs::room() const {
+  std::lock_guard lock(mu_);
+  return room_locked();
+}
+
+int LocalJobs::ahead() const {
+  std::lock_guard lock(mu_);
+  return ahead_;
 }
 
 int LocalJobs::waiting() const {
@@ -129,10 +151,8 @@ void LocalJobs::wait_for_slots(int wanted, std::chrono::milliseconds timeout,
                                std::stop_token stop) {
   std::unique_lock lock(mu_);
   wanted_slots_ = std::max(wanted, 1);
-  slots_cv_.wait_for(lock, stop, timeout, [&] {
-    return claimer_woken_ ||
-           slots_ - static_cast<int>(running_.size() + waiting_.size()) >= wanted_slots_;
-  });
+  slots_cv_.wait_for(lock, stop, timeout,
+                     [&] { return claimer_woken_ || room_locked() >= wanted_slots_; });
   claimer_woken_ = false;
 }
 

@@ -48,9 +48,10 @@ using ThroughputCounts = std::map<std::string, std::pair<int64_t, int64_t>>;
 
 class LocalJobs {
  public:
-  // `queues` in priority order; `slots`: the worker's concurrency.
+  // `queues` in priority order; `slots`: the worker's concurrency. With `claim_ahead`, the
+  // worker may hold claimed jobs beyond its slots while jobs are short (see ahead()).
   LocalJobs(const std::vector<std::string>& queues, int slots, const AttemptDefaults& defaults,
-            const Clock& clock);
+            const Clock& clock, bool claim_ahead = false);
 
   // Adds claimed jobs; a job of a higher queue goes before claimed-ahead jobs of lower ones.
   void add(std::vector<ClaimedJob> jobs);
@@ -65,10 +66,20 @@ class LocalJobs {
 
   // Slots neither running nor spoken for by a waiting job.
   int free_slots() const;
+  // How many more jobs the claimer may claim now: free_slots() plus ahead().
+  int room() const;
+  // Jobs held beyond the slots: as many as the executors start within kAheadWindow at the recent
+  // run time per job, at most 2 × slots; 0 without claim_ahead, until kAheadAfterJobs attempts
+  // have finished, or once jobs take longer than the window. So a worker running short jobs
+  // claims in large batches without idle executors between claims, while one running long jobs
+  // never keeps a job from another worker that could start it.
+  int ahead() const;
+  static constexpr std::chrono::microseconds kAheadWindow{2000};
+  static constexpr int kAheadAfterJobs = 8;
   int waiting() const;
   int idle_executors() const;  // executors asleep in take()
   bool idle() const;           // nothing waiting, nothing running
-  // Blocks until at least `wanted` slots are free, `timeout` passes, `stop` is requested or
+  // Blocks until room() is at least `wanted`, `timeout` passes, `stop` is requested or
   // wake_claimer() is called.
   void wait_for_slots(int wanted, std::chrono::milliseconds timeout, std::stop_token stop);
   void wake_claimer();
@@ -87,10 +98,12 @@ class LocalJobs {
   size_t rank(const std::string& queue) const;
   // With mu_ held: true when a sleeping executor should be woken (notify_one after unlocking).
   bool wake_one_locked();
+  int room_locked() const;
 
   const AttemptDefaults& defaults_;
   const Clock& clock_;
   const int slots_;
+  const bool claim_ahead_;
   std::map<std::string, size_t> rank_;
 
   mutable std::mutex mu_;
@@ -103,6 +116,8 @@ class LocalJobs {
   std::deque<ClaimedJob> waiting_;
   std::map<int64_t, InFlight> running_;
   int64_t started_ = 0;
+  double avg_run_us_ = 0;  // moving average of an attempt's run time (claim_ahead only)
+  int ahead_ = 0;          // ahead(), updated by finish()
   WorkerStats stats_;
   ThroughputCounts counts_;
   JobTypeMetrics type_metrics_;

@@ -85,6 +85,32 @@ TEST_F(LocalJobsTest, AFinishedJobWakesTheClaimerWaitingForSlots) {
   t.join();
 }
 
+// Runs `n` jobs of `run_us` each through `jobs`.
+void run_jobs(LocalJobs& jobs, std::stop_token stop, int64_t first_id, int n, int64_t run_us) {
+  for (int i = 0; i < n; ++i) {
+    jobs.add({job(first_id + i, "default")});
+    jobs.finish(jobs.take(stop)->job, Outcome::kDone, run_us);
+  }
+}
+
+TEST_F(LocalJobsTest, ShortJobsLetTheWorkerHoldJobsAheadLongOnesDoNot) {
+  LocalJobs ahead({"default"}, 4, defaults_, clock_, /*claim_ahead=*/true);
+  EXPECT_EQ(ahead.ahead(), 0);  // nothing known yet
+  run_jobs(ahead, stop_.get_token(), 1, LocalJobs::kAheadAfterJobs - 1, 100);
+  EXPECT_EQ(ahead.ahead(), 0);  // too few attempts to judge
+  run_jobs(ahead, stop_.get_token(), 100, 1, 100);
+  EXPECT_EQ(ahead.ahead(), 8);  // 4 slots × 2 ms / 0.1 ms = 80, capped at 2 × slots
+  EXPECT_EQ(ahead.room(), 4 + 8);
+  EXPECT_EQ(ahead.free_slots(), 4);
+  run_jobs(ahead, stop_.get_token(), 200, 64, 1'000'000);  // jobs of a second
+  EXPECT_EQ(ahead.ahead(), 0);
+  EXPECT_EQ(ahead.room(), 4);
+  // Without claim_ahead (--batch given) short jobs change nothing.
+  run_jobs(jobs_, stop_.get_token(), 1, 32, 100);
+  EXPECT_EQ(jobs_.ahead(), 0);
+  EXPECT_EQ(jobs_.room(), jobs_.free_slots());
+}
+
 TEST_F(LocalJobsTest, JobsThatBlockRunSideBySideThoughOneAddWakesOneExecutor) {
   // Four executors asleep; each job waits until all four run. Without the cascade of wake-ups
   // (one add(), one notify) three jobs would wait for executors that never wake.

@@ -89,7 +89,7 @@ struct Worker::Impl {
         log(l),
         clock(k),
         attempts(r, AttemptDefaults{opts.tries, opts.timeout_s, opts.backoff}, l, opts.job_log),
-        jobs(opts.queues, opts.concurrency, attempts.defaults(), k),
+        jobs(opts.queues, opts.concurrency, attempts.defaults(), k, opts.batch == 0),
         lease_us(int64_t{c.queue_retry_after_s} * 1'000'000) {}
 
   static WorkerOptions normalized(WorkerOptions o, const Config& config) {
@@ -192,7 +192,7 @@ struct Worker::Impl {
 
   // How many jobs to claim now.
   int capacity() const {
-    int64_t n = jobs.free_slots();
+    int64_t n = jobs.room();
     if (opts.max_jobs > 0) n = std::min(n, opts.max_jobs - jobs.started_or_waiting());
     if (opts.batch > 0 && n > 0) n = std::max<int64_t>(n, opts.batch - jobs.waiting());
     return static_cast<int>(n);
@@ -212,9 +212,9 @@ struct Worker::Impl {
     if (started_us == 0) started_us = store.now_us() - process_age().count();
     bool restart_hint = false;  // queue:restart's NOTIFY arrived: check the signal now
     std::optional<Clock::Monotonic> last_signal_check;
-    // Claim when at least half the slots are free (or the worker is idle): fewer, larger claims,
-    // and never more than the free slots (strict priority holds).
-    const int threshold = std::max(1, opts.concurrency / 2);
+    // Claim when at least half the room is free (or the worker is idle): fewer, larger claims,
+    // and never more than the room (free slots, plus what short jobs let the worker hold ahead;
+    // a higher queue's job still starts before claimed-ahead ones: LocalJobs::add).
 
     for (;;) {
       if (auto exit = exit_condition(started)) return *exit;
@@ -226,6 +226,7 @@ struct Worker::Impl {
       }
       rescuer.tick(store);
       const int wanted = capacity();
+      const int threshold = std::max(1, (opts.concurrency + jobs.ahead()) / 2);
       if (paused.load() || wanted <= 0 || (wanted < threshold && !jobs.idle())) {
         jobs.wait_for_slots(threshold, std::chrono::milliseconds(100), stop.get_token());
         continue;

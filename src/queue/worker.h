@@ -40,9 +40,9 @@
 namespace unity::queue {
 
 struct WorkerOptions {
-  std::vector<std::string> queues;        // priority order; empty: high, DB_QUEUE, low
-  int concurrency = 1;                    // jobs at once (1–1024)
-  int batch = 0;                          // most jobs claimed per round trip; 0: free slots
+  std::vector<std::string> queues;  // priority order; empty: high, DB_QUEUE, low
+  int concurrency = 1;              // jobs at once (1–1024)
+  int batch = 0;  // jobs held (claimed ahead) at least; 0: adaptive (LocalJobs::ahead), 1: none
   std::optional<int> timeout_s;           // --timeout for jobs without their own (default 60)
   std::optional<int> tries;               // --tries for jobs without their own (default 3)
   std::optional<Backoff> backoff;         // --backoff for jobs without their own (default exp)
