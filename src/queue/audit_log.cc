@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -12,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "queue/store.h"
 
 namespace unity::queue {
@@ -74,17 +77,46 @@ void AuditLog::flush() {
 
 namespace {
 
-nlohmann::json job_line(const char* event, const std::string& worker, const ClaimedJob& job) {
-  nlohmann::json line = {{"ts", format_iso8601(system_clock().now())},
-                         {"event", event},
-                         {"worker", worker},
-                         {"tenant_id", job.tenant_id},
-                         {"job_id", job.id},
-                         {"uuid", job.uuid},
-                         {"type", job.type},
-                         {"queue", job.queue},
-                         {"attempt", job.attempts}};
-  if (!job.trace_id.empty()) line["trace_id"] = job.trace_id;
+// A string field, escaped as nlohmann's dump() with its replace handler does: the fast path for
+// ASCII (every name, type, queue and uuid), the library for anything else (invalid UTF-8 in an
+// error text is replaced, never thrown over).
+void add_string(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  const bool ascii =
+      std::all_of(value.begin(), value.end(), [](char c) { return (c & 0x80) == 0; });
+  if (ascii) {
+    append_json_string(out, value);
+  } else {
+    out += nlohmann::json(std::string(value))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+void add_int(std::string& out, std::string_view key, int64_t value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  out += std::to_string(value);
+}
+
+// A job's line up to its last common field, without a JSON object (one line per job start and
+// end: this runs twice per job on every worker).
+std::string job_line(const char* event, const std::string& worker, const ClaimedJob& job) {
+  std::string line;
+  line.reserve(256);
+  line += "{\"ts\":";
+  append_json_string(line, format_iso8601(system_clock().now()));
+  add_string(line, "event", event);
+  add_string(line, "worker", worker);
+  add_int(line, "tenant_id", job.tenant_id);
+  add_int(line, "job_id", job.id);
+  add_string(line, "uuid", job.uuid);
+  add_string(line, "type", job.type);
+  add_string(line, "queue", job.queue);
+  add_int(line, "attempt", job.attempts);
+  if (!job.trace_id.empty()) add_string(line, "trace_id", job.trace_id);
   return line;
 }
 
@@ -95,16 +127,26 @@ std::string dump(const nlohmann::json& j) {
 }  // namespace
 
 void AuditLog::job_started(const ClaimedJob& job) {
-  write(dump(job_line("job.start", worker_, job)));
+  std::string line = job_line("job.start", worker_, job);
+  line += '}';
+  write(line);
 }
 
 void AuditLog::job_finished(const ClaimedJob& job, const std::string& outcome, double duration_ms,
                             const std::string& error) {
-  nlohmann::json j = job_line("job.end", worker_, job);
-  j["duration_ms"] = duration_ms;
-  j["outcome"] = outcome;
-  if (!error.empty()) j["error"] = error;
-  write(dump(j));
+  std::string line = job_line("job.end", worker_, job);
+  line += ",\"duration_ms\":";
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, duration_ms);  // shortest round trip
+  if (ec == std::errc()) {
+    line.append(buf, end);
+  } else {
+    line += '0';
+  }
+  add_string(line, "outcome", outcome);
+  if (!error.empty()) add_string(line, "error", error);
+  line += '}';
+  write(line);
 }
 
 void AuditLog::event(const std::string& name, const std::string& detail) {
