@@ -135,6 +135,11 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
   }
 }
 
+bool Attempts::transactional(const ClaimedJob& job) const {
+  const JobType* type = registry_.find(job.type);
+  return type && type->options.transactional;
+}
+
 Outcome Attempts::retry_or_fail(JobStore& store, const ClaimedJob& job, const std::string& error,
                                 bool give_up) const {
   const bool expired = job.retry_until_us && store.now_us() >= *job.retry_until_us;

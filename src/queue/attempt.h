@@ -56,6 +56,8 @@ class Attempts {
                         bool give_up) const;
 
   const AttemptDefaults& defaults() const { return defaults_; }
+  // True when `job`'s type is registered and runs in the handler's transaction.
+  bool transactional(const ClaimedJob& job) const;
 
  private:
   void run_failed_hook(JobStore& store, const ClaimedJob& job, const std::string& error) const;

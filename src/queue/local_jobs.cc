@@ -46,6 +46,16 @@ const InFlight* LocalJobs::take(std::stop_token stop) {
     --idle_executors_;
     if (wakes_ > 0) --wakes_;
   }
+  return start_front(lock);
+}
+
+const InFlight* LocalJobs::try_take(const std::function<bool(const ClaimedJob&)>& wanted) {
+  std::unique_lock lock(mu_);
+  if (waiting_.empty() || !wanted(waiting_.front())) return nullptr;
+  return start_front(lock);
+}
+
+const InFlight* LocalJobs::start_front(std::unique_lock<std::mutex>& lock) {
   const int64_t id = waiting_.front().id;
   auto [it, inserted] =
       running_.try_emplace(id, InFlight{std::move(waiting_.front()),

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,9 @@ class LocalJobs {
   // The next job to run, now running; null once `stop` is requested and none is waiting. The
   // pointer stays valid until finish() of its job.
   const InFlight* take(std::stop_token stop);
+  // As take(), without waiting: the next waiting job if there is one and `wanted` accepts it
+  // (it stays first in line otherwise).
+  const InFlight* try_take(const std::function<bool(const ClaimedJob&)>& wanted);
   // An executor finished `job` with `outcome` after running `run_us` (`job` may be the one
   // take() returned: it is released last).
   void finish(const ClaimedJob& job, Outcome outcome, int64_t run_us = 0);
@@ -99,6 +103,8 @@ class LocalJobs {
   // With mu_ held: true when a sleeping executor should be woken (notify_one after unlocking).
   bool wake_one_locked();
   int room_locked() const;
+  // Moves the first waiting job to running; unlocks `lock` (then wakes an executor if needed).
+  const InFlight* start_front(std::unique_lock<std::mutex>& lock);
 
   const AttemptDefaults& defaults_;
   const Clock& clock_;

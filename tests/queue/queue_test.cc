@@ -233,6 +233,31 @@ TEST_P(QueueTest, FailedAttemptLeavesNoWritesOfItsOwn) {
   EXPECT_EQ(rows[0].get<int>(0), 2);
 }
 
+// On SQLite an executor runs waiting transactional jobs back to back in one transaction, each in
+// a savepoint: a failing attempt among them must lose only its own writes, and every other job's
+// writes and completion must stay, exactly once.
+TEST_P(QueueTest, TransactionalJobsRunBackToBackKeepEachAttemptsWritesApart) {
+  constexpr int kJobs = 40;
+  for (int i = 0; i < kJobs; ++i) {
+    if (i % 4 == 0) {
+      dispatch(tenant_a_, "test.write_then_fail_once");
+    } else {
+      dispatch(i % 2 ? tenant_a_ : tenant_b_, "diag.write",
+               R"({"mark":"m)" + std::to_string(i) + R"("})");
+    }
+  }
+  drain({.concurrency = 4});
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+  // Each failing job: one mark, from its second attempt; its first attempt's write is gone.
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'w'"), kJobs / 4);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'w' AND attempt = 2"), kJobs / 4);
+  // Every other job: exactly one mark.
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark <> 'w'"), kJobs - kJobs / 4);
+  EXPECT_EQ(count("SELECT count(DISTINCT mark) FROM diag_marks WHERE mark <> 'w'"),
+            kJobs - kJobs / 4);
+}
+
 TEST_P(QueueTest, GiveUpSkipsRetriesAndRunsTheFailedHookOnce) {
   dispatch(tenant_a_, "test.give_up");
   drain();
