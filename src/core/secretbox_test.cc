@@ -92,7 +92,7 @@ TEST(SecretboxTest, KeyTextRoundTripsAndBadKeysAreRefusedWithoutQuotingThem) {
                                 text + "AAAA", text + " ", "base64:!!!!" + text.substr(11)}) {
     const std::string m = message_of([&] { decode_key(bad, "APP_KEY"); });
     EXPECT_TRUE(m.starts_with("APP_KEY must be base64:")) << m;
-    if (!bad.empty()) {
+    if (bad.size() > 7) {  // longer than the "base64:" the message names
       EXPECT_EQ(m.find(bad), std::string::npos) << m;
     }
   }

@@ -84,7 +84,8 @@ TEST_P(EncryptedJobsTest, PayloadIsStoredSealedAndTheWorkerOpensIt) {
 }
 
 TEST_P(EncryptedJobsTest, DispatchWithoutAKeyIsRefusedAndWritesNothing) {
-  Dispatcher d(config(""), registry_);
+  const Config no_key = config("");
+  Dispatcher d(no_key, registry_);
   try {
     d.dispatch_many(*conn_, tenant_, "diag.secret", {R"({"mark":"a"})", R"({"mark":"b"})"});
     ADD_FAILURE() << "dispatched without APP_KEY";
@@ -117,13 +118,13 @@ TEST_P(EncryptedJobsTest, WrongKeyFailsAtOnceSealedAndRetrySucceedsOnceTheKeyIsR
   EXPECT_NE(error.find("APP_KEY (" + secretbox::key_id(wrong) + ")"), std::string::npos) << error;
 
   // What queue:failed and the dashboard show is the sealed form.
-  JobStore store(*db_->owner(), "jobs", system_clock());
+  auto owner = db_->owner();
+  JobStore store(*owner, "jobs", system_clock());
   const auto listed = failed_job_json(store.failed_list(std::nullopt, 10).at(0));
   EXPECT_EQ(listed["payload"].dump().find("kept-secret"), std::string::npos) << listed;
   EXPECT_TRUE(listed["payload"]["sealed"].is_string()) << listed;
 
-  auto owner = db_->owner();
-  JobStore(*owner, "jobs", system_clock()).failed_retry({job.uuid}, std::nullopt);
+  store.failed_retry({job.uuid}, std::nullopt);
   EXPECT_EQ(text("SELECT payload FROM jobs"), stored);
   drain(config(key_));
   EXPECT_EQ(marks("kept-secret"), 1);
@@ -165,7 +166,8 @@ TEST_P(EncryptedJobsTest, JobsSealedWithAPreviousKeyRunAfterRotation) {
 }
 
 TEST_P(EncryptedJobsTest, ChainLinksAndBatchCallbacksStaySealed) {
-  Dispatcher d(config(key_), registry_);
+  const Config keyed = config(key_);
+  Dispatcher d(keyed, registry_);
   dispatch_chain(*conn_, d, tenant_,
                  parse_chain_spec(R"({"jobs":[{"type":"diag.secret","data":{"mark":"link-1"}},)"
                                   R"({"type":"diag.secret","data":{"mark":"link-2"}}],)"
