@@ -69,11 +69,10 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
     return retry_or_fail(store, job, error, true);
   }
   // An encrypted type's job, its payload opened for this attempt only (the row stays sealed).
-  ClaimedJob opened;
+  std::optional<ClaimedJob> opened;  // left empty for other types: no copy, no allocation
   if (type->options.encrypted) {
     try {
-      opened = job;
-      opened.payload = open_payload(config_, job.type, job.payload);
+      opened.emplace(job).payload = open_payload(config_, job.type, job.payload);
     } catch (const Error& e) {
       error = e.what();
       return retry_or_fail(store, job, error, true);
@@ -82,8 +81,8 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
   db::Connection& conn = store.connection();
   std::optional<db::TenantScope> scope;
   if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
-  RunningJob ctx(type->options.encrypted ? opened : job, conn, &store, &cancel,
-                 defaults_.tries_for(job), &job_log_);
+  RunningJob ctx(opened ? *opened : job, conn, &store, &cancel, defaults_.tries_for(job),
+                 &job_log_);
   auto release_at = [&] { return store.now_us() + ctx.released()->count() * 1000; };
   // A traced job's attempt is a span: the parent of what it dispatches or writes. Its row goes
   // into the statement's transaction that ends the attempt (no extra round trip on success).
@@ -172,14 +171,13 @@ void Attempts::run_failed_hook(JobStore& store, const ClaimedJob& job,
   try {
     // An encrypted type's hook sees the payload opened; one that does not open skips the hook
     // (its handler never ran either).
-    ClaimedJob opened;
+    std::optional<ClaimedJob> opened;
     if (type->options.encrypted) {
-      opened = job;
-      opened.payload = open_payload(config_, job.type, job.payload);
+      opened.emplace(job).payload = open_payload(config_, job.type, job.payload);
     }
     std::optional<db::TenantScope> scope;
     if (job.tenant_id != 0) scope.emplace(store.connection(), job.tenant_id);
-    RunningJob ctx(type->options.encrypted ? opened : job, store.connection(), nullptr, nullptr,
+    RunningJob ctx(opened ? *opened : job, store.connection(), nullptr, nullptr,
                    defaults_.tries_for(job), &job_log_);
     type->make()->failed(ctx, error);
   } catch (const std::exception& e) {
