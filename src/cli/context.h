@@ -121,5 +121,6 @@ void add_sync_commands(Commands& commands, Context& ctx);
 void add_token_commands(Commands& commands, Context& ctx);
 void add_serve_command(Commands& commands, Context& ctx);
 void add_trace_command(Commands& commands, Context& ctx);
+void add_key_commands(Commands& commands, Context& ctx);
 
 }  // namespace unity::cli

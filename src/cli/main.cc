@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
   unity::cli::add_sync_commands(commands, ctx);
   unity::cli::add_token_commands(commands, ctx);
   unity::cli::add_serve_command(commands, ctx);
+  unity::cli::add_key_commands(commands, ctx);
 
   ctx.json = wants_json(argc, argv);
   const std::string_view name = argc > 1 ? argv[1] : "";

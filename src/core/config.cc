@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/secretbox.h"
 
 extern char** environ;  // POSIX: the process environment
 
@@ -141,6 +142,28 @@ void read_allowed_hosts(const std::map<std::string, std::string>& vars,
       entry.remove_prefix(1);
     while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
     if (!entry.empty()) out.push_back(parse_allowed_host(entry));
+  }
+}
+
+// APP_KEY and APP_PREVIOUS_KEYS (comma-separated, blanks around commas allowed); an empty value
+// counts as unset.
+void read_app_keys(const std::map<std::string, std::string>& vars, Config& c) {
+  if (const std::string* key = find(vars, "APP_KEY"); key && !key->empty()) {
+    c.app_key = secretbox::decode_key(*key, "APP_KEY");
+  }
+  const std::string* value = find(vars, "APP_PREVIOUS_KEYS");
+  if (!value) return;
+  std::string_view rest = *value;
+  for (int n = 1; !rest.empty(); ++n) {
+    const size_t comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    c.app_previous_keys.push_back(
+        secretbox::decode_key(entry, "APP_PREVIOUS_KEYS (entry " + std::to_string(n) + ")"));
   }
 }
 
@@ -352,6 +375,7 @@ Config Config::from_vars(const std::map<std::string, std::string>& vars) {
     }
     while (c.otel_endpoint.ends_with('/')) c.otel_endpoint.pop_back();
   }
+  read_app_keys(vars, c);
   c.raw = vars;
   return c;
 }
@@ -382,6 +406,10 @@ std::string Config::postgres_conninfo() const {
 std::string Config::redact(std::string_view text) const {
   std::string out = redact_conninfo(text, postgres_conninfo());
   out = replace_all(std::move(out), db_password);
+  if (!app_key.empty()) out = replace_all(std::move(out), secretbox::encode_key(app_key).substr(7));
+  for (const std::string& key : app_previous_keys) {
+    out = replace_all(std::move(out), secretbox::encode_key(key).substr(7));
+  }
   return replace_all(std::move(out), sync_token);
 }
 

@@ -78,6 +78,14 @@ struct Config {
   // a trailing '/' dropped. Unset: spans are only stored (`unity trace`).
   std::string otel_endpoint;
 
+  // APP_KEY: the key that seals the payloads of encrypted job types (core/secretbox.h), written
+  // as "base64:<32 bytes in base64>" (`unity key:generate`); held here as its 32 raw bytes, empty
+  // when unset. APP_PREVIOUS_KEYS: older keys, comma-separated, that still open what they
+  // sealed (rotation). Both are checked at load whenever set: a malformed one is
+  // kInvalidArgument naming the variable, never quoting the value.
+  std::string app_key;
+  std::vector<std::string> app_previous_keys;
+
   // Every variable as read (after .env + environment merge), for later layers' own settings.
   std::map<std::string, std::string> raw;
 
@@ -95,7 +103,8 @@ struct Config {
   std::string sqlite_path() const;
 
   // `text` with every secret of this configuration masked (redact_conninfo over
-  // postgres_conninfo(), then DB_PASSWORD and SYNC_TOKEN wherever they occur): for any message
+  // postgres_conninfo(), then DB_PASSWORD, SYNC_TOKEN and the base64 of APP_KEY and
+  // APP_PREVIOUS_KEYS wherever they occur): for any message
   // that may quote them.
   std::string redact(std::string_view text) const;
 };

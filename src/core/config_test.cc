@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/secretbox.h"
 
 namespace unity {
 namespace {
@@ -341,6 +342,36 @@ TEST(Redaction, MasksTheConninfosPasswordWhereverItIsQuoted) {
   Config c = Config::from_vars(
       {{"DB_CONNECTION", "pgsql"}, {"DB_PASSWORD", "hunter2"}, {"SYNC_TOKEN", "tok-123"}});
   EXPECT_EQ(c.redact("a hunter2 b tok-123 c"), "a *** b *** c");
+}
+
+TEST(ConfigTest, AppKeysAreDecodedAndMaskedAndABadOneIsNamedWithoutItsValue) {
+  const std::string key = secretbox::new_key(), old1 = secretbox::new_key(),
+                    old2 = secretbox::new_key();
+  const std::string text = secretbox::encode_key(key);
+  Config c = Config::from_vars({{"APP_KEY", text},
+                                {"APP_PREVIOUS_KEYS", secretbox::encode_key(old1) + " , ," +
+                                                          secretbox::encode_key(old2) + " "}});
+  EXPECT_EQ(c.app_key, key);
+  EXPECT_EQ(c.app_previous_keys, (std::vector<std::string>{old1, old2}));
+  EXPECT_EQ(c.redact("key " + text + " old " + secretbox::encode_key(old2)),
+            "key base64:*** old base64:***");
+  EXPECT_TRUE(Config::from_vars({{"APP_KEY", ""}}).app_key.empty());
+  EXPECT_TRUE(Config::from_vars({}).app_previous_keys.empty());
+  try {
+    Config::from_vars({{"APP_KEY", "base64:c2VjcmV0LXZhbHVl"}});
+    ADD_FAILURE() << "a short APP_KEY was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_TRUE(std::string(e.what()).starts_with("APP_KEY must be base64:")) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("c2VjcmV0LXZhbHVl"), std::string::npos) << e.what();
+  }
+  try {
+    Config::from_vars({{"APP_PREVIOUS_KEYS", text + ",oops"}});
+    ADD_FAILURE() << "a bad previous key was accepted";
+  } catch (const Error& e) {
+    EXPECT_TRUE(std::string(e.what()).starts_with("APP_PREVIOUS_KEYS (entry 2) must be"))
+        << e.what();
+  }
 }
 
 }  // namespace

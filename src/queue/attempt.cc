@@ -8,6 +8,7 @@
 #include "db/spans.h"
 #include "db/transaction.h"
 #include "queue/batch_progress.h"
+#include "queue/payload_crypt.h"
 #include "queue/running_job.h"
 
 namespace unity::queue {
@@ -44,11 +45,12 @@ Backoff AttemptDefaults::backoff_for(const ClaimedJob& job) const {
 }
 
 Attempts::Attempts(const JobRegistry& registry, AttemptDefaults defaults, AuditLog* log,
-                   JobLogSink job_log)
+                   JobLogSink job_log, const Config& config)
     : registry_(registry),
       defaults_(std::move(defaults)),
       log_(log),
-      job_log_(std::move(job_log)) {}
+      job_log_(std::move(job_log)),
+      config_(config) {}
 
 Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<bool>& cancel,
                       std::string& error, bool& needs_ack) const {
@@ -66,10 +68,21 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
     error = "retry_until passed";
     return retry_or_fail(store, job, error, true);
   }
+  // An encrypted type's job, its payload opened for this attempt only (the row stays sealed).
+  std::optional<ClaimedJob> opened;  // left empty for other types: no copy, no allocation
+  if (type->options.encrypted) {
+    try {
+      opened.emplace(job).payload = open_payload(config_, job.type, job.payload);
+    } catch (const Error& e) {
+      error = e.what();
+      return retry_or_fail(store, job, error, true);
+    }
+  }
   db::Connection& conn = store.connection();
   std::optional<db::TenantScope> scope;
   if (job.tenant_id != 0) scope.emplace(conn, job.tenant_id);
-  RunningJob ctx(job, conn, &store, &cancel, defaults_.tries_for(job), &job_log_);
+  RunningJob ctx(opened ? *opened : job, conn, &store, &cancel, defaults_.tries_for(job),
+                 &job_log_);
   auto release_at = [&] { return store.now_us() + ctx.released()->count() * 1000; };
   // A traced job's attempt is a span: the parent of what it dispatches or writes. Its row goes
   // into the statement's transaction that ends the attempt (no extra round trip on success).
@@ -161,9 +174,16 @@ void Attempts::run_failed_hook(JobStore& store, const ClaimedJob& job,
   const JobType* type = registry_.find(job.type);
   if (!type) return;
   try {
+    // An encrypted type's hook sees the payload opened; one that does not open skips the hook
+    // (its handler never ran either).
+    std::optional<ClaimedJob> opened;
+    if (type->options.encrypted) {
+      opened.emplace(job).payload = open_payload(config_, job.type, job.payload);
+    }
     std::optional<db::TenantScope> scope;
     if (job.tenant_id != 0) scope.emplace(store.connection(), job.tenant_id);
-    RunningJob ctx(job, store.connection(), nullptr, nullptr, defaults_.tries_for(job), &job_log_);
+    RunningJob ctx(opened ? *opened : job, store.connection(), nullptr, nullptr,
+                   defaults_.tries_for(job), &job_log_);
     type->make()->failed(ctx, error);
   } catch (const std::exception& e) {
     if (log_) log_->event("failed_hook_error", job.type + ": " + e.what());

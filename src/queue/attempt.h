@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/config.h"
 #include "queue/audit_log.h"
 #include "queue/job.h"
 #include "queue/registry.h"
@@ -39,13 +40,17 @@ struct AttemptDefaults {
 
 class Attempts {
  public:
-  // All must outlive this; `log` may be null; `job_log` may be empty (stderr).
-  Attempts(const JobRegistry& registry, AttemptDefaults defaults, AuditLog* log,
-           JobLogSink job_log);
+  // All must outlive this; `log` may be null; `job_log` may be empty (stderr). `config` holds
+  // the keys that open encrypted types' payloads (APP_KEY, APP_PREVIOUS_KEYS).
+  Attempts(const JobRegistry& registry, AttemptDefaults defaults, AuditLog* log, JobLogSink job_log,
+           const Config& config);
 
   // Runs one attempt on `store`'s connection. A transactional job completes (or is released) in
   // the handler's transaction; a non-transactional one that returns is kDone with `needs_ack`
-  // set: the caller acknowledges it (in a batch). `error` receives the failure's text.
+  // set: the caller acknowledges it (in a batch). `error` receives the failure's text. An
+  // encrypted type's payload is opened right before handle(); one that does not open fails the
+  // job for good at once (a key problem does not mend itself between retries), its failed()
+  // hook not run, the row still sealed in failed_jobs.
   // Throws only when the database fails while recording the outcome.
   Outcome run(JobStore& store, const ClaimedJob& job, const std::atomic<bool>& cancel,
               std::string& error, bool& needs_ack) const;
@@ -66,6 +71,7 @@ class Attempts {
   AttemptDefaults defaults_;
   AuditLog* log_;
   JobLogSink job_log_;
+  const Config& config_;
 };
 
 }  // namespace unity::queue

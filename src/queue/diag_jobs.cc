@@ -65,6 +65,8 @@ void register_diag_jobs(JobRegistry& registry) {
   registry.add<SleepJob>("diag.sleep", {.transactional = false});
   registry.add<FailJob>("diag.fail", {.transactional = false});
   registry.add<WriteJob>("diag.write");
+  // diag.write's encrypted twin (queue/payload_crypt.h), for tests of encryption at rest.
+  registry.add<WriteJob>("diag.secret", {.encrypted = true});
 }
 
 }  // namespace unity::queue

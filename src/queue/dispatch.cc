@@ -7,6 +7,7 @@
 #include "db/spans.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
+#include "queue/payload_crypt.h"
 #include "queue/running_job.h"
 
 namespace unity::queue {
@@ -35,7 +36,9 @@ NewJob Dispatcher::prepare(const JobType& type, int64_t tenant_id, const std::st
                                                               : type.options.queue);
   if (j.queue.empty() || j.queue.size() > 100) throw invalid_argument("invalid queue name");
   j.type = type.name;
-  j.payload = payload;
+  // An encrypted type's payload is sealed here, so every path that stores it (dispatch, a batch's
+  // jobs and callbacks, a chain's later links) stores it sealed.
+  j.payload = type.options.encrypted ? seal_payload(config_, type.name, payload) : payload;
   const int64_t now = clock_.now().time_since_epoch().count();
   j.available_at_us =
       now + std::chrono::duration_cast<std::chrono::microseconds>(options.delay).count();
@@ -93,7 +96,8 @@ void Dispatcher::run_inline(db::Connection& conn, const JobType& type, const New
   claimed.tenant_id = job.tenant_id;
   claimed.queue = job.queue;
   claimed.type = job.type;
-  claimed.payload = job.payload;
+  claimed.payload =
+      type.options.encrypted ? open_payload(config_, type.name, job.payload) : job.payload;
   claimed.attempts = 1;
   claimed.max_tries = 1;
   claimed.trace_id = job.trace_id;

@@ -58,8 +58,9 @@ class Dispatcher final : public JobDispatcher {
 
   // Validates (registered type: kInvalidArgument; payload a JSON object: kInvalidArgument;
   // tenant exists unless 0 or it is the connection's tenant: kNotFound; options in range:
-  // kInvalidArgument) and enqueues. Inside the caller's transaction when there is one (a
-  // failure then leaves it to be rolled back), else in its own.
+  // kInvalidArgument; an encrypted type without APP_KEY: kFailedPrecondition) and enqueues, an
+  // encrypted type's payloads sealed (queue/payload_crypt.h). Inside the caller's transaction when
+  // there is one (a failure then leaves it to be rolled back), else in its own.
   std::vector<InsertedJob> dispatch_many(db::Connection& conn, int64_t tenant_id,
                                          const std::string& type,
                                          const std::vector<std::string>& payloads,

@@ -55,6 +55,10 @@ struct JobOptions {
   std::optional<Backoff> backoff;
   std::optional<std::chrono::seconds> retry_for;  // give up this long after dispatch
   bool transactional = true;                      // Guarantee 3; false for long, chunked jobs
+  // Encryption at rest (queue/payload_crypt.h): the payload is sealed under APP_KEY when
+  // dispatched and opened only by the worker, right before handle(). Dispatching needs APP_KEY;
+  // a job whose payload does not open fails for good at once, still sealed in failed_jobs.
+  bool encrypted = false;
 };
 
 // Where a job's own log lines go (one JSON line each; jobs/job_log.h builds them). Empty: stderr

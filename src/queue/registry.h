@@ -44,8 +44,9 @@ class JobRegistry {
 //   diag.noop              does nothing
 //   diag.sleep {"ms":N}    sleeps N ms, returning early when cancelled
 //   diag.fail {"times":N}  throws on its first N attempts, then succeeds
-//   diag.write {"key":K}   inserts a row into diag_marks in the job's transaction (tests of
+//   diag.write {"mark":M}  inserts a row into diag_marks in the job's transaction (tests of
 //                          exactly-once effects)
+//   diag.secret {"mark":M} diag.write registered as encrypted (its payload sealed at rest)
 void register_diag_jobs(JobRegistry& registry);
 
 }  // namespace unity::queue

@@ -13,7 +13,10 @@ TEST(RegistryTest, FindsRegisteredTypesAndRefusesDuplicates) {
   EXPECT_NE(r.find("diag.noop"), nullptr);
   EXPECT_EQ(r.find("nope"), nullptr);
   EXPECT_THROW(r.add("diag.noop", {}, [] { return std::unique_ptr<Job>(); }), Error);
-  EXPECT_EQ(r.names().size(), 4u);
+  EXPECT_EQ(r.names().size(), 5u);
+  ASSERT_NE(r.find("diag.secret"), nullptr);
+  EXPECT_TRUE(r.find("diag.secret")->options.encrypted);
+  EXPECT_FALSE(r.find("diag.write")->options.encrypted);
 }
 
 TEST(RegistryTest, UnknownTypeErrorListsTheKnownOnes) {

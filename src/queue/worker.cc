@@ -88,7 +88,7 @@ struct Worker::Impl {
         opts(normalized(std::move(o), c)),
         log(l),
         clock(k),
-        attempts(r, AttemptDefaults{opts.tries, opts.timeout_s, opts.backoff}, l, opts.job_log),
+        attempts(r, AttemptDefaults{opts.tries, opts.timeout_s, opts.backoff}, l, opts.job_log, c),
         jobs(opts.queues, opts.concurrency, attempts.defaults(), k, opts.batch == 0),
         lease_us(int64_t{c.queue_retry_after_s} * 1'000'000) {}
 
