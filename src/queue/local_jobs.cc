@@ -68,6 +68,7 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
         break;
       case Outcome::kFenced:
       case Outcome::kError:
+      case Outcome::kCancelled:
         break;
     }
     const int free = slots_ - static_cast<int>(running_.size() + waiting_.size());
