@@ -190,7 +190,9 @@ TEST_P(JobCancelTest, ACancelledJobOfABatchCountsAsFinishedAndThenDoesNotRun) {
   EXPECT_EQ(b->pending_jobs, 1);
   EXPECT_EQ(b->cancelled_jobs, 1);
   EXPECT_EQ(b->failed_jobs, 0);
-  drain();
+  // A callback is queued by the acknowledgement of the job before it: a worker that stopped
+  // when empty in between leaves it for the next one.
+  for (int i = 0; i < 5 && count("SELECT count(*) FROM jobs") > 0; ++i) drain();
   b = batch_find(*conn_, a_, batch.batch_id);
   EXPECT_EQ(b->pending_jobs, 0);
   EXPECT_EQ(b->progress(), 100);
