@@ -201,6 +201,17 @@ TEST_P(JobCancelTest, ACancelledJobOfABatchCountsAsFinishedAndThenDoesNotRun) {
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'finally'"), 1);
 }
 
+TEST_P(JobCancelTest, ACancelledLinkStopsItsChainWithoutItsCatch) {
+  Dispatcher d(db_->config(), registry_);
+  const auto chain =
+      dispatch_chain(*conn_, d, a_,
+                     parse_chain_spec(R"({"jobs":[{"type":"diag.noop"},{"type":"diag.write"}],)"
+                                      R"("catch":{"type":"diag.write","data":{"mark":"catch"}}})"));
+  EXPECT_EQ(store_->job_cancel(a_, std::to_string(chain.job_id)).state, CancelState::kCancelled);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);  // neither the next link nor the catch job
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+}
+
 TEST_P(JobCancelTest, BatchesRecordWhoCreatedThem) {
   int64_t user = 0;
   {
