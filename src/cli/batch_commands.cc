@@ -60,7 +60,7 @@ void define_batch(CLI::App& app, Context& ctx) {
   app.callback([&ctx, a] {
     db::Connection& conn = open(ctx, *a);
     const auto spec = queue::parse_batch_spec(a->data);
-    const auto b = queue::dispatch_batch(conn, ctx.dispatcher(), a->tenant, spec);
+    const auto b = queue::dispatch_batch(conn, ctx.dispatcher(), a->tenant, spec, a->user);
     ctx.emit({{"batch_id", b.batch_id}, {"job_ids", b.job_ids}},
              "Dispatched batch " + b.batch_id + " with " + std::to_string(b.job_ids.size()) +
                  " job(s) (see `unity batch:show " + b.batch_id +
@@ -111,6 +111,8 @@ void define_show(CLI::App& app, Context& ctx) {
                      " pending, " + std::to_string(b->processed_jobs()) + " processed, " +
                      std::to_string(b->failed_jobs) + " failed"},
         {"progress", std::to_string(b->progress()) + "%"},
+        {"cancelled jobs", std::to_string(b->cancelled_jobs)},
+        {"created by", b->user_id ? "user " + std::to_string(*b->user_id) : "-"},
         {"failed jobs", failed.empty() ? "-" : failed},
         {"created", time_cell(j["created_at"])},
         {"cancelled", time_cell(j["cancelled_at"])},

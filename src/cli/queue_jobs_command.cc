@@ -1,31 +1,19 @@
 // queue:jobs: a tenant's recent jobs, newest first: those waiting or running (ready, delayed,
 // reserved) and, with QUEUE_KEEP_COMPLETED_MINUTES > 0, those that finished within that time
-// (completed, failed, cancelled; JobStore::jobs_list).
+// (completed, failed, cancelled; JobStore::jobs_list). queue:cancel: one of them taken off
+// (JobStore::job_cancel).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/context.h"
 #include "queue/store.h"
+#include "queue/views.h"
 
 namespace unity::cli {
 
 namespace {
 
 std::string time_of(int64_t us) { return format_iso8601(TimePoint(std::chrono::microseconds(us))); }
-
-nlohmann::json job_json(const queue::JobRow& j) {
-  return {{"id", j.id},
-          {"uuid", j.uuid},
-          {"type", j.type},
-          {"queue", j.queue},
-          {"state", j.state},
-          {"priority", j.priority},
-          {"attempts", j.attempts},
-          {"batch_id", j.batch_id ? nlohmann::json(*j.batch_id) : nlohmann::json()},
-          {"created_at", time_of(j.created_at_us)},
-          {"finished_at",
-           j.finished_at_us ? nlohmann::json(time_of(*j.finished_at_us)) : nlohmann::json()}};
-}
 
 struct JobsArgs {
   int64_t tenant = 0;
@@ -48,7 +36,7 @@ void define_jobs(CLI::App& app, Context& ctx) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& j : jobs) {
-      out.push_back(job_json(j));
+      out.push_back(queue::job_row_json(j));
       rows.push_back({std::to_string(j.id), j.type, j.queue, j.state, std::to_string(j.priority),
                       std::to_string(j.attempts), time_of(j.created_at_us),
                       j.finished_at_us ? time_of(*j.finished_at_us) : "-"});
@@ -59,9 +47,33 @@ void define_jobs(CLI::App& app, Context& ctx) {
   });
 }
 
+void define_cancel(CLI::App& app, Context& ctx) {
+  auto id = std::make_shared<std::string>();
+  auto tenant = std::make_shared<int64_t>(0);
+  app.add_option("id", *id, "The job's id or uuid")->required();
+  app.add_option("--tenant", *tenant, "Tenant id")->required();
+  app.footer(
+      "A ready or delayed job is removed (state cancelled); a running one is asked to stop: its "
+      "worker hears of it at its next heartbeat and records it as cancelled when the attempt "
+      "ends (state cancelling). Never failed, never retried.\n");
+  app.callback([&ctx, id, tenant] {
+    queue::JobStore store(ctx.tenant_app(*tenant), ctx.config().queue_table, system_clock());
+    store.set_keep_finished(std::chrono::minutes(ctx.config().queue_keep_completed_minutes));
+    const auto job = store.job_cancel(*tenant, *id);
+    const bool now = job.state == queue::CancelState::kCancelled;
+    const std::string name = std::to_string(job.id);
+    ctx.emit(queue::cancelled_job_json(job),
+             now ? "Job " + name + " cancelled"
+                 : "Job " + name + " is running: its worker was asked to stop it");
+  });
+}
+
 }  // namespace
 
 void add_queue_jobs_command(Commands& commands, Context& ctx) {
+  commands.push_back({"queue:cancel",
+                      "Cancel a job: a waiting one is removed, a running one asked to stop",
+                      [&ctx](CLI::App& app) { define_cancel(app, ctx); }});
   commands.push_back({"queue:jobs",
                       "A tenant's recent jobs, newest first: waiting, running and (with "
                       "QUEUE_KEEP_COMPLETED_MINUTES) finished",

@@ -263,6 +263,7 @@ std::vector<Api::Route> all_routes() {
   std::vector<Api::Route> routes = resource_routes();
   for (auto& r : admin_routes()) routes.push_back(std::move(r));
   for (auto& r : job_routes()) routes.push_back(std::move(r));
+  for (auto& r : bus_routes()) routes.push_back(std::move(r));
   for (auto& r : operator_routes()) routes.push_back(std::move(r));
   for (auto& r : dashboard_routes()) routes.push_back(std::move(r));
   return routes;

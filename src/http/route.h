@@ -72,6 +72,9 @@ std::vector<Api::Route> admin_routes();
 // syncs (job_routes.cc).
 std::vector<Api::Route> job_routes();
 
+// Batches, chains and the tenant's jobs: the Bus's twins (bus_routes.cc).
+std::vector<Api::Route> bus_routes();
+
 // The operators' routes at the root: GET /metrics (operator_routes.cc) and the dashboard's JSON
 // under /dashboard/api/ (dashboard_routes.cc).
 std::vector<Api::Route> operator_routes();

@@ -27,6 +27,8 @@ const char* outcome_name(Outcome o) {
       return "fenced";
     case Outcome::kError:
       return "error";
+    case Outcome::kCancelled:
+      return "cancelled";
   }
   return "error";
 }
@@ -111,6 +113,10 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
     if (type->options.transactional) {
       db::Transaction tx(conn);
       instance->handle(ctx);
+      if (cancel.load() && store.job_cancel_requested(job.lease())) {
+        tx.rollback();  // a cancelled job leaves no work behind
+        return store.job_cancel_finish(job.lease()) ? Outcome::kCancelled : Outcome::kFenced;
+      }
       if (ctx.released()) {
         if (!store.job_release(job.lease(), release_at(), "")) return Outcome::kFenced;
         span("released", "");
@@ -124,6 +130,8 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
       return Outcome::kDone;
     }
     instance->handle(ctx);
+    // Only when asked to stop (a timeout or queue:cancel): no statement on the common path.
+    if (cancel.load() && store.job_cancel_finish(job.lease())) return Outcome::kCancelled;
     if (ctx.released()) {
       return store.job_release(job.lease(), release_at(), "") ? Outcome::kReleased
                                                               : Outcome::kFenced;
@@ -155,6 +163,9 @@ bool Attempts::transactional(const ClaimedJob& job) const {
 
 Outcome Attempts::retry_or_fail(JobStore& store, const ClaimedJob& job, const std::string& error,
                                 bool give_up) const {
+  // A job queue:cancel flagged ends as cancelled, never retried or failed (one statement, on the
+  // failure path only).
+  if (store.job_cancel_finish(job.lease())) return Outcome::kCancelled;
   const bool expired = job.retry_until_us && store.now_us() >= *job.retry_until_us;
   if (give_up || expired || job.attempts >= defaults_.tries_for(job)) {
     if (!store.job_fail(job.lease(), error)) return Outcome::kFenced;

@@ -17,14 +17,15 @@ namespace unity::queue {
 
 // How an attempt ended.
 enum class Outcome {
-  kDone,      // completed (a non-transactional job still needs its acknowledgement written)
-  kReleased,  // the handler asked to run again later (ctx.release)
-  kRetry,     // failed; back to the queue with backoff
-  kFailed,    // given up: in failed_jobs, failed() ran
-  kFenced,    // its lease was taken over meanwhile: nothing recorded by this worker
-  kError,     // the database failed around the handler; see Attempts::run
+  kDone,       // completed (a non-transactional job still needs its acknowledgement written)
+  kReleased,   // the handler asked to run again later (ctx.release)
+  kRetry,      // failed; back to the queue with backoff
+  kFailed,     // given up: in failed_jobs, failed() ran
+  kFenced,     // its lease was taken over meanwhile: nothing recorded by this worker
+  kError,      // the database failed around the handler; see Attempts::run
+  kCancelled,  // queue:cancel asked it to stop: recorded as cancelled, never retried or failed
 };
-// "done", "released", "retry", "failed", "fenced", "error": the audit log's words.
+// "done", "released", "retry", "failed", "fenced", "error", "cancelled": the audit log's words.
 const char* outcome_name(Outcome o);
 
 // The worker's defaults for jobs whose type sets none (--tries, --timeout, --backoff).
@@ -51,12 +52,16 @@ class Attempts {
   // encrypted type's payload is opened right before handle(); one that does not open fails the
   // job for good at once (a key problem does not mend itself between retries), its failed()
   // hook not run, the row still sealed in failed_jobs.
+  // `cancel` is set past the timeout and when queue:cancel flagged the job (the keeper hears of
+  // it): an attempt that ends with it set, however it ends, is recorded as cancelled when the job
+  // is flagged (kCancelled); a transactional job's work is then rolled back.
   // Throws only when the database fails while recording the outcome.
   Outcome run(JobStore& store, const ClaimedJob& job, const std::atomic<bool>& cancel,
               std::string& error, bool& needs_ack) const;
 
   // A failed attempt: retried with backoff, or given up (failed_jobs and the failed() hook) when
-  // `give_up`, its tries are spent or its retry_until has passed.
+  // `give_up`, its tries are spent or its retry_until has passed; recorded as cancelled instead
+  // (kCancelled) when queue:cancel flagged the job, whether this worker heard of it or not.
   Outcome retry_or_fail(JobStore& store, const ClaimedJob& job, const std::string& error,
                         bool give_up) const;
 

@@ -18,10 +18,11 @@ using nlohmann::json;
 
 constexpr const char* kInsertBatch =
     "INSERT INTO job_batches (id, tenant_id, name, total_jobs, pending_jobs, failed_jobs,"
-    " failed_job_ids, options, created_at) VALUES ($1, $2, $3, $4, $4, 0, '[]', $5, $6)";
+    " failed_job_ids, options, created_at, created_by)"
+    " VALUES ($1, $2, $3, $4, $4, 0, '[]', $5, $6, $7)";
 constexpr const char* kBatchColumns =
     "SELECT id, name, tenant_id, total_jobs, pending_jobs, failed_jobs, failed_job_ids,"
-    " cancelled_at, created_at, finished_at FROM job_batches";
+    " cancelled_at, created_at, finished_at, created_by, cancelled_jobs FROM job_batches";
 
 int64_t now_of(const Dispatcher& d) { return d.clock().now().time_since_epoch().count(); }
 
@@ -68,6 +69,8 @@ Batch batch_from(const db::Row& r) {
   b.cancelled_at_us = r.get<std::optional<int64_t>>(7);
   b.created_at_us = r.get<int64_t>(8);
   b.finished_at_us = r.get<std::optional<int64_t>>(9);
+  b.user_id = r.get<std::optional<int64_t>>(10);
+  b.cancelled_jobs = r.get<int64_t>(11);
   return b;
 }
 
@@ -79,7 +82,7 @@ json time_json(std::optional<int64_t> us) {
 }  // namespace
 
 DispatchedBatch dispatch_batch(db::Connection& conn, const Dispatcher& d, int64_t tenant_id,
-                               const BatchSpec& spec) {
+                               const BatchSpec& spec, std::optional<int64_t> user_id) {
   check_tenant(conn, tenant_id);
   if (spec.jobs.empty()) throw invalid_argument("a batch needs at least one job");
   const int64_t now = now_of(d);
@@ -102,7 +105,8 @@ DispatchedBatch dispatch_batch(db::Connection& conn, const Dispatcher& d, int64_
   for (NewJob& j : heads) j.batch_id = out.batch_id;
   std::optional<db::Transaction> tx;
   if (conn.transaction_depth() == 0) tx.emplace(conn);
-  conn.execute(kInsertBatch, {out.batch_id, tenant_id, spec.name, total, options.dump(), now});
+  conn.execute(kInsertBatch, {out.batch_id, tenant_id, spec.name, total, options.dump(), now,
+                              user_id ? db::Value{*user_id} : db::kNull});
   for (const InsertedJob& j : insert_jobs(conn, d, heads)) out.job_ids.push_back(j.id);
   if (tx) tx->commit();
   return out;
@@ -129,11 +133,17 @@ std::optional<Batch> batch_find(db::Connection& conn, int64_t tenant_id, const s
   return batch_from(*row);
 }
 
-std::vector<Batch> batch_list(db::Connection& conn, int64_t tenant_id, int limit) {
+std::vector<Batch> batch_list(db::Connection& conn, int64_t tenant_id, int limit,
+                              const std::optional<BatchCursor>& before) {
   std::vector<Batch> out;
-  conn.query_each(std::string(kBatchColumns) +
-                      " WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                  {tenant_id, limit}, [&](const db::Row& r) { out.push_back(batch_from(r)); });
+  std::string sql = std::string(kBatchColumns) + " WHERE tenant_id = $1";
+  db::Params p{tenant_id, limit};
+  if (before) {
+    sql += " AND (created_at < $3 OR (created_at = $3 AND id < $4))";
+    p.add(before->created_at_us).add(before->id);
+  }
+  sql += " ORDER BY created_at DESC, id DESC LIMIT $2";
+  conn.query_each(sql, p, [&](const db::Row& r) { out.push_back(batch_from(r)); });
   return out;
 }
 
@@ -166,7 +176,9 @@ json batch_json(const Batch& b) {
           {"progress", b.progress()},
           {"cancelled_at", time_json(b.cancelled_at_us)},
           {"created_at", time_json(b.created_at_us)},
-          {"finished_at", time_json(b.finished_at_us)}};
+          {"finished_at", time_json(b.finished_at_us)},
+          {"user_id", b.user_id ? json(*b.user_id) : json()},
+          {"cancelled_jobs", b.cancelled_jobs}};
 }
 
 }  // namespace unity::queue

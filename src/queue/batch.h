@@ -71,8 +71,11 @@ struct DispatchedChain {
 // Validate every job (registered type, JSON object payload, options: kInvalidArgument; tenant
 // unknown: kNotFound) before writing anything, then insert in the caller's transaction when there
 // is one, else in their own: all or nothing.
+// `user_id`: who created the batch (queue:batch --user, the token's user over HTTP), recorded
+// as job_batches.created_by; nullopt: not said.
 DispatchedBatch dispatch_batch(db::Connection& conn, const Dispatcher& dispatcher,
-                               int64_t tenant_id, const BatchSpec& spec);
+                               int64_t tenant_id, const BatchSpec& spec,
+                               std::optional<int64_t> user_id = std::nullopt);
 DispatchedChain dispatch_chain(db::Connection& conn, const Dispatcher& dispatcher,
                                int64_t tenant_id, const ChainSpec& spec);
 
@@ -86,6 +89,8 @@ struct Batch {
   std::optional<int64_t> cancelled_at_us;
   int64_t created_at_us = 0;
   std::optional<int64_t> finished_at_us;
+  std::optional<int64_t> user_id;  // who created it (created_by)
+  int64_t cancelled_jobs = 0;      // finished by queue:cancel (counted in processed_jobs)
 
   int64_t processed_jobs() const { return total_jobs - pending_jobs; }
   int progress() const;  // 0–100, rounded down
@@ -93,16 +98,22 @@ struct Batch {
 
 // A tenant's batch; another tenant's is as unknown as a missing one.
 std::optional<Batch> batch_find(db::Connection& conn, int64_t tenant_id, const std::string& id);
-// A tenant's batches, newest first.
-std::vector<Batch> batch_list(db::Connection& conn, int64_t tenant_id, int limit);
+// A tenant's batches, newest first; `before` (a page's cursor: the last batch of the page
+// before, as its created_at and id) gives the ones after it.
+struct BatchCursor {
+  int64_t created_at_us = 0;
+  std::string id;
+};
+std::vector<Batch> batch_list(db::Connection& conn, int64_t tenant_id, int limit,
+                              const std::optional<BatchCursor>& before = std::nullopt);
 // Cancels a tenant's batch: its jobs not yet started are skipped, then and catch never run,
 // finally runs when the last job has finished. kNotFound for an unknown or another tenant's
 // batch; kFailedPrecondition when it has finished already. Cancelling twice keeps the first time.
 Batch batch_cancel(db::Connection& conn, int64_t tenant_id, const std::string& id, int64_t now_us);
 
 // batch:show's shape: {"id","name","tenant_id","total_jobs","pending_jobs","processed_jobs",
-// "failed_jobs","failed_job_ids":[…],"progress","cancelled_at","created_at","finished_at"}, times
-// ISO 8601 or null.
+// "failed_jobs","failed_job_ids":[…],"progress","cancelled_at","created_at","finished_at",
+// "user_id","cancelled_jobs"}, times ISO 8601 or null, user_id null when not recorded.
 nlohmann::json batch_json(const Batch& b);
 
 }  // namespace unity::queue

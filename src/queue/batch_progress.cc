@@ -13,12 +13,13 @@ using nlohmann::json;
 // One finished job's effect on its batch's counters; returns the batch's state after it.
 constexpr const char* kCountFinished =
     "UPDATE job_batches SET pending_jobs = pending_jobs - $2, failed_jobs = failed_jobs + $3,"
+    " cancelled_jobs = cancelled_jobs + $6,"
     " failed_job_ids = CASE WHEN $3 = 0 THEN failed_job_ids"
     "   WHEN failed_job_ids = '[]' THEN '[\"' || CAST($4 AS TEXT) || '\"]'"
     "   ELSE substr(failed_job_ids, 1, length(failed_job_ids) - 1) || ',\"' ||"
     "        CAST($4 AS TEXT) || '\"]' END,"
     " finished_at = CASE WHEN pending_jobs - $2 <= 0 THEN $5 ELSE finished_at END"
-    " WHERE id = $1 RETURNING pending_jobs, failed_jobs, cancelled_at, options";
+    " WHERE id = $1 RETURNING pending_jobs, failed_jobs, cancelled_at, options, cancelled_jobs";
 constexpr const char* kCancel =
     "UPDATE job_batches SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL";
 
@@ -40,12 +41,15 @@ void count_in_batch(JobStore& store, const FinishedJob& job, Finish how, int64_t
   db::Connection& conn = store.connection();
   const int64_t now = store.now_us();
   const int64_t failed = how == Finish::kFailed ? 1 : 0;
-  auto row = conn.query_one(kCountFinished, {*job.batch_id, finished, failed, job.uuid, now});
+  const int64_t cancelled_one = how == Finish::kCancelled ? 1 : 0;
+  auto row = conn.query_one(kCountFinished,
+                            {*job.batch_id, finished, failed, job.uuid, now, cancelled_one});
   if (!row) return;  // the batch row was deleted (pruned): nothing to count
   const int64_t pending = row->get<int64_t>(0);
   const int64_t failed_jobs = row->get<int64_t>(1);
   bool cancelled = row->get<std::optional<int64_t>>(2).has_value();
   const json options = json::parse(row->get<std::string>(3));
+  const int64_t cancelled_jobs = row->get<int64_t>(4);
   if (failed == 1 && failed_jobs == 1) {  // the first failure
     add_callback(enqueue, options, "catch", job.tenant_id, now);
     if (!options.value("allow_failures", false) && !cancelled) {
@@ -54,7 +58,10 @@ void count_in_batch(JobStore& store, const FinishedJob& job, Finish how, int64_t
     }
   }
   if (pending <= 0 && pending + finished > 0) {  // this finish took the batch to done
-    if (failed_jobs == 0 && !cancelled) add_callback(enqueue, options, "then", job.tenant_id, now);
+    // then: every job succeeded (none failed, none cancelled one by one, the batch not cancelled).
+    if (failed_jobs == 0 && cancelled_jobs == 0 && !cancelled) {
+      add_callback(enqueue, options, "then", job.tenant_id, now);
+    }
     add_callback(enqueue, options, "finally", job.tenant_id, now);
   }
 }

@@ -11,10 +11,12 @@
 // batch) and its catch job is inserted.
 //
 // A batch (job_batches): every finished job decrements pending_jobs (a failure also increments
-// failed_jobs and appends the job's uuid to failed_job_ids). The first failure inserts the batch's
-// catch job and, without allow_failures, cancels the batch; the update that takes pending_jobs
-// to 0 sets finished_at and inserts then (no failure, not cancelled) and finally. The UPDATE
-// locks the batch row, so concurrent finishes serialise and each callback is inserted once.
+// failed_jobs and appends the job's uuid to failed_job_ids; a job cancelled by queue:cancel
+// increments cancelled_jobs: it is finished, not failed, and then no longer runs). The first
+// failure inserts the batch's catch job and, without allow_failures, cancels the batch; the update
+// that takes pending_jobs to 0 sets finished_at and inserts then (no failure, not cancelled) and
+// finally. The UPDATE locks the batch row, so concurrent finishes serialise and each callback is
+// inserted once.
 
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,6 @@
 #include "queue/keeper.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "db/transaction.h"
@@ -50,7 +51,17 @@ bool Keeper::beat() {
   std::vector<Lease> held = jobs_.held();
   for (const Lease& l : completer_.held()) held.push_back(l);
   try {
-    session_.store().lease_extend(held, options_.lease_us);
+    // The heartbeat also answers which of these jobs queue:cancel flagged: their attempts are
+    // asked to stop (JobContext::cancelled) and end as cancelled (queue/attempt.h).
+    std::vector<int64_t> flagged;
+    session_.store().lease_extend(held, options_.lease_us, &flagged);
+    if (!flagged.empty()) {
+      for (auto& f : jobs_.running()) {
+        if (std::find(flagged.begin(), flagged.end(), f.job.id) != flagged.end()) {
+          f.cancel->store(true);
+        }
+      }
+    }
     return true;
   } catch (const std::exception& e) {
     session_.reset();

@@ -2,6 +2,8 @@
 // The worker's housekeeping thread, every 200 ms:
 // - heartbeats: extends the leases of every job the process holds (waiting, running, awaiting
 //   its acknowledgement) every third of the lease, so a long job is never taken for a dead one;
+//   the same statement returns the jobs queue:cancel flagged, whose attempts are then cancelled
+//   (so a cancel reaches a running job within a third of DB_QUEUE_RETRY_AFTER);
 // - timeouts (Guarantee 9): a job past its timeout is cancelled (JobContext::cancelled()); one
 //   still running `grace` later is recorded as a failed attempt and the process exits with code
 //   124, so its supervisor starts a clean one;

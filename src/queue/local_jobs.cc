@@ -96,6 +96,7 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
         break;
       case Outcome::kFenced:
       case Outcome::kError:
+      case Outcome::kCancelled:
         break;
     }
     if (claim_ahead_) {

@@ -41,7 +41,8 @@ struct InFlight {
   ClaimedJob job;
   Clock::Monotonic started;
   std::chrono::seconds timeout;
-  std::shared_ptr<std::atomic<bool>> cancel;  // set past the timeout (JobContext::cancelled)
+  // Set past the timeout and when queue:cancel flagged the job (JobContext::cancelled).
+  std::shared_ptr<std::atomic<bool>> cancel;
 };
 
 // Completed and failed attempts per queue since the last take_counts() (queue:stats).

@@ -426,19 +426,27 @@ void JobStore::job_progress(Lease lease, int percent) {
                 {lease.id, lease.token, std::clamp(percent, 0, 100)});
 }
 
-int64_t JobStore::lease_extend(const std::vector<Lease>& leases, int64_t lease_us) {
+int64_t JobStore::lease_extend(const std::vector<Lease>& leases, int64_t lease_us,
+                               std::vector<int64_t>* cancel_requested) {
   if (leases.empty()) return 0;
   std::map<int64_t, std::vector<int64_t>> by_token;
   for (const auto& l : leases) by_token[l.token].push_back(l.id);
-  const std::string sql =
-      t("UPDATE {q} SET lease_expires_at = $1 WHERE lease_token = $2 AND id IN " +
-        conn_.id_set_sql(3));
+  // Each extended row answers whether queue:cancel flagged it (0 when not): the heartbeat is
+  // how a worker hears of a cancel, whatever process or host asked for it.
+  const std::string sql = t(
+      "UPDATE {q} SET lease_expires_at = $1 WHERE lease_token = $2 AND id IN " +
+      conn_.id_set_sql(3) + " RETURNING CASE WHEN cancel_requested_at IS NULL THEN 0 ELSE id END");
   const int64_t until = now_us() + lease_us;
   int64_t n = 0;
   db::Transaction tx(conn_);
   conn_.relax_commit_durability();
-  for (const auto& [token, ids] : by_token)
-    n += conn_.execute(sql, {until, token, conn_.id_set_param(ids)});
+  for (const auto& [token, ids] : by_token) {
+    conn_.query_each(sql, {until, token, conn_.id_set_param(ids)}, [&](const db::Row& r) {
+      ++n;
+      if (const int64_t id = r.get<int64_t>(0); id != 0 && cancel_requested)
+        cancel_requested->push_back(id);
+    });
+  }
   tx.commit();
   return n;
 }

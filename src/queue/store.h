@@ -22,7 +22,17 @@
 namespace unity::queue {
 
 // How a job finished, for its batch and chain (queue/batch_progress.h).
-enum class Finish { kSucceeded, kFailed, kSkipped };
+// kCancelled: taken off by queue:cancel (JobStore::job_cancel); it counts as finished like a
+// skipped job, is never a failure, and keeps its batch's then job from running.
+enum class Finish { kSucceeded, kFailed, kSkipped, kCancelled };
+
+// What queue:cancel did: a waiting job is gone (kCancelled); a running one is flagged and its
+// worker asked to stop (kCancelling).
+enum class CancelState { kCancelled, kCancelling };
+struct CancelledJob {
+  int64_t id = 0;
+  CancelState state = CancelState::kCancelled;
+};
 
 struct NewJob {
   int64_t tenant_id = 0;  // 0: a system job
@@ -186,9 +196,25 @@ class JobStore {
   std::vector<JobRow> jobs_list(int64_t tenant_id, std::optional<std::string> state,
                                 std::optional<std::string> type, int limit);
 
+  // Cancels tenant `tenant_id`'s job `id_or_uuid` (an id or a uuid). A ready or delayed job is
+  // deleted (recorded in finished_jobs as cancelled when jobs are kept; its batch and chain count
+  // it as finished, Finish::kCancelled): kCancelled. A reserved one is flagged
+  // (cancel_requested_at; asking twice keeps the first time): kCancelling; its worker notices the
+  // flag at its next heartbeat (lease_extend) and job_cancel_finish() records the end. An unknown,
+  // finished or other tenant's job: kNotFound.
+  CancelledJob job_cancel(int64_t tenant_id, const std::string& id_or_uuid);
+  // Ends an attempt of a job flagged by job_cancel: deletes it as cancelled (Finish::kCancelled)
+  // when its lease token still matches and it is flagged; false otherwise (not flagged, or fenced
+  // off: whoever finished it first won). Its own transaction, or the caller's.
+  bool job_cancel_finish(Lease lease);
+  // Whether job_cancel flagged the job this lease holds (false when fenced off).
+  bool job_cancel_requested(Lease lease);
+
   // Extends the leases named: the ones this worker process holds. Fenced like completion: a job
-  // taken over since is left alone. Returns how many.
-  int64_t lease_extend(const std::vector<Lease>& leases, int64_t lease_us);
+  // taken over since is left alone. Returns how many. `cancel_requested` (may be null) receives
+  // the ids of those jobs flagged by job_cancel, from the same statement (no extra round trip).
+  int64_t lease_extend(const std::vector<Lease>& leases, int64_t lease_us,
+                       std::vector<int64_t>* cancel_requested = nullptr);
   // Jobs whose lease expired (their worker died): returned with a fresh token, still reserved,
   // so the caller can release or fail each.
   std::vector<ClaimedJob> lease_rescue_expired(int64_t lease_token, int limit);

@@ -90,4 +90,30 @@ nlohmann::json worker_json(const WorkerInfo& w) {
           {"jobs_done", w.jobs_done}};
 }
 
+namespace {
+
+nlohmann::json iso_time(std::optional<int64_t> us) {
+  if (!us) return nullptr;
+  return format_iso8601(TimePoint(std::chrono::microseconds(*us)));
+}
+
+}  // namespace
+
+nlohmann::json job_row_json(const JobRow& j) {
+  return {{"id", j.id},
+          {"uuid", j.uuid},
+          {"type", j.type},
+          {"queue", j.queue},
+          {"state", j.state},
+          {"priority", j.priority},
+          {"attempts", j.attempts},
+          {"batch_id", j.batch_id ? nlohmann::json(*j.batch_id) : nlohmann::json()},
+          {"created_at", iso_time(j.created_at_us)},
+          {"finished_at", iso_time(j.finished_at_us)}};
+}
+
+nlohmann::json cancelled_job_json(const CancelledJob& j) {
+  return {{"id", j.id}, {"state", j.state == CancelState::kCancelled ? "cancelled" : "cancelling"}};
+}
+
 }  // namespace unity::queue

@@ -30,6 +30,12 @@ nlohmann::json redacted_payload(const std::string& payload);
 // that tenant's jobs only (its own view).
 nlohmann::json stats_json(JobStore& store, std::optional<int64_t> tenant_id);
 
+// `queue:jobs`'s item: {"id","uuid","type","queue","state","priority","attempts","batch_id",
+// "created_at","finished_at"} (times ISO 8601, finished_at null while waiting or running).
+nlohmann::json job_row_json(const JobRow& j);
+// `queue:cancel`'s answer: {"id","state"}, state "cancelled" or "cancelling".
+nlohmann::json cancelled_job_json(const CancelledJob& j);
+
 // `queue:workers`'s item: {"id","name","host","pid","queues":[…],"concurrency","started_at",
 // "last_heartbeat" (ISO 8601),"jobs_done"}.
 nlohmann::json worker_json(const WorkerInfo& w);
