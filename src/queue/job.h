@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "queue/middleware.h"
+
 namespace unity::db {
 class Connection;
 }
@@ -55,6 +57,8 @@ struct JobOptions {
   std::optional<Backoff> backoff;
   std::optional<std::chrono::seconds> retry_for;  // give up this long after dispatch
   bool transactional = true;                      // Guarantee 3; false for long, chunked jobs
+  // Checked around every attempt, in order (queue/middleware.h); empty: none, and no cost.
+  std::vector<Middleware> middleware;
 };
 
 // Where a job's own log lines go (one JSON line each; jobs/job_log.h builds them). Empty: stderr
