@@ -227,6 +227,18 @@ TEST_P(MiddlewareTest, LockLeftByAKilledWorkerIsTakenAfterItExpires) {
   EXPECT_EQ(count("SELECT count(*) FROM job_locks"), 0);
 }
 
+TEST_P(MiddlewareTest, RescuedJobTakesOverItsOwnLockAtOnce) {
+  const auto job = dispatch(tenant_a_, "test.exclusive_mark", R"({"k":"x"})");
+  // Its previous attempt's worker died holding the lock, which has not expired yet.
+  db_->owner()->execute(
+      "INSERT INTO job_locks (tenant_id, key, owner_job_id, token, expires_at)"
+      " VALUES ($1, 'lock:test.exclusive_mark:x', $2, 1, $3)",
+      {tenant_a_, job.id, manual_.now().time_since_epoch().count() + 600'000'000});
+  drain();
+  EXPECT_EQ(marks(tenant_a_), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM job_locks"), 0);
+}
+
 TEST_P(MiddlewareTest, LockIsReleasedWhenTheHandlerThrows) {
   dispatch(tenant_a_, "test.exclusive_mark", R"({"k":"x","throw":true})");
   drain();  // 3 tries (backoff 0), each takes and releases the lock
