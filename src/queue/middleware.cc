@@ -1,8 +1,7 @@
 #include "queue/middleware.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
-
+#include "core/json.h"
 #include "db/connection.h"
 #include "queue/middleware_run.h"
 
@@ -52,8 +51,7 @@ int64_t us(std::chrono::microseconds d) { return d.count(); }
 
 MiddlewareKey payload_key(std::string field) {
   return [field = std::move(field)](const JobContext& ctx) -> std::string {
-    const auto payload = nlohmann::json::parse(ctx.payload(), nullptr, false);
-    if (!payload.is_object()) return "";
+    const auto payload = parse_json_object(ctx.payload(), "job payload");
     const auto it = payload.find(field);
     if (it == payload.end() || it->is_null()) return "";
     return it->is_string() ? it->get<std::string>() : it->dump();

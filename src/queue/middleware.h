@@ -49,7 +49,8 @@ class JobContext;
 using MiddlewareKey = std::function<std::string(const JobContext&)>;
 
 // The payload's top-level `field` as text (a string as is, a number or other value as its JSON
-// text; missing: empty), for the common case of keying on one field.
+// text; missing or null: empty), for the common case of keying on one field. A payload that is
+// not a JSON object throws kInvalidArgument (the attempt fails).
 MiddlewareKey payload_key(std::string field);
 
 struct RateLimit {

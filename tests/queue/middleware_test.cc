@@ -1,16 +1,18 @@
 // Job middleware (queue/middleware.h) through real workers, on both drivers: rate limits,
 // without-overlapping locks, throttled exceptions, and that a deferral never uses up an attempt.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "db/tenancy.h"
 #include "queue/dispatch.h"
 #include "queue/store.h"
 #include "queue/worker.h"
+#include "support/process.h"
 #include "support/test_db.h"
 
 namespace unity::queue {
@@ -25,7 +27,7 @@ using testing::TestDatabase;
 class MarkJob : public Job {
  public:
   void handle(JobContext& ctx) override {
-    const auto p = nlohmann::json::parse(ctx.payload());
+    const auto p = parse_json_object(ctx.payload(), "payload");
     ctx.db().execute(
         "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,$4)",
         {ctx.tenant_id(), p.value("k", std::string()), ctx.job_id(), ctx.attempt()});
@@ -46,7 +48,7 @@ std::vector<Run> runs;  // guarded by runs_mu
 class SleepJob : public Job {
  public:
   void handle(JobContext& ctx) override {
-    const auto p = nlohmann::json::parse(ctx.payload());
+    const auto p = parse_json_object(ctx.payload(), "payload");
     Run r{p.value("k", std::string()),
           ctx.job_id(),
           ctx.attempt(),
@@ -225,6 +227,36 @@ TEST_P(MiddlewareTest, LockLeftByAKilledWorkerIsTakenAfterItExpires) {
   drain();
   EXPECT_EQ(marks(tenant_a_), 1);
   EXPECT_EQ(count("SELECT count(*) FROM job_locks"), 0);
+}
+
+TEST_P(MiddlewareTest, LockOfAWorkerKilledWithSigkillIsTakenAfterItExpires) {
+  clock_ = &system_clock();
+  registry_.add<MarkJob>("test.exclusive_process");  // as the worker binary registers it
+  auto start_worker = [&](const std::string& name) {
+    return testing::Process::start({UNITY_MIDDLEWARE_WORKER}, db_->cli_env(), db_->dir(),
+                                   db_->dir() + "/" + name + ".out");
+  };
+  const auto first_job = dispatch(tenant_a_, "test.exclusive_process", R"({"k":"k","ms":60000})");
+  auto first = start_worker("first");
+  ASSERT_TRUE(testing::eventually([&] { return count("SELECT count(*) FROM job_locks") == 1; },
+                                  seconds(30)));
+  const int64_t expires_at = count("SELECT expires_at FROM job_locks");
+  first.signal(SIGKILL);
+  EXPECT_EQ(first.wait(seconds(5)), 128 + SIGKILL);
+  // Its job stays reserved for its 90 s lease; the lock it held expires 3 s after it was taken.
+  const auto second_job = dispatch(tenant_a_, "test.exclusive_process", R"({"k":"k","ms":0})");
+  auto second = start_worker("second");
+  EXPECT_TRUE(testing::eventually(
+      [&] { return count("SELECT count(*) FROM jobs WHERE id = $1", {second_job.id}) == 0; },
+      seconds(30)));
+  second.signal(SIGKILL);  // a bare worker: no signal handling to test here
+  second.wait(seconds(10));
+  auto row = db_->owner()->query_one("SELECT mark, attempt FROM diag_marks WHERE job_id = $1",
+                                     {second_job.id});
+  ASSERT_TRUE(row);
+  EXPECT_GE(std::stoll(row->get<std::string>(0)), expires_at);  // not before the lock expired
+  EXPECT_EQ(row->get<int64_t>(1), 1);  // its waits for the lock used no attempt
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE id = $1", {first_job.id}), 1);
 }
 
 TEST_P(MiddlewareTest, RescuedJobTakesOverItsOwnLockAtOnce) {
