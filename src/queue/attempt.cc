@@ -8,6 +8,7 @@
 #include "db/spans.h"
 #include "db/transaction.h"
 #include "queue/batch_progress.h"
+#include "queue/middleware_run.h"
 #include "queue/payload_crypt.h"
 #include "queue/running_job.h"
 
@@ -19,6 +20,8 @@ const char* outcome_name(Outcome o) {
       return "done";
     case Outcome::kReleased:
       return "released";
+    case Outcome::kDeferred:
+      return "deferred";
     case Outcome::kRetry:
       return "retry";
     case Outcome::kFailed:
@@ -97,8 +100,14 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
         conn, {job.trace_id, scope_of_trace.current().span_id, job.parent_span_id, job.tenant_id,
                job_span_kind(job.type), job.type, status, started, store.now_us(), detail});
   };
-  auto failed = [&](bool give_up) {
-    const Outcome o = retry_or_fail(store, job, error, give_up);
+  // Declared before the handler's transaction, so its locks are released after the outcome.
+  std::optional<MiddlewareRun> middleware;
+  if (!type->options.middleware.empty()) {
+    middleware.emplace(store, job, ctx, type->options.middleware, defaults_.timeout_for(job));
+  }
+  bool handled = false;  // past the middleware: an exception is the handler's
+  auto failed = [&](bool give_up, std::optional<std::chrono::milliseconds> delay) {
+    const Outcome o = retry_or_fail(store, job, error, give_up, delay);
     if (o == Outcome::kRetry || o == Outcome::kFailed) {
       try {
         span(o == Outcome::kRetry ? "retry" : "error", error);
@@ -109,6 +118,13 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
     return o;
   };
   try {
+    if (middleware) {
+      if (auto deferral = middleware->before()) {
+        error = deferral->reason;
+        return defer(store, job, *deferral);
+      }
+    }
+    handled = true;
     auto instance = type->make();
     if (type->options.transactional) {
       db::Transaction tx(conn);
@@ -145,24 +161,33 @@ Outcome Attempts::run(JobStore& store, const ClaimedJob& job, const std::atomic<
     return Outcome::kDone;
   } catch (const GiveUp& e) {
     error = e.what();
-    return failed(true);
+    return failed(true, std::nullopt);
   } catch (const std::exception& e) {
     error = e.what();
     if (cancel.load()) {
       error =
           "timed out after " + std::to_string(defaults_.timeout_for(job).count()) + " s: " + error;
     }
-    return failed(false);
+    std::optional<std::chrono::milliseconds> delay;
+    if (middleware && handled) delay = middleware->after_exception();
+    return failed(false, delay);
   }
 }
 
-bool Attempts::transactional(const ClaimedJob& job) const {
+bool Attempts::groupable(const ClaimedJob& job) const {
   const JobType* type = registry_.find(job.type);
-  return type && type->options.transactional;
+  return type && type->options.transactional && type->options.middleware.empty();
+}
+
+Outcome Attempts::defer(JobStore& store, const ClaimedJob& job, const Deferral& d) const {
+  if (d.drop) return store.job_skip(job.lease()) ? Outcome::kDone : Outcome::kFenced;
+  return store.job_defer(job.lease(), store.now_us() + d.wait.count()) ? Outcome::kDeferred
+                                                                       : Outcome::kFenced;
 }
 
 Outcome Attempts::retry_or_fail(JobStore& store, const ClaimedJob& job, const std::string& error,
-                                bool give_up) const {
+                                bool give_up,
+                                std::optional<std::chrono::milliseconds> delay_override) const {
   // A job queue:cancel flagged ends as cancelled, never retried or failed (one statement, on the
   // failure path only).
   if (store.job_cancel_finish(job.lease())) return Outcome::kCancelled;
@@ -174,7 +199,8 @@ Outcome Attempts::retry_or_fail(JobStore& store, const ClaimedJob& job, const st
   }
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const double jitter = std::uniform_real_distribution<double>(0, 1)(rng);
-  const auto delay = defaults_.backoff_for(job).delay(job.attempts, jitter);
+  const auto delay =
+      delay_override.value_or(defaults_.backoff_for(job).delay(job.attempts, jitter));
   const int64_t at =
       store.now_us() + std::chrono::duration_cast<std::chrono::microseconds>(delay).count();
   return store.job_release(job.lease(), at, error) ? Outcome::kRetry : Outcome::kFenced;

@@ -15,17 +15,21 @@
 
 namespace unity::queue {
 
+struct Deferral;
+
 // How an attempt ended.
 enum class Outcome {
   kDone,       // completed (a non-transactional job still needs its acknowledgement written)
   kReleased,   // the handler asked to run again later (ctx.release)
+  kDeferred,   // a middleware put it back before it ran; its attempt does not count
   kRetry,      // failed; back to the queue with backoff
   kFailed,     // given up: in failed_jobs, failed() ran
   kFenced,     // its lease was taken over meanwhile: nothing recorded by this worker
   kError,      // the database failed around the handler; see Attempts::run
   kCancelled,  // queue:cancel asked it to stop: recorded as cancelled, never retried or failed
 };
-// "done", "released", "retry", "failed", "fenced", "error", "cancelled": the audit log's words.
+// "done", "released", "deferred", "retry", "failed", "fenced", "error", "cancelled": the audit
+// log's words.
 const char* outcome_name(Outcome o);
 
 // The worker's defaults for jobs whose type sets none (--tries, --timeout, --backoff).
@@ -62,14 +66,20 @@ class Attempts {
   // A failed attempt: retried with backoff, or given up (failed_jobs and the failed() hook) when
   // `give_up`, its tries are spent or its retry_until has passed; recorded as cancelled instead
   // (kCancelled) when queue:cancel flagged the job, whether this worker heard of it or not.
+  // `delay`: the retry's delay instead of the backoff's (ThrottleExceptions::backoff).
   Outcome retry_or_fail(JobStore& store, const ClaimedJob& job, const std::string& error,
-                        bool give_up) const;
+                        bool give_up,
+                        std::optional<std::chrono::milliseconds> delay = std::nullopt) const;
 
   const AttemptDefaults& defaults() const { return defaults_; }
-  // True when `job`'s type is registered and runs in the handler's transaction.
-  bool transactional(const ClaimedJob& job) const;
+  // True when `job`'s type is registered, runs in the handler's transaction and has no
+  // middleware (whose locks and counters must commit on their own): it may run in a group
+  // (executors.h).
+  bool groupable(const ClaimedJob& job) const;
 
  private:
+  // A middleware's "not now": back to the queue without using an attempt (or dropped).
+  Outcome defer(JobStore& store, const ClaimedJob& job, const Deferral& d) const;
   void run_failed_hook(JobStore& store, const ClaimedJob& job, const std::string& error) const;
 
   const JobRegistry& registry_;

@@ -41,7 +41,7 @@ void Executors::loop(std::stop_token stop, StoreSession session) {
 }
 
 bool Executors::grouped(StoreSession& session, const ClaimedJob& job) const {
-  if (!attempts_.transactional(job)) return false;
+  if (!attempts_.groupable(job)) return false;
   try {
     return !session.connection().capabilities().concurrent_writers;
   } catch (const std::exception&) {
@@ -83,7 +83,7 @@ void Executors::run_group(StoreSession& session, const InFlight* first) {
       ran.push_back({f, outcome, ms_since(t0), std::move(error)});
       f = nullptr;
       if (ran.size() < kGroupMax && std::chrono::steady_clock::now() - start < kGroupWindow) {
-        f = jobs_.try_take([this](const ClaimedJob& j) { return attempts_.transactional(j); });
+        f = jobs_.try_take([this](const ClaimedJob& j) { return attempts_.groupable(j); });
       }
     }
     group.commit();

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "queue/middleware.h"
+
 namespace unity::db {
 class Connection;
 }
@@ -59,6 +61,8 @@ struct JobOptions {
   // dispatched and opened only by the worker, right before handle(). Dispatching needs APP_KEY;
   // a job whose payload does not open fails for good at once, still sealed in failed_jobs.
   bool encrypted = false;
+  // Checked around every attempt, in order (queue/middleware.h); empty: none, and no cost.
+  std::vector<Middleware> middleware;
 };
 
 // Where a job's own log lines go (one JSON line each; jobs/job_log.h builds them). Empty: stderr

@@ -94,6 +94,7 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
         ++stats_.failed;
         ++counts_[job.queue].second;
         break;
+      case Outcome::kDeferred:
       case Outcome::kFenced:
       case Outcome::kError:
       case Outcome::kCancelled:

@@ -303,6 +303,13 @@ bool JobStore::job_release(Lease lease, int64_t available_at_us, const std::stri
                         error.empty() ? db::kNull : db::Value{error}}) == 1;
 }
 
+bool JobStore::job_defer(Lease lease, int64_t available_at_us) {
+  return conn_.execute(t("UPDATE {q} SET reserved_at = NULL, lease_expires_at = NULL,"
+                         " lease_token = NULL, worker = NULL, available_at = $3,"
+                         " attempts = attempts - 1 WHERE id = $1 AND lease_token = $2"),
+                       {lease.id, lease.token, available_at_us}) == 1;
+}
+
 int64_t JobStore::job_unclaim(const std::vector<Lease>& leases) {
   int64_t n = 0;
   db::Transaction tx(conn_);

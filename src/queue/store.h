@@ -176,6 +176,9 @@ class JobStore {
   bool job_skip(Lease lease);
   // Back to ready at `available_at_us` (the attempt counts). False if fenced off.
   bool job_release(Lease lease, int64_t available_at_us, const std::string& error);
+  // Back to ready at `available_at_us` with its attempt given back: a middleware deferred it
+  // before it ran (queue/middleware.h). False if fenced off.
+  bool job_defer(Lease lease, int64_t available_at_us);
   // Claimed but never started (worker stopping): back to ready, attempt not counted.
   int64_t job_unclaim(const std::vector<Lease>& leases);
   // Moves the job to failed_jobs with `error`. False if fenced off.

@@ -70,8 +70,18 @@ TEST_F(RowLevelSecurityTest, QueueTablesShowATenantOnlyItsOwnRows) {
         "INSERT INTO spans (trace_id, span_id, tenant_id, kind, name, status, started_at,"
         " finished_at, duration_us) VALUES ('t', 's', $1, 'job', 'x', 'ok', 0, 0, 0)",
         {t});
+    // Job middleware's locks and counters: the same key in two tenants is two rows.
+    owner_->execute(
+        "INSERT INTO job_locks (tenant_id, key, owner_job_id, token, expires_at)"
+        " VALUES ($1, 'lock:x:k', 1, 1, 0)",
+        {t});
+    owner_->execute(
+        "INSERT INTO job_counters (tenant_id, key, window_start, count) VALUES ($1, 'rate:k', 0, "
+        "1)",
+        {t});
   }
-  for (const char* table : {"jobs", "failed_jobs", "queue_pauses", "diag_marks", "spans"}) {
+  for (const char* table : {"jobs", "failed_jobs", "queue_pauses", "diag_marks", "spans",
+                            "job_locks", "job_counters"}) {
     const std::string sql = std::string("SELECT count(*) FROM ") + table;
     {
       TenantScope scope(*app_, a_);
