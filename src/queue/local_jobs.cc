@@ -56,12 +56,12 @@ const InFlight* LocalJobs::try_take(const std::function<bool(const ClaimedJob&)>
 }
 
 const InFlight* LocalJobs::start_front(std::unique_lock<std::mutex>& lock) {
-  const int64_t id = waiting_.front().id;
+  const std::pair<int64_t, int64_t> key{waiting_.front().id, waiting_.front().lease_token};
   auto [it, inserted] =
-      running_.try_emplace(id, InFlight{std::move(waiting_.front()),
-                                        clock_.monotonic(),
-                                        {},
-                                        std::make_shared<std::atomic<bool>>(false)});
+      running_.try_emplace(key, InFlight{std::move(waiting_.front()),
+                                         clock_.monotonic(),
+                                         {},
+                                         std::make_shared<std::atomic<bool>>(false)});
   waiting_.pop_front();
   InFlight& f = it->second;
   f.timeout = defaults_.timeout_for(f.job);
@@ -109,7 +109,7 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
                    ? 0
                    : static_cast<int>(std::min(fits, 2.0 * static_cast<double>(slots_)));
     }
-    running_.erase(job.id);  // last: `job` may live in it
+    running_.erase({job.id, job.lease_token});  // last: `job` may live in it
     // The claimer also wants to hear when the worker falls idle (stop-when-empty, max-jobs).
     wake = room_locked() >= wanted_slots_ || (running_.empty() && waiting_.empty());
     if (wake) claimer_woken_ = true;
@@ -180,7 +180,7 @@ std::vector<Lease> LocalJobs::held() const {
   std::lock_guard lock(mu_);
   std::vector<Lease> out;
   out.reserve(running_.size() + waiting_.size());
-  for (const auto& [id, f] : running_) out.push_back(f.job.lease());
+  for (const auto& [key, f] : running_) out.push_back(f.job.lease());
   for (const auto& j : waiting_) out.push_back(j.lease());
   return out;
 }
@@ -189,7 +189,7 @@ std::vector<InFlight> LocalJobs::running() const {
   std::lock_guard lock(mu_);
   std::vector<InFlight> out;
   out.reserve(running_.size());
-  for (const auto& [id, f] : running_) out.push_back(f);
+  for (const auto& [key, f] : running_) out.push_back(f);
   return out;
 }
 

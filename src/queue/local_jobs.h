@@ -121,7 +121,9 @@ class LocalJobs {
   int wanted_slots_ = 1;                  // what the claimer waits for
   bool claimer_woken_ = false;
   std::deque<ClaimedJob> waiting_;
-  std::map<int64_t, InFlight> running_;
+  // By job id and lease token: a job retried at once may be claimed again (under a new token)
+  // before the executor that ran it has called finish().
+  std::map<std::pair<int64_t, int64_t>, InFlight> running_;
   int64_t started_ = 0;
   double avg_run_us_ = 0;  // moving average of an attempt's run time (claim_ahead only)
   int ahead_ = 0;          // ahead(), updated by finish()

@@ -111,6 +111,24 @@ TEST_F(LocalJobsTest, ShortJobsLetTheWorkerHoldJobsAheadLongOnesDoNot) {
   EXPECT_EQ(jobs_.room(), jobs_.free_slots());
 }
 
+TEST_F(LocalJobsTest, AJobClaimedAgainBeforeItsFirstAttemptFinishedIsHeldTwice) {
+  // Retried at once, a job can be claimed again (new lease token) while the executor of its
+  // first attempt has not called finish() yet: each attempt keeps its own entry.
+  jobs_.add({job(1, "default")});
+  const InFlight* first = jobs_.take(stop_.get_token());
+  ClaimedJob again = job(1, "default");
+  again.lease_token = 999;
+  jobs_.add({again});
+  const InFlight* second = jobs_.take(stop_.get_token());
+  ASSERT_NE(first, second);
+  EXPECT_EQ(jobs_.held().size(), 2u);
+  jobs_.finish(first->job, Outcome::kRetry);
+  EXPECT_EQ(second->job.lease_token, 999);  // still there (ASan: no use after free)
+  EXPECT_EQ(jobs_.held().size(), 1u);
+  jobs_.finish(second->job, Outcome::kDone);
+  EXPECT_TRUE(jobs_.idle());
+}
+
 TEST_F(LocalJobsTest, JobsThatBlockRunSideBySideThoughOneAddWakesOneExecutor) {
   // Four executors asleep; each job waits until all four run. Without the cascade of wake-ups
   // (one add(), one notify) three jobs would wait for executors that never wake.

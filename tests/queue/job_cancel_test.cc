@@ -133,7 +133,7 @@ TEST_P(JobCancelTest, AFailingAttemptOfAFlaggedJobIsCancelledNeverRetriedNorFail
   const auto job = dispatch(a_, "diag.fail", "{\"times\":9}", {.tries = 1});
   const ClaimedJob c = claim(a_);
   store_->job_cancel(a_, job.uuid);
-  Attempts attempts(registry_, {}, nullptr, {});
+  Attempts attempts(registry_, {}, nullptr, {}, db_->config());
   // The worker had not heard of the cancel yet: the failure path still finds the flag.
   EXPECT_EQ(attempts.retry_or_fail(*store_, c, "boom", false), Outcome::kCancelled);
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
@@ -145,7 +145,7 @@ TEST_P(JobCancelTest, AttemptsAskedToStopEndCancelledWhateverTheyReturn) {
   const auto job = dispatch(a_, "diag.noop");
   const ClaimedJob c = claim(a_);
   store_->job_cancel(a_, std::to_string(job.id));
-  Attempts attempts(registry_, {}, nullptr, {});
+  Attempts attempts(registry_, {}, nullptr, {}, db_->config());
   std::atomic<bool> cancel{true};  // what the keeper sets once the heartbeat returned the flag
   std::string error;
   bool needs_ack = true;
