@@ -65,20 +65,16 @@ Response list_events(Call& c) {
   return json_response(200, page_json(std::move(data), next));
 }
 
-queue::JobStore store_of(const Call& c) {
-  return queue::JobStore(c.conn, c.config.queue_table, c.clock);
-}
-
 Response queue_stats(Call& c) {
   reject_unknown_params(c, {});
-  auto store = store_of(c);
+  auto store = queue_store(c);
   return json_response(200, queue::stats_json(store, c.who.tenant_id));
 }
 
 Response list_failed(Call& c) {
   reject_unknown_params(c, {"limit", "cursor"});
   const int limit = c.limit();
-  auto rows = store_of(c).failed_list(c.who.tenant_id, limit + 1, cursor_id(c));
+  auto rows = queue_store(c).failed_list(c.who.tenant_id, limit + 1, cursor_id(c));
   std::optional<std::string> next;
   if (static_cast<int>(rows.size()) > limit) {
     rows.resize(limit);
@@ -94,7 +90,7 @@ Response retry_failed(Call& c) {
   require_empty_body(c);
   // "all" is the CLI's word for every failure: here a path names one failed job only.
   if (c.params[0] == "all") throw not_found("failed job all not found");
-  auto jobs = store_of(c).failed_retry({c.params[0]}, std::nullopt, c.who.tenant_id);
+  auto jobs = queue_store(c).failed_retry({c.params[0]}, std::nullopt, c.who.tenant_id);
   const auto& j = jobs.at(0);
   return json_response(200, {{"id", j.id}, {"uuid", j.uuid}, {"queue", j.queue}});
 }
@@ -102,7 +98,7 @@ Response retry_failed(Call& c) {
 Response forget_failed(Call& c) {
   reject_unknown_params(c, {});
   require_empty_body(c);
-  if (!store_of(c).failed_forget(c.params[0], c.who.tenant_id)) {
+  if (!queue_store(c).failed_forget(c.params[0], c.who.tenant_id)) {
     throw not_found("failed job " + quote_for_message(c.params[0]) + " not found");
   }
   return json_response(200, {{"forgotten", c.params[0]}});

@@ -39,12 +39,6 @@ const queue::Dispatcher& full_dispatcher(const Call& c) {
   return *d;
 }
 
-queue::JobStore store_of(const Call& c) {
-  queue::JobStore store(c.conn, c.config.queue_table, c.clock);
-  store.set_keep_finished(std::chrono::minutes(c.config.queue_keep_completed_minutes));
-  return store;
-}
-
 // A page of batches ends on a batch: the cursor carries its created_at and id.
 std::string batch_cursor(const queue::Batch& b) {
   return encode_cursor(std::to_string(b.created_at_us) + ":" + b.id);
@@ -120,7 +114,7 @@ Response list_jobs(Call& c) {
     if (it == c.query.end() || it->second.empty()) return std::nullopt;
     return it->second;
   };
-  auto store = store_of(c);
+  auto store = queue_store(c);
   nlohmann::json data = nlohmann::json::array();
   for (const auto& j : store.jobs_list(c.who.tenant_id, param("state"), param("type"), c.limit()))
     data.push_back(queue::job_row_json(j));
@@ -130,7 +124,7 @@ Response list_jobs(Call& c) {
 Response cancel_job(Call& c) {
   reject_unknown_params(c, {});
   require_empty_body(c);
-  auto store = store_of(c);
+  auto store = queue_store(c);
   return json_response(
       200, queue::cancelled_job_json(store.job_cancel(c.who.tenant_id, c.params.at(0))));
 }

@@ -39,8 +39,6 @@ constexpr int kFailedShown = 25;
 constexpr int kEventsShown = 20;
 constexpr size_t kTenantsShown = 50;
 
-queue::JobStore store_of(Call& c) { return queue::JobStore(c.conn, c.config.queue_table, c.clock); }
-
 json queues_json(queue::JobStore& store) {
   json out = json::array();
   for (const auto& q : store.stats_queues()) {
@@ -148,7 +146,7 @@ json events_json(Call& c) {
 
 Response overview(Call& c) {
   require_empty_body(c);
-  auto store = store_of(c);
+  auto store = queue_store(c);
   json workers = json::array();
   for (const auto& w : queue::workers_alive(c.conn, c.clock)) {
     workers.push_back(queue::worker_json(w));
@@ -168,14 +166,14 @@ Response overview(Call& c) {
 Response retry_failed(Call& c) {
   require_empty_body(c);
   if (c.params[0] == "all") throw not_found("failed job all not found");
-  const auto jobs = store_of(c).failed_retry({c.params[0]}, std::nullopt);
+  const auto jobs = queue_store(c).failed_retry({c.params[0]}, std::nullopt);
   return json_response(
       200, {{"id", jobs.at(0).id}, {"uuid", jobs.at(0).uuid}, {"queue", jobs.at(0).queue}});
 }
 
 Response forget_failed(Call& c) {
   require_empty_body(c);
-  if (!store_of(c).failed_forget(c.params[0])) {
+  if (!queue_store(c).failed_forget(c.params[0])) {
     throw not_found("failed job " + quote_for_message(c.params[0]) + " not found");
   }
   return json_response(200, {{"forgotten", c.params[0]}});
@@ -190,14 +188,14 @@ int64_t tenant_param(Call& c) {
 Response pause_tenant(Call& c) {
   require_empty_body(c);
   const int64_t id = tenant_param(c);
-  store_of(c).tenant_pause(id, "*");
+  queue_store(c).tenant_pause(id, "*");
   return json_response(200, {{"tenant_id", id}, {"queue", "*"}, {"paused", true}});
 }
 
 Response resume_tenant(Call& c) {
   require_empty_body(c);
   const int64_t id = tenant_param(c);
-  store_of(c).tenant_resume(id, "*");  // resuming a tenant that is not paused changes nothing
+  queue_store(c).tenant_resume(id, "*");  // resuming a tenant that is not paused changes nothing
   return json_response(200, {{"tenant_id", id}, {"queue", "*"}, {"paused", false}});
 }
 
@@ -212,7 +210,7 @@ Response weight_tenant(Call& c) {
     throw invalid_argument("weight must be an integer from 1 to 1000");
   }
   const int weight = body["weight"].get<int>();
-  auto store = store_of(c);
+  auto store = queue_store(c);
   std::optional<int> cap;
   for (const auto& s : store.tenant_settings()) {
     if (s.tenant_id == id) cap = s.max_concurrency;

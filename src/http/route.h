@@ -13,6 +13,10 @@
 #include "http/http_metrics.h"
 #include "http/tokens.h"
 
+namespace unity::queue {
+class JobStore;
+}  // namespace unity::queue
+
 namespace unity::http {
 
 // Who may call a route.
@@ -87,6 +91,10 @@ std::optional<Response> dashboard_file(const std::string& path);
 // any one segment and is passed to the handler).
 Api::Route route(std::string method, std::string path, Access access,
                  Response (*handler)(Api::Call&));
+
+// The queue's store on the request's connection, with the server's retention of finished jobs
+// (QUEUE_KEEP_COMPLETED_MINUTES), as the command line makes it.
+queue::JobStore queue_store(const Api::Call& c);
 
 // Refuses any body field (kInvalidArgument naming it): for routes that take none.
 void require_empty_body(const Api::Call& c);

@@ -16,10 +16,17 @@
 #include "events/event_bus.h"
 #include "http/route.h"
 #include "notify/inbox.h"
+#include "queue/store.h"
 
 namespace unity::http {
 
 void require_empty_body(const Api::Call& c) { erp::reject_unknown_fields(c.body(), {}); }
+
+queue::JobStore queue_store(const Api::Call& c) {
+  queue::JobStore store(c.conn, c.config.queue_table, c.clock);
+  store.set_keep_finished(std::chrono::minutes(c.config.queue_keep_completed_minutes));
+  return store;
+}
 
 namespace {
 
