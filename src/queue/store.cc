@@ -350,26 +350,25 @@ bool JobStore::job_fail(Lease lease, const std::string& error) {
   return true;
 }
 
-void JobStore::finished_record(std::string_view state, const std::string& where,
-                               db::Params params) {
-  conn_.execute(t("INSERT INTO finished_jobs (id, uuid, tenant_id, queue, type, state, attempts,"
-                  " priority, batch_id, created_at, finished_at) SELECT id, uuid, tenant_id, queue,"
-                  " type, '" +
-                  std::string(state) +
-                  "', attempts, priority, batch_id, created_at,"
-                  " CAST($1 AS BIGINT) FROM {q}" +
-                  " WHERE " + where +
-                  // A job taken over after its lease expired may finish twice: the last wins.
-                  " ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
-                  " attempts = excluded.attempts, finished_at = excluded.finished_at"),
-                params);
+int64_t JobStore::finished_record(std::string_view state, const std::string& where,
+                                  db::Params params) {
+  return conn_.execute(
+      t("INSERT INTO finished_jobs (id, uuid, tenant_id, queue, type, state, attempts,"
+        " priority, batch_id, created_at, finished_at) SELECT id, uuid, tenant_id, queue,"
+        " type, '" +
+        std::string(state) +
+        "', attempts, priority, batch_id, created_at,"
+        " CAST($1 AS BIGINT) FROM {q}" +
+        " WHERE " + where +
+        // A job taken over after its lease expired may finish twice: the last wins.
+        " ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+        " attempts = excluded.attempts, finished_at = excluded.finished_at"),
+      params);
 }
 
 bool JobStore::job_cancel_record(int64_t id) {
   if (keep_finished_.count() == 0) return false;
-  const int64_t before = conn_.query_int("SELECT count(*) FROM finished_jobs WHERE id = $1", {id});
-  finished_record("cancelled", "id = $2", {now_us(), id});
-  return conn_.query_int("SELECT count(*) FROM finished_jobs WHERE id = $1", {id}) > before;
+  return finished_record("cancelled", "id = $2", {now_us(), id}) > 0;
 }
 
 int64_t JobStore::finished_prune() {

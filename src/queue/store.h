@@ -272,8 +272,8 @@ class JobStore {
   int64_t insert_one(const std::string& sql, const db::Params& p, const NewJob& job);
 
   // Copies the jobs `where` selects (parameters from $2 on; $1 is the time) into finished_jobs
-  // as `state`, when jobs are kept.
-  void finished_record(std::string_view state, const std::string& where, db::Params params);
+  // as `state`, when jobs are kept; the rows written (inserted or updated).
+  int64_t finished_record(std::string_view state, const std::string& where, db::Params params);
 
   db::Connection& conn_;
   std::string table_;
