@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/thread_name.h"
 #include "notify/inbox.h"
 
 namespace unity::http {
@@ -204,6 +205,7 @@ void NotificationHub::ping_streams() {
 }
 
 void NotificationHub::run(std::stop_token stop) {
+  name_this_thread("unity notify");
   auto last_ping = std::chrono::steady_clock::now();
   while (!stop.stop_requested()) {
     try {

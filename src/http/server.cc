@@ -23,6 +23,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "core/error.h"
+#include "core/thread_name.h"
 #include "core/uuid.h"
 #include "http/api.h"
 #include "http/http_metrics.h"
@@ -625,7 +626,8 @@ void Server::run() {
       [&hub = impl_->hub] { return static_cast<int64_t>(hub.open_streams()); });
   std::vector<std::jthread> threads;
   for (int i = 1; i < n; ++i) {
-    threads.emplace_back([this] {
+    threads.emplace_back([this, i] {
+      name_this_thread("unity http " + std::to_string(i));
       impl_->ioc.run();
       impl_->drop_conn();
     });

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/thread_name.h"
 #include "jobs/http_client.h"
 
 namespace unity::jobs {
@@ -46,7 +47,10 @@ std::string OtlpExporter::to_otlp_json(const std::vector<trace::Span>& spans,
 }
 
 OtlpExporter::OtlpExporter(OtlpOptions options)
-    : options_(std::move(options)), thread_([this](std::stop_token st) { loop(st); }) {}
+    : options_(std::move(options)), thread_([this](std::stop_token st) {
+        name_this_thread("unity otlp");
+        loop(st);
+      }) {}
 
 OtlpExporter::~OtlpExporter() {
   thread_.request_stop();

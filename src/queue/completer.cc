@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/thread_name.h"
+
 namespace unity::queue {
 
 Completer::Completer(StoreSession session, AuditLog* log, std::function<void()> on_written)
@@ -40,6 +42,7 @@ std::vector<Lease> Completer::held() const {
 }
 
 void Completer::loop(std::stop_token stop) {
+  name_this_thread("unity complete");
   for (;;) {
     {
       std::unique_lock lock(mu_);

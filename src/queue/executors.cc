@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/thread_name.h"
 #include "db/transaction.h"
 
 namespace unity::queue {
@@ -12,7 +13,10 @@ Executors::Executors(int count, const StoreSession& session, LocalJobs& jobs,
   threads_.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     threads_.emplace_back(
-        [this](std::stop_token stop, StoreSession own) { loop(stop, std::move(own)); },
+        [this, i](std::stop_token stop, StoreSession own) {
+          name_this_thread("unity exec " + std::to_string(i + 1));
+          loop(stop, std::move(own));
+        },
         session.fresh());
   }
 }

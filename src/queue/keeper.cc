@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/thread_name.h"
 #include "db/transaction.h"
 
 namespace unity::queue {
@@ -25,6 +26,7 @@ Keeper::~Keeper() {
 }
 
 void Keeper::loop(std::stop_token stop) {
+  name_this_thread("unity keeper");
   const Clock& clock = session_.clock();
   const auto beat_every = std::chrono::microseconds(options_.lease_us / 3);
   auto last_beat = clock.monotonic();

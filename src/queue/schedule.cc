@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/thread_name.h"
 #include "queue/worker.h"
 
 namespace unity::queue {
@@ -175,6 +176,7 @@ void ScheduleWorker::stop() {
 }
 
 void ScheduleWorker::run(std::stop_token stop) {
+  name_this_thread("unity schedule");
   round();  // catch-up: the latest slot of each task, if nobody ran it
   while (!stop.stop_requested()) {
     const TimePoint next = std::chrono::floor<minutes>(clock_.now()) + minutes(1);
