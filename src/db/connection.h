@@ -163,7 +163,9 @@ std::unique_ptr<Connection> open_connection(const Config& config, Role role = Ro
 std::unique_ptr<Connection> open_app_connection(const Config& config);
 
 // Opens a fresh connection each call: how the queue's worker and the HTTP server get theirs, so
-// that only the command line (and tests) choose a driver. Thread-safe.
+// that only the command line (and tests) choose a driver. Thread-safe. Being for long-running
+// services, its SQLite connections checkpoint the WAL on a background thread
+// (SqliteOptions::background_checkpoint) instead of inside a writer's COMMIT.
 using ConnectionFactory = std::function<std::unique_ptr<Connection>()>;
 // open_connection(config, role) as a factory; `config` must outlive it.
 ConnectionFactory connection_factory(const Config& config, Role role = Role::kApp);

@@ -10,7 +10,10 @@
 
 namespace unity::db {
 
-std::unique_ptr<Connection> open_connection(const Config& config, Role role, bool create) {
+namespace {
+
+std::unique_ptr<Connection> open_for(const Config& config, Role role, bool create,
+                                     bool background_checkpoint) {
   if (config.db_connection == DbConnection::kPgsql) {
     PostgresOptions o;
     o.conninfo = config.postgres_conninfo();
@@ -35,7 +38,14 @@ std::unique_ptr<Connection> open_connection(const Config& config, Role role, boo
     }
   }
   o.busy_timeout_ms = config.db_busy_timeout_ms;
+  o.background_checkpoint = background_checkpoint;
   return open_sqlite(o);
+}
+
+}  // namespace
+
+std::unique_ptr<Connection> open_connection(const Config& config, Role role, bool create) {
+  return open_for(config, role, create, /*background_checkpoint=*/false);
 }
 
 std::unique_ptr<Connection> open_app_connection(const Config& config) {
@@ -49,7 +59,9 @@ std::unique_ptr<Connection> open_app_connection(const Config& config) {
 }
 
 ConnectionFactory connection_factory(const Config& config, Role role) {
-  return [&config, role] { return open_connection(config, role); };
+  return [&config, role] {
+    return open_for(config, role, /*create=*/true, /*background_checkpoint=*/true);
+  };
 }
 
 }  // namespace unity::db

@@ -14,6 +14,7 @@
 
 #include "core/embedded_file.h"
 #include "core/error.h"
+#include "db/sqlite/checkpointer.h"
 
 namespace unity::db {
 const std::vector<unity::EmbeddedFile>& sqlite_migration_files();
@@ -137,6 +138,10 @@ class SqliteConnection final : public Connection {
       // 16 MiB of page cache (default 2 MiB): a busy transaction's pages stay in memory instead
       // of spilling to the WAL before commit.
       execute_script("PRAGMA cache_size=-16384");
+      if (options.background_checkpoint && path_ != ":memory:" && !path_.empty()) {
+        checkpointer_ = Checkpointer::for_path(path_, options.busy_timeout_ms);
+        checkpointer_->attach(db_);
+      }
     } catch (const Error& e) {
       sqlite3_close_v2(db_);
       db_ = nullptr;
@@ -381,6 +386,7 @@ class SqliteConnection final : public Connection {
   std::string path_;
   int busy_timeout_ms_ = 5000;
   std::unique_lock<std::timed_mutex> write_lock_;  // held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
+  std::shared_ptr<Checkpointer> checkpointer_;     // background_checkpoint: outlives db_
   sqlite3* db_ = nullptr;
   Capabilities caps_;
   std::unordered_map<std::string, CachedStatement> cache_;  // by SQL text

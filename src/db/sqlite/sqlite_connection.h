@@ -16,6 +16,9 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;     // how long a statement waits for another writer's lock
   bool synchronous_full = false;  // synchronous=FULL instead of NORMAL (WAL: NORMAL is crash-safe)
   bool create_if_missing = true;  // false: a missing file is an error, never created
+  // WAL checkpoints on a background thread instead of inside the COMMIT that fills the WAL
+  // (db/sqlite/checkpointer.h): for the connections of long-running processes.
+  bool background_checkpoint = false;
 };
 
 // Throws Error(kUnavailable) naming the path when the file cannot be opened or written.
