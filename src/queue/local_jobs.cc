@@ -107,7 +107,8 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
           static_cast<double>(slots_) * static_cast<double>(kAheadWindow.count()) / avg_run_us_;
       ahead_ = stats_.processed < kAheadAfterJobs
                    ? 0
-                   : static_cast<int>(std::min(fits, 2.0 * static_cast<double>(slots_)));
+                   : static_cast<int>(
+                         std::min(fits, double{kAheadPerSlot} * static_cast<double>(slots_)));
     }
     running_.erase({job.id, job.lease_token});  // last: `job` may live in it
     // The claimer also wants to hear when the worker falls idle (stop-when-empty, max-jobs).

@@ -74,13 +74,16 @@ class LocalJobs {
   // How many more jobs the claimer may claim now: free_slots() plus ahead().
   int room() const;
   // Jobs held beyond the slots: as many as the executors start within kAheadWindow at the recent
-  // run time per job, at most 2 × slots; 0 without claim_ahead, until kAheadAfterJobs attempts
-  // have finished, or once jobs take longer than the window. So a worker running short jobs
-  // claims in large batches without idle executors between claims, while one running long jobs
+  // run time per job, at most kAheadPerSlot × slots; 0 without claim_ahead, until kAheadAfterJobs
+  // attempts have finished, or once jobs take longer than the window. So a worker running short
+  // jobs claims in large batches without idle executors between claims, while one running long jobs
   // never keeps a job from another worker that could start it.
   int ahead() const;
   static constexpr std::chrono::microseconds kAheadWindow{2000};
   static constexpr int kAheadAfterJobs = 8;
+  // Bounds what a misjudged average can hold back; larger claims are cheaper per job (SQLite
+  // drain: 8 × instead of 2 × gave a fifth more jobs per second).
+  static constexpr int kAheadPerSlot = 8;
   int waiting() const;
   int idle_executors() const;  // executors asleep in take()
   bool idle() const;           // nothing waiting, nothing running

@@ -97,12 +97,14 @@ TEST_F(LocalJobsTest, ShortJobsLetTheWorkerHoldJobsAheadLongOnesDoNot) {
   LocalJobs ahead({"default"}, 4, defaults_, clock_, /*claim_ahead=*/true);
   EXPECT_EQ(ahead.ahead(), 0);  // nothing known yet
   run_jobs(ahead, stop_.get_token(), 1, LocalJobs::kAheadAfterJobs - 1, 100);
-  EXPECT_EQ(ahead.ahead(), 0);  // too few attempts to judge
-  run_jobs(ahead, stop_.get_token(), 100, 1, 100);
-  EXPECT_EQ(ahead.ahead(), 8);  // 4 slots × 2 ms / 0.1 ms = 80, capped at 2 × slots
-  EXPECT_EQ(ahead.room(), 4 + 8);
+  EXPECT_EQ(ahead.ahead(), 0);                        // too few attempts to judge
+  run_jobs(ahead, stop_.get_token(), 100, 200, 500);  // the average converges from below
+  EXPECT_EQ(ahead.ahead(), 16);                       // 4 slots × 2 ms / 0.5 ms
+  EXPECT_EQ(ahead.room(), 4 + 16);
   EXPECT_EQ(ahead.free_slots(), 4);
-  run_jobs(ahead, stop_.get_token(), 200, 64, 1'000'000);  // jobs of a second
+  run_jobs(ahead, stop_.get_token(), 300, 200, 10);
+  EXPECT_EQ(ahead.ahead(), 4 * LocalJobs::kAheadPerSlot);  // 4 × 2 ms / 0.01 ms = 800, capped
+  run_jobs(ahead, stop_.get_token(), 500, 64, 1'000'000);  // jobs of a second
   EXPECT_EQ(ahead.ahead(), 0);
   EXPECT_EQ(ahead.room(), 4);
   // Without claim_ahead (--batch given) short jobs change nothing.
