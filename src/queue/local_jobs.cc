@@ -1,6 +1,7 @@
 #include "queue/local_jobs.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace unity::queue {
 
@@ -21,9 +22,11 @@ void LocalJobs::add(std::vector<ClaimedJob> jobs) {
   {
     std::lock_guard lock(mu_);
     for (auto& j : jobs) {
+      // After the last waiting job of its queue or a higher one; searched from the back, where
+      // it usually is at once (jobs of one queue are appended in order).
       const size_t r = rank(j.queue);
-      auto pos = std::find_if(waiting_.begin(), waiting_.end(),
-                              [&](const ClaimedJob& w) { return rank(w.queue) > r; });
+      auto pos = waiting_.end();
+      while (pos != waiting_.begin() && rank(std::prev(pos)->queue) > r) --pos;
       waiting_.insert(pos, std::move(j));
     }
     wake = wake_one_locked();

@@ -20,6 +20,7 @@ constexpr const char* kClaimedColumns =
     "id, uuid, tenant_id, queue, type, payload, attempts, max_tries, timeout_s, backoff, "
     "retry_until, lease_token, priority, available_at, reserved_at, batch_id, chain, trace_id,"
     " parent_span_id";
+constexpr size_t kClaimedColumnCount = 19;  // claimed_from reads them by position
 
 std::optional<int> opt_int(const db::Row& r, const char* c) {
   auto v = r.get<std::optional<int64_t>>(c);
@@ -77,26 +78,36 @@ std::string JobStore::skip_locked() const {
 }
 
 ClaimedJob JobStore::claimed_from(const db::Row& r) const {
+  // By position, in kClaimedColumns' order (a claim returns many rows: no lookup by name).
+  if (r.columns().size() != kClaimedColumnCount) {
+    throw internal_error("a claimed row has " + std::to_string(r.columns().size()) +
+                         " columns, expected " + std::to_string(kClaimedColumnCount));
+  }
+  auto opt_int_at = [&](size_t i) -> std::optional<int> {
+    auto v = r.get<std::optional<int64_t>>(i);
+    if (!v) return std::nullopt;
+    return static_cast<int>(*v);
+  };
   ClaimedJob j;
-  j.id = r.get<int64_t>("id");
-  j.uuid = r.get<std::string>("uuid");
-  j.tenant_id = r.get<int64_t>("tenant_id");
-  j.queue = r.get<std::string>("queue");
-  j.type = r.get<std::string>("type");
-  j.payload = r.get<std::string>("payload");
-  j.attempts = r.get<int>("attempts");
-  j.max_tries = opt_int(r, "max_tries");
-  j.timeout_s = opt_int(r, "timeout_s");
-  j.backoff = r.get<std::optional<std::string>>("backoff");
-  j.retry_until_us = r.get<std::optional<int64_t>>("retry_until");
-  j.lease_token = r.get<int64_t>("lease_token");
-  j.priority = r.get<int>("priority");
-  j.available_at_us = r.get<int64_t>("available_at");
-  j.claimed_at_us = r.get<std::optional<int64_t>>("reserved_at").value_or(0);
-  j.batch_id = r.get<std::optional<std::string>>("batch_id");
-  j.chain = r.get<std::optional<std::string>>("chain");
-  j.trace_id = r.get<std::optional<std::string>>("trace_id").value_or("");
-  j.parent_span_id = r.get<std::optional<std::string>>("parent_span_id").value_or("");
+  j.id = r.get<int64_t>(0);
+  j.uuid = r.get<std::string>(1);
+  j.tenant_id = r.get<int64_t>(2);
+  j.queue = r.get<std::string>(3);
+  j.type = r.get<std::string>(4);
+  j.payload = r.get<std::string>(5);
+  j.attempts = r.get<int>(6);
+  j.max_tries = opt_int_at(7);
+  j.timeout_s = opt_int_at(8);
+  j.backoff = r.get<std::optional<std::string>>(9);
+  j.retry_until_us = r.get<std::optional<int64_t>>(10);
+  j.lease_token = r.get<int64_t>(11);
+  j.priority = r.get<int>(12);
+  j.available_at_us = r.get<int64_t>(13);
+  j.claimed_at_us = r.get<std::optional<int64_t>>(14).value_or(0);
+  j.batch_id = r.get<std::optional<std::string>>(15);
+  j.chain = r.get<std::optional<std::string>>(16);
+  j.trace_id = r.get<std::optional<std::string>>(17).value_or("");
+  j.parent_span_id = r.get<std::optional<std::string>>(18).value_or("");
   return j;
 }
 
