@@ -38,7 +38,36 @@ std::vector<Lease> Completer::held() const {
   std::lock_guard lock(mu_);
   std::vector<Lease> out(queued_);
   out.insert(out.end(), writing_.begin(), writing_.end());
+  out.insert(out.end(), taken_.begin(), taken_.end());
   return out;
+}
+
+std::vector<Lease> Completer::take_queued() {
+  std::lock_guard lock(mu_);
+  std::vector<Lease> out;
+  out.swap(queued_);
+  taken_ = out;
+  return out;
+}
+
+void Completer::taken_written(const std::vector<Lease>& taken) {
+  if (taken.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    taken_.clear();
+    pending_ -= static_cast<int64_t>(taken.size());
+  }
+  if (on_written_) on_written_();
+}
+
+void Completer::give_back(const std::vector<Lease>& taken) {
+  if (taken.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    taken_.clear();
+    queued_.insert(queued_.end(), taken.begin(), taken.end());
+  }
+  cv_.notify_one();
 }
 
 void Completer::loop(std::stop_token stop) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "db/transaction.h"
 #include "queue/attempt.h"
 #include "queue/claimer.h"
 #include "queue/completer.h"
@@ -163,7 +164,7 @@ struct Worker::Impl {
   }
 
   // Claims until an exit condition; reconnects when the database goes away meanwhile.
-  WorkerExit claim_loop(const Completer& completer) {
+  WorkerExit claim_loop(Completer& completer) {
     const auto started = clock.monotonic();
     int64_t started_us = 0;
     Claimer claimer(opts.queues, opts.name, lease_us, clock);
@@ -198,7 +199,7 @@ struct Worker::Impl {
     return static_cast<int>(n);
   }
 
-  WorkerExit claim_until_exit(const Completer& completer, Claimer& claimer, Rescuer& rescuer,
+  WorkerExit claim_until_exit(Completer& completer, Claimer& claimer, Rescuer& rescuer,
                               Clock::Monotonic started, int64_t& started_us) {
     StoreSession own = session();
     JobStore& store = own.store();
@@ -233,7 +234,7 @@ struct Worker::Impl {
       }
       const int64_t finished_before_claim = jobs.finished();
       const bool acks_pending_at_claim = completer.pending() != 0;
-      auto claimed = claimer.claim(store, wanted);
+      auto claimed = claim_with_acks(completer, claimer, store, wanted);
       if (!claimed.empty()) {
         jobs.add(std::move(claimed));
         continue;
@@ -253,6 +254,29 @@ struct Worker::Impl {
           wait_for_work(conn, listener.get(), version,
                         std::chrono::milliseconds(static_cast<int64_t>(opts.sleep_s * 1000)));
     }
+  }
+
+  // One claim. Where the database has one writer at a time (SQLite) it also deletes the
+  // acknowledgements waiting in the completer, in the same transaction: one commit for both, and
+  // the pages both touch go to the WAL once. If the transaction fails they go back to the
+  // completer, which writes them itself.
+  static std::vector<ClaimedJob> claim_with_acks(Completer& completer, Claimer& claimer,
+                                                 JobStore& store, int wanted) {
+    if (store.connection().capabilities().concurrent_writers) return claimer.claim(store, wanted);
+    const std::vector<Lease> acks = completer.take_queued();
+    if (acks.empty()) return claimer.claim(store, wanted);
+    std::vector<ClaimedJob> claimed;
+    try {
+      db::Transaction tx(store.connection());
+      store.job_complete_many(acks);
+      claimed = claimer.claim(store, wanted);
+      tx.commit();
+    } catch (...) {
+      completer.give_back(acks);
+      throw;
+    }
+    completer.taken_written(acks);
+    return claimed;
   }
 
   // Waits for work to arrive or `max_wait`, whichever first; returns early on stop. True when

@@ -10,9 +10,11 @@
 #include "core/error.h"
 #include "db/tenancy.h"
 #include "db/transaction.h"
+#include "queue/completer.h"
 #include "queue/dispatch.h"
 #include "queue/running_job.h"
 #include "queue/store.h"
+#include "queue/store_session.h"
 #include "queue/worker.h"
 #include "support/test_db.h"
 
@@ -293,6 +295,52 @@ TEST_P(QueueTest, FencedWorkerCanNeitherCompleteNorCommitItsWrites) {
   EXPECT_FALSE(store.job_fail(first[0].lease(), "x"));
   EXPECT_TRUE(store.job_complete(rescued[0].lease()));
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 0);
+}
+
+// The claimer takes the completer's queued acknowledgements into its own transaction (SQLite);
+// until it reports them written they stay pending and held (heartbeats), and what it gives back
+// after a failed transaction the completer writes itself.
+TEST_P(QueueTest, AcknowledgementsTakenFromTheCompleterStayHeldUntilReported) {
+  for (int i = 0; i < 4; ++i) dispatch(tenant_a_, "diag.noop");
+  JobStore store(*conn_, "jobs", system_clock());
+  auto claimed = store.job_claim({"default", tenant_a_, 4, new_lease_token(), "w", 60'000'000});
+  ASSERT_EQ(claimed.size(), 4u);
+  std::atomic<int> written{0};
+  Completer completer(StoreSession(db::connection_factory(db_->config()), "jobs", system_clock()),
+                      nullptr, [&] { ++written; });
+  // Each take races the completer's own thread (it gathers for a millisecond): add one lease at a
+  // time until a take gets it.
+  auto take_one = [&](size_t& next) {
+    std::vector<Lease> taken;
+    while (taken.empty() && next < claimed.size()) {
+      completer.add(claimed[next++].lease());
+      taken = completer.take_queued();
+    }
+    return taken;
+  };
+  size_t next = 0;
+  const std::vector<Lease> first = take_one(next);
+  ASSERT_EQ(first.size(), 1u) << "the completer's thread wrote every lease before a take";
+  EXPECT_GE(completer.pending(), 1);  // taken, not reported yet
+  const auto held = completer.held();
+  EXPECT_NE(std::find(held.begin(), held.end(), first[0]), held.end());
+  EXPECT_EQ(store.job_complete_many(first), 1);  // the caller's own write
+  completer.taken_written(first);
+  const auto after = completer.held();
+  EXPECT_EQ(std::count(after.begin(), after.end(), first[0]), 0);
+
+  const std::vector<Lease> second = take_one(next);
+  if (!second.empty()) completer.give_back(second);  // as after a failed claim transaction
+  // Whatever was given back or never taken, the completer's thread writes it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((completer.pending() > 0 ||
+          count("SELECT count(*) FROM jobs") > 4 - static_cast<int64_t>(next)) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(completer.pending(), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 4 - static_cast<int64_t>(next));
+  EXPECT_GE(written.load(), 1);
 }
 
 TEST_P(QueueTest, ExpiredLeaseIsRescuedAndTheAttemptCounts) {
