@@ -87,6 +87,9 @@ struct ImportRunOptions {
   size_t max_columns = ImportSettings{}.max_columns;
   std::function<void(int)> progress;  // 0–100
   std::function<bool()> cancelled;    // true: stop after the current chunk (throws kUnavailable)
+  // false: every row through the row-by-row path (a lookup, a write and an event per row), the
+  // reference the bulk path is tested and measured against.
+  bool bulk = true;
 };
 
 // Runs (or resumes) import `import_id` of the connection's tenant: the job's body.
