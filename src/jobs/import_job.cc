@@ -155,7 +155,8 @@ struct Record {
 class Importer {
  public:
   Importer(db::Connection& conn, events::EventDispatcher& events, std::string type,
-           const Layout& layout, std::optional<int64_t> user, const Clock& clock, bool bulk)
+           const Layout& layout, std::optional<int64_t> user, const Clock& clock, bool bulk,
+           bool copy)
       : conn_(conn),
         events_(events),
         type_(std::move(type)),
@@ -163,7 +164,9 @@ class Importer {
         layout_(layout),
         user_(user),
         clock_(clock),
-        bulk_(bulk) {}
+        bulk_(bulk),
+        load_(copy ? erp::catalog::CatalogService::BulkLoad::kCopy
+                   : erp::catalog::CatalogService::BulkLoad::kInsert) {}
 
   // Validates and writes the records of one chunk, inside the caller's transaction, setting
   // each record's error (nothing is written for a bad one). Products, customers and vendors take
@@ -318,7 +321,7 @@ class Importer {
       }
     }
     catalog::CatalogService service(conn_, events_, user_, clock_);
-    const auto ids = service.create_missing(creates);
+    const auto ids = service.create_missing(creates, load_);
     std::map<std::string, catalog::Product> current;
     std::vector<std::string> existing;
     for (size_t k = 0; k < creates.size(); ++k) {
@@ -484,6 +487,7 @@ class Importer {
   std::optional<int64_t> user_;
   const Clock& clock_;
   bool bulk_;
+  erp::catalog::CatalogService::BulkLoad load_;
 };
 
 nlohmann::json error_entry(int64_t row, const std::optional<std::string>& column,
@@ -691,7 +695,7 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
   resolve(spec, map, record, layout);
   for (int64_t skipped = 0; skipped < processed && reader.next(record); ++skipped) {
   }
-  Importer importer(conn, events, type, layout, user_id, clock, options.bulk);
+  Importer importer(conn, events, type, layout, user_id, clock, options.bulk, options.copy);
   bool more = true;
   std::vector<Record> chunk;
   while (more) {
