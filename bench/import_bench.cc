@@ -5,10 +5,10 @@
 // PostgreSQL. Prints one JSON object per driver (both times, the ratio, rows per second, max RSS
 // of this process and of the loader); asserts nothing.
 //
-//   unity_import_bench [--rows=N] [--chunk=C] [--pg=URL] [--no-copy]
+//   unity_import_bench [--rows=N] [--chunk=C] [--pg=URL] [--copy]
 //
-// --no-copy: on PostgreSQL the import writes each chunk with the multi-row INSERT … VALUES
-// instead of COPY into its staging table then INSERT … SELECT (ImportRunOptions::copy).
+// --copy: on PostgreSQL the import writes each chunk with COPY into its staging table then
+// INSERT … SELECT instead of the multi-row INSERT … VALUES (ImportRunOptions::copy).
 //
 // SQLite runs on fresh files in a temporary folder, removed after; PostgreSQL when --pg names a
 // superuser URL (a fresh database is made there and dropped after).
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   int64_t rows = 1'000'000;
   int64_t chunk = jobs::kImportChunkRows;
   std::string pg;
-  bool copy = true;
+  bool copy = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--rows=", 0) == 0) {
@@ -153,11 +153,11 @@ int main(int argc, char** argv) {
       chunk = std::stoll(a.substr(8));
     } else if (a.rfind("--pg=", 0) == 0) {
       pg = a.substr(5);
-    } else if (a == "--no-copy") {
-      copy = false;
+    } else if (a == "--copy") {
+      copy = true;
     } else {
       std::fprintf(stderr,
-                   "usage: unity_import_bench [--rows=N] [--chunk=C] [--pg=URL] [--no-copy]\n");
+                   "usage: unity_import_bench [--rows=N] [--chunk=C] [--pg=URL] [--copy]\n");
       return 2;
     }
   }

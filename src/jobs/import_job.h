@@ -15,9 +15,10 @@
 //   ProcurementService::create_missing_vendors), their Created events appended in bulk
 //   (ProductCreated, CustomerCreated; vendors have none), then the rows whose key existed or came
 //   again, as updates in file order (a product's changed fields with ProductUpdated; a customer's
-//   name and payment terms, a vendor's name). On PostgreSQL the products are streamed with COPY
-//   into a temporary staging table, then moved by one INSERT … SELECT (COPY cannot write a table
-//   with row-level security). If the bulk attempt fails as a whole it is rolled back to a
+//   name and payment terms, a vendor's name). On PostgreSQL products can instead be streamed with
+//   COPY into a temporary staging table, then moved by one INSERT … SELECT (COPY cannot write a
+//   table with row-level security): ImportRunOptions::copy, off by default since it measured
+//   slower than the multi-row INSERT. If the bulk attempt fails as a whole it is rolled back to a
 //   savepoint and the chunk runs row by row, which gives each row its own error; the result is
 //   the same rows, events and errors (tested). Inventory rows are receipts, row by row
 //   (InventoryService::receive: a batch and a ledger row whose ids StockMovementRecorded
@@ -100,8 +101,9 @@ struct ImportRunOptions {
   // reference the bulk path is tested and measured against.
   bool bulk = true;
   // Products on a connection that offers COPY (PostgreSQL): true streams each chunk into a
-  // staging table with COPY, then one INSERT … SELECT; false uses the multi-row INSERT … VALUES.
-  bool copy = true;
+  // staging table with COPY, then one INSERT … SELECT; false (the default: measured faster at
+  // 500-row chunks, docs/PERFORMANCE.md) uses the multi-row INSERT … VALUES.
+  bool copy = false;
 };
 
 // Runs (or resumes) import `import_id` of the connection's tenant: the job's body.
