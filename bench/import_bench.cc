@@ -5,7 +5,10 @@
 // PostgreSQL. Prints one JSON object per driver (both times, the ratio, rows per second, max RSS
 // of this process and of the loader); asserts nothing.
 //
-//   unity_import_bench [--rows=N] [--chunk=C] [--pg=URL]
+//   unity_import_bench [--rows=N] [--chunk=C] [--pg=URL] [--copy]
+//
+// --copy: on PostgreSQL the import writes each chunk with COPY into its staging table then
+// INSERT … SELECT instead of the multi-row INSERT … VALUES (ImportRunOptions::copy).
 //
 // SQLite runs on fresh files in a temporary folder, removed after; PostgreSQL when --pg names a
 // superuser URL (a fresh database is made there and dropped after).
@@ -60,7 +63,7 @@ int64_t prepare(const Config& config) {
 }
 
 nlohmann::json run_job(const Config& config, const std::string& csv, const fs::path& storage,
-                       int64_t chunk) {
+                       int64_t chunk, bool copy) {
   const int64_t tenant = prepare(config);
   auto conn = db::open_connection(config, db::Role::kApp);
   conn->set_tenant(tenant);
@@ -72,13 +75,15 @@ nlohmann::json run_job(const Config& config, const std::string& csv, const fs::p
   const int64_t id = jobs::create_import(*conn, storage.string(), "products", csv, std::nullopt);
   jobs::ImportRunOptions options;
   options.chunk_rows = chunk;
+  options.copy = copy;
   const auto t0 = SteadyClock::now();
   jobs::run_import(*conn, bus, id, {}, std::nullopt, system_clock(), options);
   const double import_ms = ms_since(t0);
   const auto status = jobs::import_status(*conn, id);
   return {{"import_ms", import_ms},
           {"status", status["status"]},
-          {"imported_rows", status["imported_rows"]}};
+          {"imported_rows", status["imported_rows"]},
+          {"copy", copy}};
 }
 
 // Runs `cmd` (the bulk loader) and returns its wall time.
@@ -120,6 +125,7 @@ nlohmann::json summary(const char* driver, int64_t rows, int64_t chunk, const nl
           {"ratio_to_floor", import_ms / floor_ms},
           {"rows", rows},
           {"chunk_rows", chunk},
+          {"copy", job["copy"]},
           {"status", job["status"]},
           {"imported_rows", job["imported_rows"]},
           {"import_ms", import_ms},
@@ -138,6 +144,7 @@ int main(int argc, char** argv) {
   int64_t rows = 1'000'000;
   int64_t chunk = jobs::kImportChunkRows;
   std::string pg;
+  bool copy = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--rows=", 0) == 0) {
@@ -146,8 +153,11 @@ int main(int argc, char** argv) {
       chunk = std::stoll(a.substr(8));
     } else if (a.rfind("--pg=", 0) == 0) {
       pg = a.substr(5);
+    } else if (a == "--copy") {
+      copy = true;
     } else {
-      std::fprintf(stderr, "usage: unity_import_bench [--rows=N] [--chunk=C] [--pg=URL]\n");
+      std::fprintf(stderr,
+                   "usage: unity_import_bench [--rows=N] [--chunk=C] [--pg=URL] [--copy]\n");
       return 2;
     }
   }
@@ -172,7 +182,7 @@ int main(int argc, char** argv) {
                    "'.import --csv --skip 1 " +
                    csv + " bare'");
     const auto job = run_job(Config::from_vars({{"DB_DATABASE", (dir / "unity.sqlite").string()}}),
-                             csv, dir / "storage", chunk);
+                             csv, dir / "storage", chunk, copy);
     const std::string floor_db = (dir / "floor.sqlite").string();
     const int64_t floor_tenant = prepare(Config::from_vars({{"DB_DATABASE", floor_db}}));
     const double sqlite_floor_ms = run_loader(
@@ -195,7 +205,7 @@ int main(int argc, char** argv) {
           "-c \"\\copy bare FROM '" +
           csv + "' WITH (FORMAT csv, HEADER true)\"");
       const auto pg_job = run_job(Config::from_vars({{"DB_CONNECTION", "pgsql"}, {"DB_URL", url}}),
-                                  csv, dir / "storage-pg", chunk);
+                                  csv, dir / "storage-pg", chunk, copy);
       const std::string floor_name = name + "_floor";
       db::open_postgres({pg, std::nullopt, 10000})->execute_script("CREATE DATABASE " + floor_name);
       const std::string floor_url = pg.substr(0, pg.rfind('/') + 1) + floor_name;

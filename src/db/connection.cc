@@ -56,6 +56,11 @@ int64_t Connection::data_version() {
   throw failed_precondition(describe() + " has no data_version");
 }
 
+int64_t Connection::copy_rows(std::string_view, const std::vector<std::string>&,
+                              const std::vector<CopyRow>&) {
+  throw failed_precondition(describe() + " has no COPY: load rows with a multi-row INSERT");
+}
+
 void Connection::tx_begin(bool write) {
   if (depth_ == 0) {
     begin_outermost(write);

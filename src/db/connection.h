@@ -44,6 +44,7 @@ struct Capabilities {
   bool row_level_security = false;  // tenant isolation enforced by the server (Guarantee 5)
   bool concurrent_writers = false;  // more than one write transaction at a time
   bool data_version = false;        // data_version() tells when another connection committed
+  bool copy_from = false;           // copy_rows(): COPY … FROM STDIN (PostgreSQL)
 };
 
 // Which database identity a connection acts as (Guarantee 5). kOwner owns the schema and runs
@@ -56,6 +57,9 @@ struct Notification {
 };
 
 using RowCallback = std::function<void(const Row&)>;
+
+// One row for copy_rows(): a value per column, nullopt for NULL.
+using CopyRow = std::vector<std::optional<std::string>>;
 
 class Connection {
  public:
@@ -111,6 +115,21 @@ class Connection {
   // parameter $2, id_set_param(ids) its value.
   virtual std::string id_set_sql(int param) const = 0;
   virtual std::string id_set_param(const std::vector<int64_t>& ids) const = 0;
+  // Bulk load, where capabilities().copy_from (PostgreSQL): streams `rows` into `table`'s
+  // `columns` (in that order) with one COPY … FROM STDIN in the text format, in the current
+  // transaction if any, and returns the number of rows loaded. Values are text the server
+  // converts to each column's type (a NULL is nullopt); the driver escapes what the text format
+  // gives a meaning to (backslash, tab, newline, carriage return), so any text round-trips
+  // unchanged. A row whose width is not the columns' count, or a value with a NUL byte (which no
+  // text column can hold), is kInvalidArgument before anything is sent; a value the column
+  // refuses is kInvalidArgument from the server, like execute(). PostgreSQL refuses COPY FROM
+  // into a table with row-level security, i.e. every tenant table (kFailedPrecondition): load a
+  // temporary staging table and move the rows with INSERT … SELECT, which the policies check.
+  // SQLite has no COPY and its fastest load is already a multi-row INSERT in a write
+  // transaction, so it does not offer this: the default throws kFailedPrecondition and callers
+  // branch on the capability.
+  virtual int64_t copy_rows(std::string_view table, const std::vector<std::string>& columns,
+                            const std::vector<CopyRow>& rows);
   // Changes whenever another connection commits to the database (capabilities().data_version);
   // a cheap way to wake up when work arrives without LISTEN/NOTIFY. Throws kFailedPrecondition
   // where unsupported.

@@ -155,26 +155,37 @@ struct Record {
 class Importer {
  public:
   Importer(db::Connection& conn, events::EventDispatcher& events, std::string type,
-           const Layout& layout, std::optional<int64_t> user, const Clock& clock)
+           const Layout& layout, std::optional<int64_t> user, const Clock& clock, bool bulk,
+           bool copy)
       : conn_(conn),
         events_(events),
         type_(std::move(type)),
         spec_(spec_of(type_)),
         layout_(layout),
         user_(user),
-        clock_(clock) {}
+        clock_(clock),
+        bulk_(bulk),
+        load_(copy ? erp::catalog::CatalogService::BulkLoad::kCopy
+                   : erp::catalog::CatalogService::BulkLoad::kInsert) {}
 
   // Validates and writes the records of one chunk, inside the caller's transaction, setting
-  // each record's error (nothing is written for a bad one). Products take the bulk path (one
-  // lookup of the chunk's SKUs, multi-row INSERTs, events appended in bulk); if it fails as a
-  // whole (a SKU created concurrently, say) it is rolled back and the chunk runs row by row,
-  // which records the precise error of each row.
+  // each record's error (nothing is written for a bad one). Products, customers and vendors take
+  // the bulk path (one multi-row INSERT … ON CONFLICT DO NOTHING of the chunk's new keys, events
+  // appended in bulk, then the updates of the rows whose key existed); if it fails as a whole (a
+  // key created concurrently, a listener refusing one event) it is rolled back and the chunk runs
+  // row by row, which records the precise error of each row. Inventory rows are row by row.
   void write_chunk(std::vector<Record>& chunk) {
     for (auto& r : chunk) r.error = check(r);
-    if (type_ == "products") {
+    if (bulk_ && type_ != "inventory") {
       try {
         db::Transaction attempt(conn_);
-        write_products(chunk);
+        if (type_ == "products") {
+          write_products(chunk);
+        } else if (type_ == "customers") {
+          write_customers(chunk);
+        } else {
+          write_vendors(chunk);
+        }
         attempt.commit();
         return;
       } catch (const Error& e) {
@@ -310,7 +321,7 @@ class Importer {
       }
     }
     catalog::CatalogService service(conn_, events_, user_, clock_);
-    const auto ids = service.create_missing(creates);
+    const auto ids = service.create_missing(creates, load_);
     std::map<std::string, catalog::Product> current;
     std::vector<std::string> existing;
     for (size_t k = 0; k < creates.size(); ++k) {
@@ -359,6 +370,83 @@ class Importer {
     }
   }
 
+  // The drafts of the chunk's good rows, in `drafts[i]` for record i (through the same
+  // from_json as the row-by-row path, so a bad row gets the same error), and which rows create
+  // (the first of each key, case-insensitively) and which update (the others, in file order).
+  template <typename Draft, typename Key>
+  void plan(std::vector<Record>& chunk, std::vector<Draft>& drafts, Key key,
+            std::vector<Draft>& creates, std::vector<size_t>& first_rows,
+            std::vector<size_t>& updates) const {
+    drafts.resize(chunk.size());
+    std::set<std::string> seen;
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      Record& r = chunk[i];
+      if (r.error) continue;
+      try {
+        drafts[i] = Draft::from_json(to_json(r.values));
+      } catch (const Error& e) {
+        r.error = RowError{column_for(e.what()), e.what()};
+        continue;
+      }
+      if (seen.insert(lower(key(drafts[i]))).second) {
+        first_rows.push_back(i);
+        creates.push_back(drafts[i]);
+      } else {
+        updates.push_back(i);
+      }
+    }
+  }
+
+  // The bulk path for customers (keyed by e-mail): CrmService::create_missing_customers, then
+  // update_customer_by_email for the rows whose e-mail existed, in file order.
+  void write_customers(std::vector<Record>& chunk) {
+    using erp::crm::CustomerDraft;
+    std::vector<CustomerDraft> drafts, creates;
+    std::vector<size_t> first_rows, updates;
+    plan(
+        chunk, drafts, [](const CustomerDraft& d) { return *d.email; }, creates, first_rows,
+        updates);
+    const auto ids =
+        erp::crm::CrmService(conn_, events_, user_, clock_).create_missing_customers(creates);
+    for (size_t k = 0; k < creates.size(); ++k) {
+      if (!ids[k]) updates.push_back(first_rows[k]);
+    }
+    std::sort(updates.begin(), updates.end());
+    const std::string now = format_iso8601(clock_.now());
+    for (size_t i : updates) {
+      const CustomerDraft& d = drafts[i];
+      std::optional<int64_t> terms;
+      if (chunk[i].values[2]) terms = d.payment_terms_days;
+      if (!update_customer_by_email(conn_, *d.email, d.name, terms, now)) {
+        // gone since the INSERT saw it: take the row-by-row path
+        throw failed_precondition("customer " + quote_for_message(*d.email) + " changed meanwhile");
+      }
+    }
+  }
+
+  // The bulk path for vendors (keyed by e-mail): ProcurementService::create_missing_vendors, then
+  // update_vendor_by_email for the rows whose e-mail existed, in file order.
+  void write_vendors(std::vector<Record>& chunk) {
+    using erp::procurement::VendorDraft;
+    std::vector<VendorDraft> drafts, creates;
+    std::vector<size_t> first_rows, updates;
+    plan(
+        chunk, drafts, [](const VendorDraft& d) { return d.email; }, creates, first_rows, updates);
+    const auto ids = erp::procurement::ProcurementService(conn_, events_, user_, clock_)
+                         .create_missing_vendors(creates);
+    for (size_t k = 0; k < creates.size(); ++k) {
+      if (!ids[k]) updates.push_back(first_rows[k]);
+    }
+    std::sort(updates.begin(), updates.end());
+    const std::string now = format_iso8601(clock_.now());
+    for (size_t i : updates) {
+      if (!update_vendor_by_email(conn_, drafts[i].email, drafts[i].name, now)) {
+        throw failed_precondition("vendor " + quote_for_message(drafts[i].email) +
+                                  " changed meanwhile");
+      }
+    }
+  }
+
   // The row-by-row path: one record through the domain service.
   void write_one(const nlohmann::json& obj) {
     const std::string now = format_iso8601(clock_.now());
@@ -398,6 +486,8 @@ class Importer {
   const Layout& layout_;
   std::optional<int64_t> user_;
   const Clock& clock_;
+  bool bulk_;
+  erp::catalog::CatalogService::BulkLoad load_;
 };
 
 nlohmann::json error_entry(int64_t row, const std::optional<std::string>& column,
@@ -605,7 +695,7 @@ void run_import(db::Connection& conn, events::EventDispatcher& events, int64_t i
   resolve(spec, map, record, layout);
   for (int64_t skipped = 0; skipped < processed && reader.next(record); ++skipped) {
   }
-  Importer importer(conn, events, type, layout, user_id, clock);
+  Importer importer(conn, events, type, layout, user_id, clock, options.bulk, options.copy);
   bool more = true;
   std::vector<Record> chunk;
   while (more) {

@@ -177,6 +177,98 @@ TEST_P(ConformanceTest, UnicodeRoundTrips) {
   EXPECT_EQ(hit.size(), 1u);
 }
 
+// copy_rows: COPY … FROM STDIN on PostgreSQL, where text the COPY text format gives a meaning
+// to (tab, newline, carriage return, backslash, "\N", "\.") must come back byte for byte, a NULL
+// stays NULL and an empty string stays empty; bad rows are refused before anything is sent and
+// a value the column refuses is kInvalidArgument, leaving the session usable. SQLite does not
+// offer it (kFailedPrecondition, nothing written).
+TEST_P(ConformanceTest, CopyRowsRoundTripsHostileTextOrIsNotOffered) {
+  make_scratch_table();
+  const std::vector<std::string> columns = {"id", "name", "amount", "n"};
+  if (!conn_->capabilities().copy_from) {
+    try {
+      conn_->copy_rows("scratch", columns, {{"1", "x", "1", "1"}});
+      FAIL() << "copy_rows without the capability";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
+    }
+    EXPECT_EQ(count(*conn_, "scratch"), 0);
+    return;
+  }
+  const std::vector<std::string> hostile = {
+      "tab\there\tand\tthere",
+      "line\nbreak\r\nand CR\r",
+      "back\\slash \\N \\. \\t \\n \\\\ end\\",
+      "\\.",
+      "\\N",
+      "quotes ' \" , ; -- /* */",
+      "caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x9a\x9a Zo\xc3\xab",
+      "",
+      " leading and trailing spaces ",
+      std::string(100000, 'x') + "\t" + std::string(100000, '\\'),  // several COPY buffers
+  };
+  std::vector<CopyRow> rows;
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    rows.push_back({std::to_string(i + 1), hostile[i], "12.3456", std::nullopt});
+  }
+  rows.push_back({"100", std::nullopt, std::nullopt, "-7"});
+  {
+    Transaction tx(*conn_);
+    EXPECT_EQ(conn_->copy_rows("scratch", columns, rows), static_cast<int64_t>(rows.size()));
+    tx.commit();
+  }
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    auto r = conn_->query_one("SELECT name, amount, n FROM scratch WHERE id = $1",
+                              {static_cast<int64_t>(i + 1)});
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->get<std::optional<std::string>>(0), hostile[i]) << i;
+    EXPECT_EQ(Decimal::parse(r->get<std::string>(1)).to_string(4), "12.3456");
+    EXPECT_TRUE(r->is_null("n"));
+  }
+  auto last = conn_->query_one("SELECT name, amount, n FROM scratch WHERE id = 100");
+  ASSERT_TRUE(last);
+  EXPECT_TRUE(last->is_null("name"));
+  EXPECT_TRUE(last->is_null("amount"));
+  EXPECT_EQ(last->get<int64_t>(2), -7);
+  EXPECT_EQ(conn_->copy_rows("scratch", columns, {}), 0);
+
+  auto code = [&](const std::vector<CopyRow>& bad) {
+    try {
+      conn_->copy_rows("scratch", columns, bad);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::kInternal;  // not refused
+  };
+  EXPECT_EQ(code({{"200", "short"}}), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code({{"201", std::string("nul\0byte", 8), "1", "1"}}), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code({{"202", "ok", "not a number", "1"}}), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code({{"1", "duplicate id", "1", "1"}}), ErrorCode::kAlreadyExists);
+  {  // a COPY rolled back with its transaction leaves nothing
+    Transaction tx(*conn_);
+    conn_->copy_rows("scratch", columns, {{"300", "gone", "1", "1"}});
+  }
+  EXPECT_EQ(count(*conn_, "scratch"), static_cast<int64_t>(rows.size()));
+
+  // PostgreSQL refuses COPY into a table with row-level security (every tenant table), for
+  // another tenant's row and for the session's own alike: nothing is written.
+  const Tenant a = create_tenant(*conn_, "Acme");
+  const Tenant b = create_tenant(*conn_, "Globex");
+  TenantScope scope(*conn_, a.id);
+  const std::vector<std::string> location = {"tenant_id", "code", "name", "created_at"};
+  for (const int64_t tenant : {b.id, a.id}) {
+    try {
+      conn_->copy_rows("locations", location,
+                       {{std::to_string(tenant), "X", "Row", "2026-01-01T00:00:00Z"}});
+      FAIL() << "COPY wrote into a table with row-level security";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition) << e.what();
+    }
+  }
+  EXPECT_EQ(conn_->query_int("SELECT count(*) FROM locations"), 0);
+  EXPECT_EQ(conn_->query_int("SELECT count(*) FROM scratch"), static_cast<int64_t>(rows.size()));
+}
+
 TEST_P(ConformanceTest, LargeValuesRoundTrip) {
   make_scratch_table();
   std::string big(8 * 1024 * 1024, 'x');

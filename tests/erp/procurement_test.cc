@@ -506,6 +506,36 @@ TEST_P(ProcurementTest, EveryStoredEventRebuildsThroughTheRegistry) {
   }));
 }
 
+// The bulk create of the import: new e-mails are created in one statement, an e-mail a vendor
+// already has (in any ASCII case) is skipped with nullopt, an e-mail given twice is refused.
+TEST_P(ProcurementTest, CreateMissingVendorsSkipsExistingEmailsInAnyCase) {
+  std::vector<procurement::VendorDraft> drafts = {
+      {"New One", "one@new.test"}, {"Again", "Orders@SUPPLY.test"}, {"New Two", "two@new.test"}};
+  const auto ids = procurement().create_missing_vendors(drafts);
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_TRUE(ids[0] && ids[2]);
+  EXPECT_FALSE(ids[1]);
+  EXPECT_EQ(procurement().find_vendor(*ids[0]).name, "New One");
+  EXPECT_EQ(procurement().find_vendor(*ids[2]).email, "two@new.test");
+  EXPECT_EQ(procurement().find_vendor(vendor_).name, "Supply Co");  // untouched
+  EXPECT_EQ(count("SELECT count(*) FROM vendors"), 3);
+  EXPECT_EQ(code_of([&] {
+              procurement().create_missing_vendors({{"X", "x@dup.test"}, {"Y", "X@Dup.test"}});
+            }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([&] {
+              procurement().create_missing_vendors({{"Z", "no-at-sign"}});
+            }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(count("SELECT count(*) FROM vendors"), 3);
+  {  // the other tenant's e-mails are its own
+    db::TenantScope scope(*conn_, b_);
+    const auto other = procurement(std::nullopt).create_missing_vendors({{"B", "one@new.test"}});
+    ASSERT_TRUE(other[0]);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM vendors"), 4);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, ProcurementTest,
                          ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });

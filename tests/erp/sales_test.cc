@@ -478,6 +478,55 @@ TEST_P(SalesTest, EveryStoredEventRebuildsThroughTheRegistry) {
   }
 }
 
+// The bulk create of the import: new e-mails in one statement with a CustomerCreated each (the
+// payload create_customer writes), existing ones (any ASCII case) skipped, duplicates refused.
+TEST_P(SalesTest, CreateMissingCustomersSkipsExistingEmailsAndStoresTheirEvents) {
+  const int64_t before = events_named("CustomerCreated");
+  std::vector<CustomerDraft> drafts(3);
+  drafts[0].name = "Hooli";
+  drafts[0].email = "ap@hooli.test";
+  drafts[0].payment_terms_days = 45;
+  drafts[1].name = "Initech again";
+  drafts[1].email = "AP@Initech.TEST";
+  drafts[2].name = "Pied Piper";
+  drafts[2].email = "pp@piper.test";
+  const auto ids = crm().create_missing_customers(drafts);
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_TRUE(ids[0] && ids[2]);
+  EXPECT_FALSE(ids[1]);
+  EXPECT_EQ(crm().find_customer(customer_).name, "Initech");  // untouched
+  const auto hooli = crm().find_customer(*ids[0]);
+  EXPECT_EQ(hooli.name, "Hooli");
+  EXPECT_EQ(hooli.payment_terms_days, 45);
+  EXPECT_EQ(crm().find_customer(*ids[2]).payment_terms_days, 30);
+  EXPECT_EQ(events_named("CustomerCreated"), before + 2);
+  const auto last = last_payload("CustomerCreated");
+  EXPECT_EQ(last, (nlohmann::json{{"customer_id", *ids[2]},
+                                  {"name", "Pied Piper"},
+                                  {"email", "pp@piper.test"},
+                                  {"payment_terms_days", 30},
+                                  {"contacts", nlohmann::json::array()},
+                                  {"lead_id", 0}}));
+  auto refused = [&](std::vector<CustomerDraft> d) {
+    return code_of([&] { crm().create_missing_customers(d); });
+  };
+  std::vector<CustomerDraft> dup(2);
+  dup[0].name = dup[1].name = "Dup";
+  dup[0].email = "d@dup.test";
+  dup[1].email = "D@DUP.test";
+  EXPECT_EQ(refused(dup), ErrorCode::kInvalidArgument);
+  std::vector<CustomerDraft> no_email(1);
+  no_email[0].name = "Nobody";
+  EXPECT_EQ(refused(no_email), ErrorCode::kInvalidArgument);
+  std::vector<CustomerDraft> bad_terms(1);
+  bad_terms[0].name = "Late";
+  bad_terms[0].email = "late@x.test";
+  bad_terms[0].payment_terms_days = 400;
+  EXPECT_EQ(refused(bad_terms), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(events_named("CustomerCreated"), before + 2);
+  EXPECT_EQ(count("SELECT count(*) FROM customers WHERE tenant_id = $1", {a_}), 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, SalesTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
                          [](const auto& p) { return testing::driver_name(p.param); });
 

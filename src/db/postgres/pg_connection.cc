@@ -87,6 +87,27 @@ Value cell(const PGresult* res, int row, int col) {
   }
 }
 
+// COPY's text format: a backslash, tab, newline or carriage return in a value is written as its
+// backslash escape (every other byte stands for itself); a NULL is \N (written by the caller).
+void append_copy_text(std::string& out, std::string_view value) {
+  size_t from = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    const char* escaped = c == '\\'   ? "\\\\"
+                          : c == '\t' ? "\\t"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                                      : nullptr;
+    if (!escaped) continue;
+    out.append(value, from, i - from);
+    out += escaped;
+    from = i + 1;
+  }
+  out.append(value, from, value.size() - from);
+}
+
+constexpr size_t kCopyBuffer = 64 * 1024;  // bytes handed to libpq per PQputCopyData
+
 class PgConnection final : public Connection {
  public:
   explicit PgConnection(PostgresOptions options) : options_(std::move(options)) {
@@ -94,6 +115,7 @@ class PgConnection final : public Connection {
     caps_.listen_notify = true;
     caps_.row_level_security = true;
     caps_.concurrent_writers = true;
+    caps_.copy_from = true;
     connect();
   }
   ~PgConnection() override {
@@ -160,6 +182,79 @@ class PgConnection final : public Connection {
       }
       if (failed) throw pending;
     });
+  }
+
+  int64_t copy_rows(std::string_view table, const std::vector<std::string>& columns,
+                    const std::vector<CopyRow>& rows) override {
+    for (const CopyRow& row : rows) {  // checked before COPY starts: nothing half-sent
+      if (row.size() != columns.size()) {
+        throw invalid_argument("COPY into " + std::string(table) + ": a row has " +
+                               std::to_string(row.size()) + " values for " +
+                               std::to_string(columns.size()) + " columns");
+      }
+      for (const auto& v : row) {
+        if (v && v->find('\0') != std::string::npos) {
+          throw invalid_argument("COPY into " + std::string(table) +
+                                 ": a value contains a NUL byte");
+        }
+      }
+    }
+    if (rows.empty()) return 0;
+    std::string sql = "COPY " + pg_quote_identifier(table) + " (";
+    for (size_t c = 0; c < columns.size(); ++c) {
+      sql += (c ? ", " : "") + pg_quote_identifier(columns[c]);
+    }
+    sql += ") FROM STDIN";
+    int64_t loaded = 0;
+    with_reconnect([&] {
+      sync_tenant();
+      Result start(PQexec(conn_, sql.c_str()));
+      if (PQresultStatus(start.get()) != PGRES_COPY_IN) {
+        copy_check(start.get());
+        throw internal_error("COPY into " + std::string(table) + " did not start");
+      }
+      std::string buf;
+      buf.reserve(kCopyBuffer + 4096);
+      bool sent = true;
+      auto flush = [&] {
+        if (sent && !buf.empty() && PQputCopyData(conn_, buf.data(), int(buf.size())) != 1) {
+          sent = false;
+        }
+        buf.clear();
+      };
+      for (const CopyRow& row : rows) {
+        for (size_t c = 0; c < row.size(); ++c) {
+          if (c) buf += '\t';
+          if (row[c]) {
+            append_copy_text(buf, *row[c]);
+          } else {
+            buf += "\\N";
+          }
+        }
+        buf += '\n';
+        if (buf.size() >= kCopyBuffer) flush();
+      }
+      flush();
+      if (!sent || PQputCopyEnd(conn_, nullptr) != 1) throw connection_error("sending COPY data");
+      Error pending = internal_error("");
+      bool failed = false;
+      while (PGresult* raw = PQgetResult(conn_)) {
+        Result res(raw);
+        if (PQresultStatus(raw) == PGRES_COMMAND_OK) {
+          const char* n = PQcmdTuples(raw);
+          loaded = (n && *n) ? std::strtoll(n, nullptr, 10) : 0;
+        } else if (!failed) {
+          try {
+            copy_check(raw);
+          } catch (const Error& e) {
+            pending = e;
+            failed = true;
+          }
+        }
+      }
+      if (failed) throw pending;
+    });
+    return loaded;
   }
 
   const std::vector<EmbeddedFile>& migration_files() const override {
@@ -468,6 +563,17 @@ class PgConnection final : public Connection {
     const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (!state && PQstatus(conn_) == CONNECTION_BAD) return unavailable(msg);
     return translate(state, msg);
+  }
+
+  // check() for COPY: the server refuses COPY FROM into a table with row-level security (every
+  // tenant table) as an unsupported feature, which is the caller's mistake, not the server's.
+  void copy_check(const PGresult* res) {
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state && std::string_view(state) == "0A000") {
+      throw failed_precondition(first_line(PQresultErrorMessage(res)) +
+                                " (COPY into a staging table, then INSERT … SELECT)");
+    }
+    check(res, "COPY");
   }
 
   // Throws error_of(res) unless `res` succeeded. `what` names the statement for readers only.

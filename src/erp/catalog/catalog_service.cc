@@ -188,7 +188,7 @@ Product CatalogService::create(const ProductDraft& d) {
 }
 
 std::vector<std::optional<int64_t>> CatalogService::create_missing(
-    const std::vector<ProductDraft>& drafts) {
+    const std::vector<ProductDraft>& drafts, BulkLoad load) {
   const int64_t tenant = conn_.require_tenant();
   for (const auto& d : drafts) d.check();
   {
@@ -203,7 +203,34 @@ std::vector<std::optional<int64_t>> CatalogService::create_missing(
   db::Transaction tx(conn_);
   const std::string now = format_iso8601(clock_.now());
   std::map<std::string, int64_t> id_of;  // RETURNING's order is not guaranteed: match by SKU
-  for (size_t start = 0; start < drafts.size(); start += kSkuBatch) {
+  auto returned = [&id_of](const db::Row& r) {
+    id_of.emplace(r.get<std::string>(1), r.get<int64_t>(0));
+  };
+  const bool copy = load == BulkLoad::kCopy && conn_.capabilities().copy_from && !drafts.empty();
+  if (copy) {
+    conn_.execute_script(
+        "CREATE TEMP TABLE IF NOT EXISTS unity_product_staging (sku TEXT, name TEXT, "
+        "price NUMERIC(20,4), cost NUMERIC(20,4), reorder_level NUMERIC(20,4), unit TEXT) "
+        "ON COMMIT DELETE ROWS");
+    std::vector<db::CopyRow> rows;
+    rows.reserve(drafts.size());
+    for (const auto& d : drafts) {
+      rows.push_back({d.sku, d.name, db_decimal(d.price), db_decimal(d.cost),
+                      db_decimal(d.reorder_level), d.unit});
+    }
+    conn_.copy_rows("unity_product_staging",
+                    {"sku", "name", "price", "cost", "reorder_level", "unit"}, rows);
+    conn_.query_each(
+        "WITH staged AS (DELETE FROM pg_temp.unity_product_staging "
+        "RETURNING sku, name, price, cost, reorder_level, unit) "
+        "INSERT INTO products (tenant_id, sku, name, price, cost, reorder_level, unit, "
+        "low_stock_flag, deleted_at, created_at, updated_at) "
+        "SELECT $1::bigint, sku, name, price, cost, reorder_level, unit, 0, NULL, "
+        "$2::timestamptz, $2::timestamptz FROM staged "
+        "ON CONFLICT (tenant_id, sku) WHERE deleted_at IS NULL DO NOTHING RETURNING id, sku",
+        {tenant, now}, returned);
+  }
+  for (size_t start = 0; !copy && start < drafts.size(); start += kSkuBatch) {
     const size_t n = std::min(kSkuBatch, drafts.size() - start);
     db::Params p{tenant, now};  // $1, $2: shared by every row
     for (size_t i = start; i < start + n; ++i) {
@@ -220,7 +247,7 @@ std::vector<std::optional<int64_t>> CatalogService::create_missing(
         "low_stock_flag, deleted_at, created_at, updated_at) VALUES " +
             db::values_sql(n, 6, 3, "$1, ", ", 0, NULL, $2, $2") +
             " ON CONFLICT (tenant_id, sku) WHERE deleted_at IS NULL DO NOTHING RETURNING id, sku",
-        p, [&id_of](const db::Row& r) { id_of.emplace(r.get<std::string>(1), r.get<int64_t>(0)); });
+        p, returned);
   }
   std::vector<std::optional<int64_t>> ids;
   ids.reserve(drafts.size());

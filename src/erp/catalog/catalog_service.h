@@ -89,7 +89,15 @@ class CatalogService {
   // index per row; ProductCreated events appended in bulk). The drafts' SKUs must be distinct
   // (kInvalidArgument). Returns, in the drafts' order, the new id, or nullopt where a live
   // product already had the SKU (nothing written for it: the caller updates it if it wants).
-  std::vector<std::optional<int64_t>> create_missing(const std::vector<ProductDraft>& drafts);
+  //
+  // `load` kCopy, where the connection offers COPY (capabilities().copy_from: PostgreSQL), streams
+  // the drafts into a session-local staging table (CREATE TEMP TABLE IF NOT EXISTS … ON COMMIT
+  // DELETE ROWS; not a tenant table, emptied by the statement that reads it) and creates them
+  // with one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING: same rows, ids and events as
+  // kInsert, the multi-row INSERT … VALUES (per kSkuBatch drafts) used everywhere else.
+  enum class BulkLoad { kInsert, kCopy };
+  std::vector<std::optional<int64_t>> create_missing(const std::vector<ProductDraft>& drafts,
+                                                     BulkLoad load = BulkLoad::kInsert);
   // Dispatches ProductUpdated with the changed fields only; nothing (no write, no event) when
   // nothing changed.
   Product update(const ProductPatch& patch);

@@ -1,10 +1,16 @@
 #include "erp/crm/crm_service.h"
 
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/json.h"
 #include "db/transaction.h"
+#include "db/values_sql.h"
 #include "erp/crm/events.h"
 #include "erp/input.h"
 
@@ -105,6 +111,67 @@ Customer CrmService::create_customer(const CustomerDraft& d) {
   Customer c = insert_customer(d, std::nullopt);
   tx.commit();
   return c;
+}
+
+std::vector<std::optional<int64_t>> CrmService::create_missing_customers(
+    const std::vector<CustomerDraft>& drafts) {
+  const int64_t tenant = conn_.require_tenant();
+  {
+    std::vector<std::string> keys;
+    keys.reserve(drafts.size());
+    for (const auto& d : drafts) {
+      check_draft(d);
+      if (!d.email) throw invalid_argument("field \"email\" is required");
+      if (!d.contacts.empty()) throw invalid_argument("field \"contacts\" is not taken in bulk");
+      std::string key = *d.email;
+      std::transform(key.begin(), key.end(), key.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      keys.push_back(std::move(key));
+    }
+    std::sort(keys.begin(), keys.end());
+    if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
+      throw invalid_argument("email " + quote_for_message(*dup) + " is given twice");
+    }
+  }
+  db::Transaction tx(conn_);
+  const std::string now = format_iso8601(clock_.now());
+  // RETURNING's order is not guaranteed: match by the e-mail, returned as it was given.
+  std::map<std::string, int64_t> id_of;
+  for (size_t start = 0; start < drafts.size(); start += kCustomerBatch) {
+    const size_t n = std::min(kCustomerBatch, drafts.size() - start);
+    db::Params p{tenant, now};  // $1, $2: shared by every row
+    for (size_t i = start; i < start + n; ++i) {
+      p.add(drafts[i].name).add(*drafts[i].email).add(drafts[i].payment_terms_days);
+    }
+    conn_.query_each(
+        "INSERT INTO customers (tenant_id, name, email, payment_terms_days, lead_id, created_at, "
+        "updated_at) VALUES " +
+            db::values_sql(n, 3, 3, "$1, ", ", NULL, $2, $2") +
+            " ON CONFLICT (tenant_id, lower(email)) WHERE email IS NOT NULL DO NOTHING "
+            "RETURNING id, email",
+        p, [&id_of](const db::Row& r) { id_of.emplace(r.get<std::string>(1), r.get<int64_t>(0)); });
+  }
+  std::vector<std::optional<int64_t>> ids;
+  ids.reserve(drafts.size());
+  std::vector<std::unique_ptr<CustomerCreated>> created;
+  created.reserve(id_of.size());
+  std::vector<const events::Event*> list;
+  list.reserve(id_of.size());
+  for (const auto& d : drafts) {
+    auto it = id_of.find(*d.email);
+    if (it == id_of.end()) {
+      ids.emplace_back(std::nullopt);
+      continue;
+    }
+    ids.emplace_back(it->second);
+    created.push_back(std::make_unique<CustomerCreated>(
+        events::new_event_meta(tenant, user_id_, clock_),
+        CustomerCreatedData{it->second, d.name, *d.email, d.payment_terms_days, {}, 0}));
+    list.push_back(created.back().get());
+  }
+  events_.dispatch_all(conn_, list);
+  tx.commit();
+  return ids;
 }
 
 Customer CrmService::find_customer(int64_t id) {

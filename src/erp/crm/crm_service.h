@@ -74,12 +74,24 @@ struct LeadDraft {
   static LeadDraft from_json(const nlohmann::json& data);
 };
 
+inline constexpr size_t kCustomerBatch = 500;  // rows per INSERT of create_missing_customers
+
 class CrmService {
  public:
   CrmService(db::Connection& conn, events::EventDispatcher& events,
              std::optional<int64_t> user_id = std::nullopt, const Clock& clock = system_clock());
 
   Customer create_customer(const CustomerDraft& draft);
+  // The bulk form of create_customer, for imports: creates the drafts whose e-mail no customer of
+  // the tenant has (case-insensitively, as the unique index on lower(email) compares), all or
+  // none, with one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per kCustomerBatch drafts
+  // and their CustomerCreated events (the same payloads as create_customer's) appended in bulk.
+  // Every draft must have an e-mail and no contacts, and the e-mails must be distinct ignoring
+  // ASCII case (kInvalidArgument; the checks of create_customer otherwise). Returns, in the
+  // drafts' order, the new id, or nullopt where a customer already had the e-mail (nothing
+  // written for it: the caller updates it if it wants).
+  std::vector<std::optional<int64_t>> create_missing_customers(
+      const std::vector<CustomerDraft>& drafts);
   // With contacts, statistics and the outstanding balance.
   Customer find_customer(int64_t id);
 

@@ -1,6 +1,7 @@
 #include "erp/procurement/procurement_service.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "db/transaction.h"
+#include "db/values_sql.h"
 #include "erp/catalog/catalog_service.h"
 #include "erp/input.h"
 #include "erp/inventory/inventory_service.h"
@@ -233,6 +235,47 @@ Vendor ProcurementService::create_vendor(const VendorDraft& d) {
   Vendor v = find_vendor(id);
   tx.commit();
   return v;
+}
+
+std::vector<std::optional<int64_t>> ProcurementService::create_missing_vendors(
+    const std::vector<VendorDraft>& drafts) {
+  const int64_t tenant = conn_.require_tenant();
+  {
+    std::vector<std::string> keys;
+    keys.reserve(drafts.size());
+    for (const auto& d : drafts) {
+      check_vendor(d);
+      std::string key = d.email;
+      std::transform(key.begin(), key.end(), key.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      keys.push_back(std::move(key));
+    }
+    std::sort(keys.begin(), keys.end());
+    if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
+      throw invalid_argument("e-mail " + quote_for_message(*dup) + " is given twice");
+    }
+  }
+  db::Transaction tx(conn_);
+  const std::string now = format_iso8601(clock_.now());
+  std::map<std::string, int64_t> id_of;  // RETURNING's order is not guaranteed: match by e-mail
+  for (size_t start = 0; start < drafts.size(); start += kVendorBatch) {
+    const size_t n = std::min(kVendorBatch, drafts.size() - start);
+    db::Params p{tenant, now};  // $1, $2: shared by every row
+    for (size_t i = start; i < start + n; ++i) p.add(drafts[i].name).add(drafts[i].email);
+    conn_.query_each(
+        "INSERT INTO vendors (tenant_id, name, email, created_at, updated_at) VALUES " +
+            db::values_sql(n, 2, 3, "$1, ", ", $2, $2") +
+            " ON CONFLICT (tenant_id, lower(email)) DO NOTHING RETURNING id, email",
+        p, [&id_of](const db::Row& r) { id_of.emplace(r.get<std::string>(1), r.get<int64_t>(0)); });
+  }
+  std::vector<std::optional<int64_t>> ids;
+  ids.reserve(drafts.size());
+  for (const auto& d : drafts) {
+    auto it = id_of.find(d.email);
+    ids.push_back(it == id_of.end() ? std::nullopt : std::optional<int64_t>(it->second));
+  }
+  tx.commit();
+  return ids;
 }
 
 PurchaseOrder ProcurementService::create_order(const OrderDraft& d) {

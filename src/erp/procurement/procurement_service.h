@@ -132,6 +132,8 @@ struct PurchaseOrder {
   std::vector<GoodsReceipt> receipts;  // oldest first
 };
 
+inline constexpr size_t kVendorBatch = 500;  // rows per INSERT of create_missing_vendors
+
 class ProcurementService {
  public:
   // `user_id` is the acting user: stamped on events, recorded as the order's creator, approver or
@@ -141,6 +143,14 @@ class ProcurementService {
                      const Clock& clock = system_clock());
 
   Vendor create_vendor(const VendorDraft& draft);
+  // The bulk form of create_vendor, for imports: creates the drafts whose e-mail no vendor of the
+  // tenant has (case-insensitively, as the unique index on lower(email) compares), all or none,
+  // with one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per kVendorBatch drafts (no
+  // event: the module defines none for a new vendor, as create_vendor dispatches none). The
+  // e-mails must be distinct ignoring ASCII case (kInvalidArgument). Returns, in the drafts'
+  // order, the new id, or nullopt where a vendor already had the e-mail (nothing written for it).
+  std::vector<std::optional<int64_t>> create_missing_vendors(
+      const std::vector<VendorDraft>& drafts);
   // A draft order; total = Σ quantity × unit_cost (each line rounded to 4 places).
   PurchaseOrder create_order(const OrderDraft& draft);
   // draft → approved, dispatching PurchaseOrderApproved.
