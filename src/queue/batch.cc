@@ -26,6 +26,10 @@ constexpr const char* kBatchColumns =
 
 int64_t now_of(const Dispatcher& d) { return d.clock().now().time_since_epoch().count(); }
 
+int64_t delay_us_of(const JobSpec& s) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(s.options.delay).count();
+}
+
 void check_tenant(db::Connection& conn, int64_t tenant_id) {
   if (tenant_id < 0) throw invalid_argument("tenant id must not be negative");
   if (tenant_id != 0 && conn.tenant() != tenant_id) db::find_tenant(conn, tenant_id);
@@ -33,17 +37,17 @@ void check_tenant(db::Connection& conn, int64_t tenant_id) {
 
 // Prepares every job of `spec` (throws before anything is written) and returns the first one,
 // carrying the rest of the chain when there is a rest or a catch job.
-NewJob prepare_chain(const Dispatcher& d, int64_t tenant_id, const ChainSpec& spec, int64_t now,
+NewJob prepare_chain(const Dispatcher& d, int64_t tenant_id, const ChainSpec& spec,
                      std::string& chain_id) {
   if (spec.jobs.empty()) throw invalid_argument("a chain needs at least one job");
   auto prepare = [&](const JobSpec& s) {
     return d.prepare(s.type, tenant_id, s.payload, s.options);
   };
+  auto template_of = [&](const JobSpec& s) { return job_template(prepare(s), delay_us_of(s)); };
   NewJob head = prepare(spec.jobs.front());
   json next = json::array();
-  for (size_t i = 1; i < spec.jobs.size(); ++i)
-    next.push_back(job_template(prepare(spec.jobs[i]), now));
-  json catch_job = spec.catch_job ? job_template(prepare(*spec.catch_job), now) : json();
+  for (size_t i = 1; i < spec.jobs.size(); ++i) next.push_back(template_of(spec.jobs[i]));
+  json catch_job = spec.catch_job ? template_of(*spec.catch_job) : json();
   chain_id = new_uuid().to_string();
   if (!next.empty() || spec.catch_job) {
     head.chain = json{{"id", chain_id}, {"next", next}, {"catch", catch_job}}.dump();
@@ -90,12 +94,15 @@ DispatchedBatch dispatch_batch(db::Connection& conn, const Dispatcher& d, int64_
   int64_t total = 0;
   std::string chain_id;
   for (const ChainSpec& c : spec.jobs) {
-    heads.push_back(prepare_chain(d, tenant_id, c, now, chain_id));
+    heads.push_back(prepare_chain(d, tenant_id, c, chain_id));
     total += static_cast<int64_t>(c.jobs.size());
   }
   json options = {{"allow_failures", spec.allow_failures}};
   auto callback = [&](const char* name, const std::optional<JobSpec>& s) {
-    if (s) options[name] = job_template(d.prepare(s->type, tenant_id, s->payload, s->options), now);
+    if (s) {
+      options[name] =
+          job_template(d.prepare(s->type, tenant_id, s->payload, s->options), delay_us_of(*s));
+    }
   };
   callback("then", spec.then_job);
   callback("catch", spec.catch_job);
@@ -116,7 +123,7 @@ DispatchedChain dispatch_chain(db::Connection& conn, const Dispatcher& d, int64_
                                const ChainSpec& spec) {
   check_tenant(conn, tenant_id);
   DispatchedChain out;
-  NewJob head = prepare_chain(d, tenant_id, spec, now_of(d), out.chain_id);
+  NewJob head = prepare_chain(d, tenant_id, spec, out.chain_id);
   out.job_id = insert_jobs(conn, d, {head}).at(0).id;
   return out;
 }

@@ -109,9 +109,10 @@ bool batch_cancelled(db::Connection& conn, const std::string& batch_id) {
   return row && row->get<std::optional<int64_t>>(0).has_value();
 }
 
-json job_template(const NewJob& job, int64_t now_us) {
+json job_template(const NewJob& job, int64_t delay_us) {
   json t = {{"type", job.type}, {"queue", job.queue}, {"payload", job.payload}};
-  if (job.available_at_us > now_us) t["delay_us"] = job.available_at_us - now_us;
+  if (delay_us > 0) t["delay_us"] = delay_us;
+  const int64_t now_us = job.available_at_us - delay_us;  // prepare()'s clock reading
   if (job.max_tries) t["max_tries"] = *job.max_tries;
   if (job.timeout_s) t["timeout_s"] = *job.timeout_s;
   if (job.backoff) t["backoff"] = *job.backoff;

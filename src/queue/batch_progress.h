@@ -51,8 +51,11 @@ bool batch_cancelled(db::Connection& conn, const std::string& batch_id);
 
 // A job prepared at dispatch time (type checked, options resolved), kept as JSON until it is
 // inserted: delay and retry_for are relative to the insertion. Tenant, batch and chain are not
-// part of it.
-nlohmann::json job_template(const NewJob& job, int64_t now_us);
+// part of it. `delay_us` is the delay the job was dispatched with (Dispatcher::prepare stamped
+// available_at = its own clock reading + delay): the template keeps that, never the time that
+// passed between two clock readings (which made a later link wait, and a --stop-when-empty
+// worker exit before it was ready).
+nlohmann::json job_template(const NewJob& job, int64_t delay_us);
 NewJob job_from_template(const nlohmann::json& t, int64_t tenant_id, int64_t now_us);
 
 }  // namespace unity::queue

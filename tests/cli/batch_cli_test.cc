@@ -73,8 +73,12 @@ TEST_P(BatchCliTest, BatchChainShowListAndCancelSpeakTheOutputContract) {
   EXPECT_EQ(shown["progress"], 100);
   EXPECT_TRUE(shown["finished_at"].is_string());
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'then'"), 1)
+      << "worker stdout:\n"
+      << work.out << "\nworker stderr:\n"
       << work.err << "\njobs left: " << count("SELECT count(*) FROM jobs")
-      << ", failed: " << count("SELECT count(*) FROM failed_jobs");
+      << ", failed: " << count("SELECT count(*) FROM failed_jobs") << ", left: "
+      << db_->owner()->query_int("SELECT count(*) FROM jobs WHERE reserved_at IS NULL")
+      << " unclaimed";
   CliRun table = unity("batch:show " + id + a_);
   EXPECT_EQ(table.exit, 0);
   EXPECT_NE(table.out.find("100%"), std::string::npos) << table.out;

@@ -4,8 +4,12 @@
 // their catch; a chain inside a batch; bad input leaves nothing; another tenant sees nothing.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/trace.h"
 #include "db/tenancy.h"
@@ -373,6 +377,42 @@ TEST_P(BatchTest, BadBatchesAndChainsAreRefusedAndLeaveNothing) {
   }
   EXPECT_EQ(count("SELECT count(*) FROM job_batches"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+}
+
+// A clock that moves a millisecond at every reading, as a loaded machine's does between two.
+class TickingClock final : public Clock {
+ public:
+  TimePoint now() const override { return TimePoint(std::chrono::microseconds(us_ += 1000)); }
+  Monotonic monotonic() const override { return Monotonic(std::chrono::microseconds(us_.load())); }
+
+ private:
+  mutable std::atomic<int64_t> us_{1'800'000'000'000'000};
+};
+
+// A later link or a callback waits for the delay it was given, never for the time that passed
+// while the chain was being prepared: a link made to wait that long was not ready when the last
+// job before it finished, and a --stop-when-empty worker exited without running it.
+TEST_P(BatchTest, LinksAndCallbacksKeepTheDelayTheyWereGivenNotTheTimeDispatchTook) {
+  TickingClock ticking;
+  Dispatcher d(db_->config(), registry_, ticking);
+  dispatch_chain(*conn_, d, tenant_a_,
+                 parse_chain_spec(R"({"jobs":[{"type":"diag.noop"},{"type":"diag.noop"},)"
+                                  R"({"type":"diag.noop","delay":5}]})"));
+  const auto next =
+      nlohmann::json::parse(db_->owner()
+                                ->query_one("SELECT chain FROM jobs WHERE chain IS NOT NULL")
+                                ->get<std::string>(0))["next"];
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_FALSE(next[0].contains("delay_us")) << next;
+  EXPECT_EQ(next[1].value("delay_us", int64_t{0}), 5'000'000) << next;
+  dispatch_batch(
+      *conn_, d, tenant_a_,
+      parse_batch_spec(R"({"jobs":[{"type":"diag.noop"}],)"
+                       R"("then":{"type":"diag.noop"},"finally":{"type":"diag.noop"}})"));
+  const auto options = nlohmann::json::parse(
+      db_->owner()->query_one("SELECT options FROM job_batches")->get<std::string>(0));
+  EXPECT_FALSE(options["then"].contains("delay_us")) << options;
+  EXPECT_FALSE(options["finally"].contains("delay_us")) << options;
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, BatchTest, ::testing::Values(Driver::kSqlite, Driver::kPostgres),
