@@ -2,8 +2,10 @@
 // (jobs::run_import: the RFC 4180 reader, validation, the bulk upsert by SKU with a ProductCreated
 // event per new product, chunked transactions) against the database's own bulk loader on the
 // same file: `sqlite3 .import` into a bare table on SQLite, psql's `\copy` (COPY FROM STDIN) on
-// PostgreSQL. Prints one JSON object per driver (both times, the ratio, rows per second, max RSS
-// of this process and of the loader); asserts nothing.
+// PostgreSQL; the loader into the same table (products, indexes and foreign key included: the
+// issue's reference); and the schema's floor (products plus their events, set-based). Prints one
+// JSON object per driver (both times, the ratio, rows per second, max RSS of this process and of
+// the loader); asserts nothing.
 //
 //   unity_import_bench [--rows=N] [--chunk=C] [--pg=URL] [--copy]
 //
@@ -96,7 +98,16 @@ double run_loader(const std::string& cmd) {
 // The schema's floor: the loader into a temporary table, then two set-based statements that
 // write what the import writes (the products, one ProductCreated row each in domain_events)
 // with the real tables' indexes, constraints and foreign keys, and no per-row client work.
-// `sql_tail` is the dialect's INSERT … SELECT pair for `tenant`.
+// products_sql alone is the bulk load into the same table (SQLite; see main for PostgreSQL).
+std::string products_sql(bool postgres, int64_t tenant) {
+  const std::string t = std::to_string(tenant);
+  const std::string now = postgres ? "now()" : "'2026-12-01T00:00:00Z'";
+  return "INSERT INTO products (tenant_id, sku, name, price, cost, reorder_level, unit, "
+         "low_stock_flag, created_at, updated_at) SELECT " +
+         t + ", sku, name, " + (postgres ? "price::numeric, cost::numeric" : "price, cost") +
+         ", 0, unit, 0, " + now + ", " + now + " FROM staging";
+}
+
 std::string floor_sql(bool postgres, int64_t tenant) {
   const std::string t = std::to_string(tenant);
   const std::string uuid = postgres ? "lpad(to_hex(p.id), 32, '0')::uuid" : "printf('%032x', p.id)";
@@ -107,20 +118,20 @@ std::string floor_sql(bool postgres, int64_t tenant) {
                : "json_object('cost', p.cost, 'name', p.name, 'price', p.price, 'product_id', "
                  "p.id, 'reorder_level', p.reorder_level, 'sku', p.sku, 'unit', p.unit)";
   const std::string now = postgres ? "now()" : "'2026-12-01T00:00:00Z'";
-  return "INSERT INTO products (tenant_id, sku, name, price, cost, reorder_level, unit, "
-         "low_stock_flag, created_at, updated_at) SELECT " +
-         t + ", sku, name, " + (postgres ? "price::numeric, cost::numeric" : "price, cost") +
-         ", 0, unit, 0, " + now + ", " + now +
-         " FROM staging; INSERT INTO domain_events (uuid, tenant_id, name, aggregate_type, "
+  return products_sql(postgres, tenant) +
+         "; INSERT INTO domain_events (uuid, tenant_id, name, aggregate_type, "
          "aggregate_id, payload, occurred_at) SELECT " +
          uuid + ", " + t + ", 'ProductCreated', 'product', p.id, " + payload + ", " + now +
          " FROM products p";
 }
 
 nlohmann::json summary(const char* driver, int64_t rows, int64_t chunk, const nlohmann::json& job,
-                       const char* loader, double loader_ms, double floor_ms) {
+                       const char* loader, double loader_ms, double same_table_ms,
+                       double floor_ms) {
   const double import_ms = job["import_ms"].get<double>();
   return {{"driver", driver},
+          {"same_table_loader_ms", same_table_ms},
+          {"ratio_to_same_table", import_ms / same_table_ms},
           {"schema_floor_ms", floor_ms},
           {"ratio_to_floor", import_ms / floor_ms},
           {"rows", rows},
@@ -190,10 +201,20 @@ int main(int argc, char** argv) {
         " 'CREATE TEMP TABLE staging (sku TEXT, name TEXT, price TEXT, cost TEXT, unit TEXT)' "
         "'.import --csv --skip 1 --schema temp " +
         csv + " staging' \"BEGIN; " + floor_sql(false, floor_tenant) + "; COMMIT\"");
-    std::printf("%s\n",
-                summary("sqlite", rows, chunk, job, "sqlite3 .import", sqlite_ms, sqlite_floor_ms)
-                    .dump()
-                    .c_str());
+    // The issue's reference: the loader into the same table, indexes included. sqlite3's .import
+    // cannot fill the columns the file lacks (tenant, timestamps), so the file goes through a
+    // temporary table and one INSERT … SELECT into products.
+    const std::string same_db = (dir / "same.sqlite").string();
+    const int64_t same_tenant = prepare(Config::from_vars({{"DB_DATABASE", same_db}}));
+    const double sqlite_same_ms = run_loader(
+        "sqlite3 -cmd 'PRAGMA foreign_keys=ON' " + same_db +
+        " 'CREATE TEMP TABLE staging (sku TEXT, name TEXT, price TEXT, cost TEXT, unit TEXT)' "
+        "'.import --csv --skip 1 --schema temp " +
+        csv + " staging' \"BEGIN; " + products_sql(false, same_tenant) + "; COMMIT\"");
+    std::printf("%s\n", summary("sqlite", rows, chunk, job, "sqlite3 .import", sqlite_ms,
+                                sqlite_same_ms, sqlite_floor_ms)
+                            .dump()
+                            .c_str());
     std::fflush(stdout);
     if (!pg.empty()) {
       const std::string name = "unity_import_bench_" + std::to_string(getpid());
@@ -217,11 +238,27 @@ int main(int argc, char** argv) {
           "text)' -c \"\\copy staging FROM '" +
           csv + "' WITH (FORMAT csv, HEADER true)\" -c \"" + floor_sql(true, pg_floor_tenant) +
           "\"");
-      std::printf("%s\n",
-                  summary("postgres", rows, chunk, pg_job, "psql \\copy", copy_ms, pg_floor_ms)
-                      .dump()
-                      .c_str());
-      for (const auto& db_name : {name, floor_name}) {
+      // The issue's reference: COPY straight into products (its primary key, unique SKU index,
+      // CHECKs, the foreign key to tenants); the columns the file lacks get defaults first.
+      const std::string same_name = name + "_same";
+      db::open_postgres({pg, std::nullopt, 10000})->execute_script("CREATE DATABASE " + same_name);
+      const std::string same_url = pg.substr(0, pg.rfind('/') + 1) + same_name;
+      const int64_t pg_same_tenant =
+          prepare(Config::from_vars({{"DB_CONNECTION", "pgsql"}, {"DB_URL", same_url}}));
+      db::open_postgres({same_url, std::nullopt, 10000})
+          ->execute_script("ALTER TABLE products ALTER tenant_id SET DEFAULT " +
+                           std::to_string(pg_same_tenant) +
+                           ", ALTER reorder_level SET DEFAULT 0, ALTER created_at SET DEFAULT "
+                           "now(), ALTER updated_at SET DEFAULT now()");
+      const double pg_same_ms =
+          run_loader("psql -q -v ON_ERROR_STOP=1 '" + same_url +
+                     "' -c \"\\copy products (sku, name, price, cost, unit) FROM '" + csv +
+                     "' WITH (FORMAT csv, HEADER true)\"");
+      std::printf("%s\n", summary("postgres", rows, chunk, pg_job, "psql \\copy", copy_ms,
+                                  pg_same_ms, pg_floor_ms)
+                              .dump()
+                              .c_str());
+      for (const auto& db_name : {name, floor_name, same_name}) {
         db::open_postgres({pg, std::nullopt, 10000})
             ->execute_script("DROP DATABASE " + db_name + " WITH (FORCE)");
       }
