@@ -86,7 +86,8 @@ void define_serve(CLI::App& app, Context& ctx) {
     const auto options = server_options(config, *a);
     ctx.app();  // the database is reachable and migrated
     erp::wire_erp(ctx.bus(), ctx.notifier());
-    auto factory = [&config] { return db::open_connection(config, db::Role::kApp, false); };
+    // As the worker's: SQLite checkpoints its log on a background thread, not in a request.
+    const db::ConnectionFactory factory = db::connection_factory(config, db::Role::kApp);
     http::NotificationHub::Options hub_options;
     hub_options.max_streams_per_user = setting(config, "HTTP_MAX_STREAMS_PER_USER", 16, 1, 10000);
     http::NotificationHub hub(factory, system_clock(), hub_options);

@@ -1,6 +1,9 @@
 // `unity serve` end to end, on both drivers: the real binary serving on loopback, real HTTP
 // clients (cpp-httplib; raw sockets for streams and slow clients; Beast for WebSocket), the CLI
 // twins reading the same rows, a real worker process writing the notifications streams receive.
+#include <algorithm>
+#include <filesystem>
+
 #include "db/transaction.h"
 #include "notify/notifier.h"
 #include "serve_fixture.h"
@@ -54,6 +57,26 @@ TEST_P(ServeTest, ProductsOverHttpAreTheRowsAndEventsTheCliSees) {
   EXPECT_EQ(st_del, 200);
   EXPECT_FALSE(deleted["deleted_at"].is_null());
   EXPECT_EQ(call("GET", "/api/v1/products/W-1", token_a_).first, 404);
+}
+
+// The server's SQLite connections checkpoint the WAL on their own thread (as the worker's do),
+// so no request's COMMIT copies the log into the database file. PostgreSQL has no client-side
+// checkpoint.
+TEST_P(ServeTest, CheckpointsTheSqliteLogOffTheRequestPath) {
+  if (GetParam() != Driver::kSqlite) GTEST_SKIP() << "SQLite's WAL only";
+  start_server();
+  ASSERT_EQ(call("POST", "/api/v1/products", token_a_, kWidget).first, 201);
+  std::vector<std::string> threads;
+  const std::string tasks = "/proc/" + std::to_string(server_->pid()) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::string name = slurp(task.path().string() + "/comm");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    threads.push_back(name);
+  }
+  // A thread's name is at most 15 characters ("unity checkpoint" reads "unity checkpoin").
+  const std::string checkpointer = std::string("unity checkpoint").substr(0, 15);
+  EXPECT_NE(std::find(threads.begin(), threads.end(), checkpointer), threads.end())
+      << ::testing::PrintToString(threads);
 }
 
 TEST_P(ServeTest, ProductListPagesWithACursor) {
