@@ -6,6 +6,8 @@
 #include <set>
 
 #include "core/trace.h"
+#include "jobs/bulk_notify.h"
+#include "jobs/job_start.h"
 #include "queue/dispatch.h"
 #include "queue/registry.h"
 #include "serve_fixture.h"
@@ -219,6 +221,37 @@ TEST_P(TraceTest, ARetriedJobKeepsItsTraceAcrossProcessesAndQueueRetry) {
   ASSERT_EQ(cli("queue:work --stop-when-empty --sleep=0.1").exit, 0);
   t = trace_json(tid);
   EXPECT_EQ(t["spans"].size(), 4u) << t;
+}
+
+TEST_P(TraceTest, BulkNotificationsCarryTheTraceOfTheirJobWithOneSpanPerDelivery) {
+  const std::string tid = trace::new_trace_id(), parent = trace::new_span_id();
+  user(tenant_a_, "u1@acme.test", "admin");
+  user(tenant_a_, "u2@acme.test", "admin");
+  {
+    queue::JobRegistry registry;
+    jobs::register_bulk_notify_job(registry, system_clock());
+    queue::Dispatcher dispatcher(db_->config(), registry);
+    trace::TraceScope scope(tid, parent);
+    db::TenantScope tenant(*conn_, tenant_a_);
+    jobs::start_bulk_notification(*conn_, {db_->config(), dispatcher, tenant_a_, admin_a_},
+                                  "announcement", std::nullopt,
+                                  {{"title", "Stocktake"}, {"message", "Friday"}});
+  }
+  auto w = cli("queue:work --stop-when-empty --sleep=0.1");
+  ASSERT_EQ(w.exit, 0) << w.err;
+  auto owner = db_->owner();
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM notifications WHERE trace_id = $1", {tid}), 3);
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM notifications WHERE trace_id IS NULL"), 0);
+  // The job's attempt, and under it one span for the delivery of all three rows.
+  const json t = trace_json(tid);
+  ASSERT_EQ(t["spans"].size(), 2u) << t;
+  EXPECT_EQ(t["spans"][0]["name"], jobs::kSendBulkNotifications);
+  EXPECT_EQ(t["spans"][0]["parent_span_id"], parent);
+  EXPECT_EQ(t["spans"][1]["kind"], "notification");
+  EXPECT_EQ(t["spans"][1]["name"], "AnnouncementNotification");
+  EXPECT_EQ(t["spans"][1]["parent_span_id"], t["spans"][0]["span_id"]);
+  EXPECT_EQ(t["spans"][1]["tenant_id"], tenant_a_);
+  EXPECT_NE(t["spans"][1]["detail"].get<std::string>().find("3 recipient(s)"), std::string::npos);
 }
 
 // A collector on loopback: the OTLP/HTTP JSON requests it received.
