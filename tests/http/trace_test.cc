@@ -10,6 +10,7 @@
 #include "jobs/job_start.h"
 #include "queue/dispatch.h"
 #include "queue/registry.h"
+#include "queue/store.h"
 #include "serve_fixture.h"
 
 namespace unity::testing {
@@ -252,6 +253,44 @@ TEST_P(TraceTest, BulkNotificationsCarryTheTraceOfTheirJobWithOneSpanPerDelivery
   EXPECT_EQ(t["spans"][1]["parent_span_id"], t["spans"][0]["span_id"]);
   EXPECT_EQ(t["spans"][1]["tenant_id"], tenant_a_);
   EXPECT_NE(t["spans"][1]["detail"].get<std::string>().find("3 recipient(s)"), std::string::npos);
+}
+
+TEST_P(TraceTest, AnAttemptLostWithItsWorkerIsASpanOfTheRescuer) {
+  const std::string tid = trace::new_trace_id(), parent = trace::new_span_id();
+  {
+    queue::JobRegistry registry;
+    queue::register_diag_jobs(registry);
+    queue::Dispatcher dispatcher(db_->config(), registry);
+    trace::TraceScope scope(tid, parent);
+    db::TenantScope tenant(*conn_, tenant_a_);
+    queue::DispatchOptions one;
+    one.tries = 1;
+    dispatcher.dispatch(*conn_, tenant_a_, "diag.noop", "{}", one);
+  }
+  // A worker claims it for 100 ms and is gone before it finishes.
+  queue::JobStore store(*conn_, "jobs", system_clock());
+  auto claimed =
+      store.job_claim({"default", tenant_a_, 1, queue::new_lease_token(), "lost-worker", 100'000});
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(cli("trace " + tid).exit, 3);  // nothing finished yet
+  std::this_thread::sleep_for(300ms);
+  // Another worker's rescuer takes it over; its one try is spent, so it fails for good.
+  auto w = cli("queue:work --stop-when-empty --sleep=0.1");
+  ASSERT_EQ(w.exit, 0) << w.err;
+  auto owner = db_->owner();
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM failed_jobs WHERE trace_id = $1", {tid}), 1);
+  const json t = trace_json(tid);
+  ASSERT_EQ(t["spans"].size(), 1u) << t;
+  const json& s = t["spans"][0];
+  EXPECT_EQ(s["name"], "diag.noop");
+  EXPECT_EQ(s["status"], "lost");
+  EXPECT_EQ(s["parent_span_id"], parent);
+  EXPECT_EQ(s["tenant_id"], tenant_a_);
+  EXPECT_GE(s["duration_ms"].get<double>(), 100.0) << s;  // from the claim to the rescue
+  EXPECT_NE(s["detail"].get<std::string>().find("lease expired"), std::string::npos) << s;
+  auto human = cli("trace " + tid);
+  EXPECT_NE(human.out.find("job diag.noop"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("[lost]"), std::string::npos) << human.out;
 }
 
 // A collector on loopback: the OTLP/HTTP JSON requests it received.
