@@ -293,6 +293,56 @@ TEST_P(TraceTest, AnAttemptLostWithItsWorkerIsASpanOfTheRescuer) {
   EXPECT_NE(human.out.find("[lost]"), std::string::npos) << human.out;
 }
 
+TEST_P(TraceTest, ADispatchingCommandStartsATraceItsJobsJoin) {
+  const std::string tenant = " --tenant=" + std::to_string(tenant_a_);
+  auto owner = db_->owner();
+  // No TRACEPARENT: a new trace, the command's span its root.
+  auto d = cli("queue:dispatch diag.noop" + tenant);
+  ASSERT_EQ(d.exit, 0) << d.err;
+  EXPECT_EQ(d.out.find("trace"), std::string::npos) << d.out;  // nothing new printed
+  auto row = owner->query_one("SELECT trace_id, parent_span_id FROM jobs");
+  ASSERT_TRUE(row);
+  const auto tid = row->get<std::optional<std::string>>(0);
+  ASSERT_TRUE(tid);
+  ASSERT_TRUE(trace::parse_traceparent("00-" + *tid + "-00f067aa0ba902b7-01")) << *tid;
+  json t = trace_json(*tid);
+  ASSERT_EQ(t["spans"].size(), 1u) << t;
+  EXPECT_EQ(t["spans"][0]["kind"], "command");
+  EXPECT_EQ(t["spans"][0]["name"], "queue:dispatch");
+  EXPECT_EQ(t["spans"][0]["status"], "ok");
+  EXPECT_TRUE(t["spans"][0]["parent_span_id"].is_null()) << t;
+  EXPECT_EQ(t["spans"][0]["span_id"], row->get<std::string>(1));
+  EXPECT_EQ(t["spans"][0]["tenant_id"], tenant_a_);
+  // The job's attempt, in another process, is the command's child.
+  ASSERT_EQ(cli("queue:work --stop-when-empty --sleep=0.1").exit, 0);
+  t = trace_json(*tid);
+  EXPECT_EQ(depth_of(t, "job", "diag.noop"), 1) << t;
+  auto human = cli("trace " + *tid);
+  EXPECT_NE(human.out.find("  command queue:dispatch"), std::string::npos) << human.out;
+
+  // TRACEPARENT continues the caller's trace: the bulk send's command → job → notifications.
+  extra_env_ = std::string(" TRACEPARENT=00-") + kTraceId + "-" + kCallerSpan + "-01";
+  auto bulk = cli("notify:bulk --users=all --type=announcement" + tenant +
+                  R"( --data='{"title":"Stocktake","message":"Friday"}')");
+  ASSERT_EQ(bulk.exit, 0) << bulk.err;
+  extra_env_.clear();
+  ASSERT_EQ(cli("queue:work --stop-when-empty --sleep=0.1").exit, 0);
+  t = trace_json(kTraceId);
+  ASSERT_GE(t["spans"].size(), 3u) << t;
+  EXPECT_EQ(t["spans"][0]["name"], "notify:bulk");
+  EXPECT_EQ(t["spans"][0]["parent_span_id"], kCallerSpan);
+  EXPECT_EQ(depth_of(t, "job", jobs::kSendBulkNotifications), 1) << t;
+  EXPECT_EQ(depth_of(t, "notification", "AnnouncementNotification"), 2) << t;
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM notifications WHERE trace_id = $1", {kTraceId}),
+            1);
+
+  // A read records nothing: no span; a command that fails before dispatching writes none either.
+  const int64_t spans = owner->query_int("SELECT count(*) FROM spans");
+  ASSERT_EQ(cli("queue:stats").exit, 0);
+  EXPECT_EQ(cli("queue:dispatch no.such.type" + tenant).exit, 2);
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM spans"), spans);
+}
+
 // A collector on loopback: the OTLP/HTTP JSON requests it received.
 class Collector {
  public:
