@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_trace.h"
 #include "cli/context.h"
 #include "core/allocator.h"
 #include "core/error.h"
@@ -59,6 +60,7 @@ int run(const unity::cli::Command& command, unity::cli::Context& ctx, int argc, 
   CLI::App app{command.summary, "unity " + command.name};
   app.add_flag("--json", ctx.json, "Print JSON instead of tables and messages");
   command.define(app);
+  unity::cli::CommandTrace traced(ctx, command.name);  // the command's callback runs in parse()
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -67,7 +69,11 @@ int run(const unity::cli::Command& command, unity::cli::Context& ctx, int argc, 
     print_error(ctx, "unity " + command.name, unity::ErrorCode::kInvalidArgument,
                 std::string(e.what()) + " (see `unity " + command.name + " --help`)");
     return 2;
+  } catch (const std::exception& e) {
+    traced.finish(e.what());
+    throw;
   }
+  traced.finish();
   return 0;
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // Tracing (issue 12): W3C Trace Context ids, and the trace the calling thread works for.
 //
-// A trace starts at an HTTP request (its `traceparent` header, or a fresh id) and follows the work
-// the request causes: the domain events it records, the jobs and queued listeners those dispatch
-// (jobs.trace_id, kept across retries and processes), the jobs those dispatch in turn, and the
-// notifications they write. Each piece of work is a span (db/spans.h stores them).
+// A trace starts at an HTTP request (its `traceparent` header, or a fresh id) or at a one-shot CLI
+// command (the TRACEPARENT environment variable, or a fresh id: cli/command_trace.h) and follows
+// the work it causes: the domain events it records, the jobs and queued listeners those
+// dispatch (jobs.trace_id, kept across retries and processes), the jobs those dispatch in turn, and
+// the notifications they write. Each piece of work is a span (db/spans.h stores them).
 //
 // The current trace is thread-local: whoever starts a piece of work on a thread (the HTTP handler,
 // the worker around one attempt) opens a TraceScope; the code below it (event store, dispatcher,
@@ -71,9 +72,9 @@ struct Span {
   std::string span_id;
   std::string parent_span_id;  // empty for a root
   int64_t tenant_id = 0;
-  std::string kind;    // request | event | listener | job | notification
+  std::string kind;    // request | command | event | listener | job | notification
   std::string name;    // "POST /api/v1/orders/{id}/approve", "OrderApproved", the job type …
-  std::string status;  // ok | error | retry
+  std::string status;  // ok | error | retry | released | lost (an attempt its worker never ended)
   int64_t started_us = 0;
   int64_t finished_us = 0;
   std::string detail;  // the job id, the error, the recipients …

@@ -1,7 +1,9 @@
 #pragma once
 // Takes over jobs whose lease expired (their worker was killed or stopped heartbeating), at most
 // once per `every`, 100 at a time: each is retried with backoff or given up, as a failed attempt
-// (Guarantee 2: the dead worker's late writes are fenced off by the new lease token).
+// (Guarantee 2: the dead worker's late writes are fenced off by the new lease token). A traced
+// job's lost attempt becomes a span (status "lost", from its claim to the rescue; one insert per
+// pass), since the worker that ran it never wrote its own.
 //
 // It runs on the claimer's thread and connection, just before a claim, rather than on a thread
 // of its own: a `--stop-when-empty` drain must see a rescued job before it decides the queue is

@@ -6,8 +6,11 @@
 #include <set>
 
 #include "core/trace.h"
+#include "jobs/bulk_notify.h"
+#include "jobs/job_start.h"
 #include "queue/dispatch.h"
 #include "queue/registry.h"
+#include "queue/store.h"
 #include "serve_fixture.h"
 
 namespace unity::testing {
@@ -219,6 +222,125 @@ TEST_P(TraceTest, ARetriedJobKeepsItsTraceAcrossProcessesAndQueueRetry) {
   ASSERT_EQ(cli("queue:work --stop-when-empty --sleep=0.1").exit, 0);
   t = trace_json(tid);
   EXPECT_EQ(t["spans"].size(), 4u) << t;
+}
+
+TEST_P(TraceTest, BulkNotificationsCarryTheTraceOfTheirJobWithOneSpanPerDelivery) {
+  const std::string tid = trace::new_trace_id(), parent = trace::new_span_id();
+  user(tenant_a_, "u1@acme.test", "admin");
+  user(tenant_a_, "u2@acme.test", "admin");
+  {
+    queue::JobRegistry registry;
+    jobs::register_bulk_notify_job(registry, system_clock());
+    queue::Dispatcher dispatcher(db_->config(), registry);
+    trace::TraceScope scope(tid, parent);
+    db::TenantScope tenant(*conn_, tenant_a_);
+    jobs::start_bulk_notification(*conn_, {db_->config(), dispatcher, tenant_a_, admin_a_},
+                                  "announcement", std::nullopt,
+                                  {{"title", "Stocktake"}, {"message", "Friday"}});
+  }
+  auto w = cli("queue:work --stop-when-empty --sleep=0.1");
+  ASSERT_EQ(w.exit, 0) << w.err;
+  auto owner = db_->owner();
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM notifications WHERE trace_id = $1", {tid}), 3);
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM notifications WHERE trace_id IS NULL"), 0);
+  // The job's attempt, and under it one span for the delivery of all three rows.
+  const json t = trace_json(tid);
+  ASSERT_EQ(t["spans"].size(), 2u) << t;
+  EXPECT_EQ(t["spans"][0]["name"], jobs::kSendBulkNotifications);
+  EXPECT_EQ(t["spans"][0]["parent_span_id"], parent);
+  EXPECT_EQ(t["spans"][1]["kind"], "notification");
+  EXPECT_EQ(t["spans"][1]["name"], "AnnouncementNotification");
+  EXPECT_EQ(t["spans"][1]["parent_span_id"], t["spans"][0]["span_id"]);
+  EXPECT_EQ(t["spans"][1]["tenant_id"], tenant_a_);
+  EXPECT_NE(t["spans"][1]["detail"].get<std::string>().find("3 recipient(s)"), std::string::npos);
+}
+
+TEST_P(TraceTest, AnAttemptLostWithItsWorkerIsASpanOfTheRescuer) {
+  const std::string tid = trace::new_trace_id(), parent = trace::new_span_id();
+  {
+    queue::JobRegistry registry;
+    queue::register_diag_jobs(registry);
+    queue::Dispatcher dispatcher(db_->config(), registry);
+    trace::TraceScope scope(tid, parent);
+    db::TenantScope tenant(*conn_, tenant_a_);
+    queue::DispatchOptions one;
+    one.tries = 1;
+    dispatcher.dispatch(*conn_, tenant_a_, "diag.noop", "{}", one);
+  }
+  // A worker claims it for 100 ms and is gone before it finishes.
+  queue::JobStore store(*conn_, "jobs", system_clock());
+  auto claimed =
+      store.job_claim({"default", tenant_a_, 1, queue::new_lease_token(), "lost-worker", 100'000});
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(cli("trace " + tid).exit, 3);  // nothing finished yet
+  std::this_thread::sleep_for(300ms);
+  // Another worker's rescuer takes it over; its one try is spent, so it fails for good.
+  auto w = cli("queue:work --stop-when-empty --sleep=0.1");
+  ASSERT_EQ(w.exit, 0) << w.err;
+  auto owner = db_->owner();
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM failed_jobs WHERE trace_id = $1", {tid}), 1);
+  const json t = trace_json(tid);
+  ASSERT_EQ(t["spans"].size(), 1u) << t;
+  const json& s = t["spans"][0];
+  EXPECT_EQ(s["name"], "diag.noop");
+  EXPECT_EQ(s["status"], "lost");
+  EXPECT_EQ(s["parent_span_id"], parent);
+  EXPECT_EQ(s["tenant_id"], tenant_a_);
+  EXPECT_GE(s["duration_ms"].get<double>(), 100.0) << s;  // from the claim to the rescue
+  EXPECT_NE(s["detail"].get<std::string>().find("lease expired"), std::string::npos) << s;
+  auto human = cli("trace " + tid);
+  EXPECT_NE(human.out.find("job diag.noop"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("[lost]"), std::string::npos) << human.out;
+}
+
+TEST_P(TraceTest, ADispatchingCommandStartsATraceItsJobsJoin) {
+  const std::string tenant = " --tenant=" + std::to_string(tenant_a_);
+  auto owner = db_->owner();
+  // No TRACEPARENT: a new trace, the command's span its root.
+  auto d = cli("queue:dispatch diag.noop" + tenant);
+  ASSERT_EQ(d.exit, 0) << d.err;
+  EXPECT_EQ(d.out.find("trace"), std::string::npos) << d.out;  // nothing new printed
+  auto row = owner->query_one("SELECT trace_id, parent_span_id FROM jobs");
+  ASSERT_TRUE(row);
+  const auto tid = row->get<std::optional<std::string>>(0);
+  ASSERT_TRUE(tid);
+  ASSERT_TRUE(trace::parse_traceparent("00-" + *tid + "-00f067aa0ba902b7-01")) << *tid;
+  json t = trace_json(*tid);
+  ASSERT_EQ(t["spans"].size(), 1u) << t;
+  EXPECT_EQ(t["spans"][0]["kind"], "command");
+  EXPECT_EQ(t["spans"][0]["name"], "queue:dispatch");
+  EXPECT_EQ(t["spans"][0]["status"], "ok");
+  EXPECT_TRUE(t["spans"][0]["parent_span_id"].is_null()) << t;
+  EXPECT_EQ(t["spans"][0]["span_id"], row->get<std::string>(1));
+  EXPECT_EQ(t["spans"][0]["tenant_id"], tenant_a_);
+  // The job's attempt, in another process, is the command's child.
+  ASSERT_EQ(cli("queue:work --stop-when-empty --sleep=0.1").exit, 0);
+  t = trace_json(*tid);
+  EXPECT_EQ(depth_of(t, "job", "diag.noop"), 1) << t;
+  auto human = cli("trace " + *tid);
+  EXPECT_NE(human.out.find("  command queue:dispatch"), std::string::npos) << human.out;
+
+  // TRACEPARENT continues the caller's trace: the bulk send's command → job → notifications.
+  extra_env_ = std::string(" TRACEPARENT=00-") + kTraceId + "-" + kCallerSpan + "-01";
+  auto bulk = cli("notify:bulk --users=all --type=announcement" + tenant +
+                  R"( --data='{"title":"Stocktake","message":"Friday"}')");
+  ASSERT_EQ(bulk.exit, 0) << bulk.err;
+  extra_env_.clear();
+  ASSERT_EQ(cli("queue:work --stop-when-empty --sleep=0.1").exit, 0);
+  t = trace_json(kTraceId);
+  ASSERT_GE(t["spans"].size(), 3u) << t;
+  EXPECT_EQ(t["spans"][0]["name"], "notify:bulk");
+  EXPECT_EQ(t["spans"][0]["parent_span_id"], kCallerSpan);
+  EXPECT_EQ(depth_of(t, "job", jobs::kSendBulkNotifications), 1) << t;
+  EXPECT_EQ(depth_of(t, "notification", "AnnouncementNotification"), 2) << t;
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM notifications WHERE trace_id = $1", {kTraceId}),
+            1);
+
+  // A read records nothing: no span; a command that fails before dispatching writes none either.
+  const int64_t spans = owner->query_int("SELECT count(*) FROM spans");
+  ASSERT_EQ(cli("queue:stats").exit, 0);
+  EXPECT_EQ(cli("queue:dispatch no.such.type" + tenant).exit, 2);
+  EXPECT_EQ(owner->query_int("SELECT count(*) FROM spans"), spans);
 }
 
 // A collector on loopback: the OTLP/HTTP JSON requests it received.
