@@ -73,8 +73,9 @@ std::optional<TaskRun> run_one(db::Connection& conn, Dispatcher& dispatcher, con
     run.slot = cron.latest_at_or_before(at).value_or(s.next_run_at);
     next = cron.next_after(run.slot);
     if (!next) throw failed_precondition("the expression has no slot after " + format_iso8601(at));
-    // Opened here, before anything is written: a key problem leaves the row as it is. The
-    // dispatcher seals it again in the job (an encrypted type's jobs are stored sealed).
+    // Opened here, before the transaction: a key problem is this slot's error (skipped below like
+    // any other) and the stored payload is never rewritten. The dispatcher seals it again in the
+    // job (an encrypted type's jobs are stored sealed).
     const std::string payload =
         s.sealed ? open_payload(dispatcher.config(), s.job_type, s.payload) : s.payload;
     db::TenantScope scope(conn, s.tenant_id);
@@ -107,11 +108,11 @@ UserSchedule add_user_schedule(db::Connection& conn, const JobRegistry& registry
   const CronSchedule cron = CronSchedule::parse(in.cron, in.timezone);
   const JobType& type = registry.get(in.job_type);  // kInvalidArgument naming the known types
   require_json_object(in.payload, "the schedule's --data");
-  const std::string payload =
-      type.options.encrypted ? seal_payload(config, type.name, in.payload) : in.payload;
   if (in.queue && (in.queue->empty() || in.queue->size() > 100)) {
     throw invalid_argument("invalid queue name '" + *in.queue + "'");
   }
+  const std::string payload =
+      type.options.encrypted ? seal_payload(config, type.name, in.payload) : in.payload;
   const TimePoint now = clock.now();
   const auto next = cron.next_after(now);
   if (!next) throw invalid_argument("cron expression '" + in.cron + "' never runs");

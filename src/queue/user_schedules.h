@@ -16,8 +16,8 @@
 // Encryption at rest (queue/payload_crypt.h): the payload of a schedule whose job type is
 // encrypted is stored sealed under APP_KEY, as the jobs it dispatches are; it is opened (APP_KEY
 // or APP_PREVIOUS_KEYS) only when a slot runs, and the dispatcher seals it again in the job. A
-// payload that does not open (no key, another key) is that slot's error: the slot is skipped, the
-// row is kept as it is.
+// payload that does not open (no key, another key) is that slot's error: the slot is skipped as
+// above, the row and its sealed payload kept.
 //
 // Tenancy: add and remove act in the connection's tenant (kFailedPrecondition without one). list
 // shows the connection's tenant's schedules, or every tenant's without a tenant context (as the
