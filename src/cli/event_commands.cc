@@ -48,22 +48,27 @@ void define_listeners_list(CLI::App& app, Context& ctx) {
   app.callback([&ctx] {
     nlohmann::json out = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows;
+    const queue::JobRegistry& registry = ctx.registry();
     for (const auto& l : ctx.bus().listeners()) {
       const std::string q =
           l.queued ? (l.queue.empty() ? ctx.config().queue_default : l.queue) : "";
+      // A queued listener runs as its own job type: its payload is sealed at rest when that type
+      // is encrypted. A synchronous one stores nothing.
+      const bool sealed =
+          l.queued && registry.get(events::listener_job_type(l.listener)).options.encrypted;
       out.push_back({{"kind", "listener"},
                      {"event", l.event},
                      {"listener", l.listener},
                      {"queued", l.queued},
                      {"queue", l.queued ? nlohmann::json(q) : nlohmann::json()},
+                     {"encrypted", sealed},
                      {"tries", l.tries ? nlohmann::json(*l.tries) : nlohmann::json()},
                      {"timeout", l.timeout_s ? nlohmann::json(*l.timeout_s) : nlohmann::json()}});
-      rows.push_back({l.event, l.listener, l.queued ? "queued:" + q : "sync",
+      rows.push_back({l.event, l.listener, l.queued ? "queued:" + q : "sync", sealed ? "yes" : "no",
                       l.tries ? std::to_string(*l.tries) : "default",
                       l.timeout_s ? std::to_string(*l.timeout_s) + "s" : "default"});
     }
     // Then every job type that is not a listener's, with its queue ("event" and "listener" null).
-    const queue::JobRegistry& registry = ctx.registry();
     std::vector<std::vector<std::string>> job_rows;
     for (const auto& name : registry.names()) {
       if (name.starts_with(kListenerJobPrefix)) continue;  // listed above, as its listener
@@ -75,13 +80,16 @@ void define_listeners_list(CLI::App& app, Context& ctx) {
                      {"listener", nullptr},
                      {"queued", true},
                      {"queue", q},
+                     {"encrypted", o.encrypted},
                      {"tries", o.tries ? nlohmann::json(*o.tries) : nlohmann::json()},
                      {"timeout", o.timeout_s ? nlohmann::json(*o.timeout_s) : nlohmann::json()}});
-      job_rows.push_back({name, q, o.tries ? std::to_string(*o.tries) : "default",
+      job_rows.push_back({name, q, o.encrypted ? "yes" : "no",
+                          o.tries ? std::to_string(*o.tries) : "default",
                           o.timeout_s ? std::to_string(*o.timeout_s) + "s" : "default"});
     }
-    ctx.emit(out, render_table({"event", "listener", "runs", "tries", "timeout"}, rows) + "\n" +
-                      render_table({"job", "queue", "tries", "timeout"}, job_rows));
+    ctx.emit(out,
+             render_table({"event", "listener", "runs", "encrypted", "tries", "timeout"}, rows) +
+                 "\n" + render_table({"job", "queue", "encrypted", "tries", "timeout"}, job_rows));
   });
 }
 

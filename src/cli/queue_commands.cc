@@ -107,11 +107,12 @@ void define_work(CLI::App& app, Context& ctx) {
               {"processed", s.processed},
               {"completed", s.completed},
               {"retried", s.retried},
-              {"failed", s.failed}},
-             "Worker " + logged.name() + " exited (" + queue::worker_exit_name(exit) +
-                 "): " + std::to_string(s.processed) + " processed, " +
-                 std::to_string(s.completed) + " completed, " + std::to_string(s.retried) +
-                 " retried, " + std::to_string(s.failed) + " failed");
+              {"failed", s.failed},
+              {"deferred", s.deferred}},
+             "Worker " + logged.name() + " exited (" + queue::worker_exit_name(exit) + "): " +
+                 std::to_string(s.processed) + " processed, " + std::to_string(s.completed) +
+                 " completed, " + std::to_string(s.retried) + " retried, " +
+                 std::to_string(s.failed) + " failed, " + std::to_string(s.deferred) + " deferred");
     if (exit == queue::WorkerExit::kMemory) std::exit(12);
   });
 }

@@ -9,7 +9,7 @@ jobs::ScanContext scan_context(Context& ctx) {
   return {.app = [&ctx]() -> db::Connection& { return ctx.app(); },
           .bus = [&ctx]() -> events::EventBus& { return ctx.bus(); },
           .queue_table = [&ctx] { return ctx.config().queue_table; },
-          .dispatcher = [&ctx]() -> queue::JobDispatcher& { return ctx.dispatcher(); },
+          .dispatcher = [&ctx]() -> queue::Dispatcher& { return ctx.dispatcher(); },
           .keep_completed_minutes = [&ctx] { return ctx.config().queue_keep_completed_minutes; }};
 }
 

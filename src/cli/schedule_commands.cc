@@ -139,7 +139,10 @@ nlohmann::json user_json(const queue::UserSchedule& s) {
           {"tenant_id", s.tenant_id},
           {"timezone", s.timezone},
           {"queue", s.queue ? nlohmann::json(*s.queue) : nlohmann::json()},
+          // An encrypted type's payload only in its sealed form: the clear data never leaves the
+          // scheduler.
           {"data", parse_json(s.payload, "the schedule's payload")},
+          {"sealed", s.sealed},
           {"next_run_at", format_iso8601(s.next_run_at)},
           {"last_run_at", or_null(s.last_run_at)}};
 }
@@ -149,7 +152,7 @@ std::vector<std::string> user_row(const queue::UserSchedule& s) {
           std::to_string(s.tenant_id),
           s.cron,
           s.timezone,
-          s.job_type,
+          s.sealed ? s.job_type + " (sealed)" : s.job_type,
           format_iso8601(s.next_run_at),
           s.last_run_at ? format_iso8601(*s.last_run_at) : "-"};
 }
@@ -215,8 +218,8 @@ void define_add(CLI::App& app, Context& ctx) {
   app.callback([&ctx, a] {
     queue::NewUserSchedule n{a->name, a->cron, a->timezone, a->job, a->data, std::nullopt};
     if (!a->queue.empty()) n.queue = a->queue;
-    const auto s =
-        queue::add_user_schedule(ctx.tenant_app(a->tenant), ctx.registry(), n, system_clock());
+    const auto s = queue::add_user_schedule(ctx.tenant_app(a->tenant), ctx.registry(), ctx.config(),
+                                            n, system_clock());
     ctx.emit(user_json(s), "Schedule " + s.name + " added for tenant " +
                                std::to_string(s.tenant_id) + ": " + s.job_type + " at '" + s.cron +
                                "' (" + s.timezone + "), next at " + format_iso8601(s.next_run_at));

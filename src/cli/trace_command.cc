@@ -1,7 +1,6 @@
 // unity trace TRACE_ID: one trace's spans as a tree (request → events → listeners → jobs →
 // notifications) with their timings (core/trace.h, db/spans.h).
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -12,6 +11,7 @@
 #include "cli/context.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/text.h"
 #include "db/spans.h"
 
 namespace unity::cli {
@@ -24,8 +24,7 @@ struct TraceArgs {
 };
 
 std::string lower_trace_id(const std::string& id) {
-  std::string out = id;
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string out = ascii_lower(id);
   const bool hex =
       out.size() == 32 && out.find_first_not_of("0123456789abcdef") == std::string::npos;
   if (!hex) throw invalid_argument("a trace id is 32 hex digits, got '" + id + "'");

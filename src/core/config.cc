@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <system_error>
@@ -12,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/secretbox.h"
+#include "core/text.h"
 
 extern char** environ;  // POSIX: the process environment
 
@@ -125,7 +125,7 @@ Config::AllowedHost parse_allowed_host(std::string_view entry) {
       throw fail("has a port that is not 1 to 65535");
     }
   }
-  for (char c : host) out.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  out.host = ascii_lower(host);
   return out;
 }
 

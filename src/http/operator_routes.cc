@@ -85,6 +85,9 @@ Response metrics(Call& c) {
   write_type_counter(out, totals, "failed",
                      "Jobs failed for good (moved to failed_jobs), by job type.");
   write_type_counter(out, totals, "retried", "Attempts that ended in a retry, by job type.");
+  write_type_counter(out, totals, "deferred",
+                     "Attempts a middleware put back before they ran (rate limited, key held, "
+                     "exceptions throttled), by job type.");
   write_type_histogram(out, totals, "run", "How long an attempt ran, by job type.");
   write_type_histogram(out, totals, "wait",
                        "From when a job could run until a worker claimed it, by job type.");

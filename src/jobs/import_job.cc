@@ -13,6 +13,7 @@
 #include "core/decimal.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/text.h"
 #include "db/transaction.h"
 #include "erp/catalog/catalog_service.h"
 #include "erp/crm/crm_service.h"
@@ -28,12 +29,6 @@ namespace unity::jobs {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string trim(const std::string& s) {
   size_t b = 0, e = s.size();
@@ -103,9 +98,9 @@ std::optional<FileError> resolve(const TypeSpec& spec, const ColumnMap& map,
     for (size_t i = 0; i < out.header.size(); ++i) {
       if (out.header[i] == name) return i;
     }
-    const std::string l = lower(name);
+    const std::string l = ascii_lower(name);
     for (size_t i = 0; i < out.header.size(); ++i) {
-      if (lower(out.header[i]) == l) return i;
+      if (ascii_lower(out.header[i]) == l) return i;
     }
     return std::nullopt;
   };
@@ -266,7 +261,7 @@ class Importer {
 
   // The column an error message is about: the first field it names, else the key's.
   std::optional<std::string> column_for(const std::string& message) const {
-    const std::string m = lower(message);
+    const std::string m = ascii_lower(message);
     for (const auto& field : spec_.fields) {  // "field \"price\" …" names it exactly
       if (m.find('"' + field + '"') != std::string::npos && column(field)) return column(field);
     }
@@ -388,7 +383,7 @@ class Importer {
         r.error = RowError{column_for(e.what()), e.what()};
         continue;
       }
-      if (seen.insert(lower(key(drafts[i]))).second) {
+      if (seen.insert(ascii_lower(key(drafts[i]))).second) {
         first_rows.push_back(i);
         creates.push_back(drafts[i]);
       } else {
@@ -556,7 +551,7 @@ ColumnMap parse_column_map(const std::string& type, const std::string& spec) {
       throw invalid_argument("--map: " + quote_for_message(part) +
                              " is not field=Column (e.g. --map=sku=SKU,name=Name)");
     }
-    const std::string field = lower(trim(part.substr(0, eq)));
+    const std::string field = ascii_lower(trim(part.substr(0, eq)));
     if (!contains(ts.fields, field)) {
       std::string known;
       for (const auto& f : ts.fields) known += (known.empty() ? "" : ", ") + f;

@@ -48,7 +48,7 @@ struct ScanContext {
   std::function<std::string()> queue_table;
   // Dispatches the jobs of the tenants' own schedules (queue/user_schedules.h); when empty, the
   // schedule runs only the tasks below.
-  std::function<queue::JobDispatcher&()> dispatcher;
+  std::function<queue::Dispatcher&()> dispatcher;
   // QUEUE_KEEP_COMPLETED_MINUTES: when set, each round also prunes finished_jobs of the jobs
   // that finished longer ago than that (JobStore::finished_prune).
   std::function<int()> keep_completed_minutes;

@@ -6,12 +6,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstring>
 #include <memory>
 #include <optional>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace unity::jobs {
 
@@ -128,8 +128,7 @@ SyncTarget parse_endpoint(const std::string& url) {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty()) throw bad("has no host");
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  t.host = std::move(host);
+  t.host = ascii_lower(host);
   t.port = std::stoi(url_part(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).value_or("0"));
   return t;
 }

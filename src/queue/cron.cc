@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace unity::queue {
 
@@ -31,12 +32,6 @@ constexpr Field kHour{"hour", 0, 23, nullptr};
 constexpr Field kDay{"day of month", 1, 31, nullptr};
 constexpr Field kMonth{"month", 1, 12, kMonthNames};
 constexpr Field kWeekday{"day of week", 0, 7, kDayNames};
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -70,7 +65,7 @@ class Parser {
       return v;
     }
     if (f.names) {
-      const std::string name = lower(s);
+      const std::string name = ascii_lower(s);
       const int count = f.hi - f.lo + 1 - (f.names == kDayNames ? 1 : 0);
       for (int i = 0; i < count; ++i) {
         if (name == f.names[i]) return f.lo + i;

@@ -26,6 +26,7 @@ void JobTypeMetrics::record(const std::string& type, const std::string& queue,
   if (outcome == "done") ++c.completed;
   if (outcome == "failed") ++c.failed;
   if (outcome == "retry" || outcome == "released") ++c.retried;
+  if (outcome == "deferred") ++c.deferred;
   c.run.observe(run_us);
   c.wait.observe(wait_us);
 }
@@ -49,6 +50,7 @@ void JobTypeMetrics::add_to(db::Connection& conn, int64_t now_us) const {
     add("completed", c.completed);
     add("failed", c.failed);
     add("retried", c.retried);
+    add("deferred", c.deferred);
     for (const auto& [name, h] : {std::pair{"run", &c.run}, std::pair{"wait", &c.wait}}) {
       add(std::string(name) + "_count", h->count);
       add(std::string(name) + "_sum_us", h->sum_us);

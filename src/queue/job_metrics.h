@@ -6,8 +6,10 @@
 // JobStore::metrics_add), so no job's transaction waits on a shared counter row.
 //
 // The table holds one cumulative value per (job type, series) since the database was created:
-// "completed", "failed", "retried", and for each histogram ("run": an attempt's run time, "wait":
-// from when a job became available until a worker claimed it) "<h>_count", "<h>_sum_us" and
+// "completed", "failed", "retried", "deferred" (attempts a middleware put back before they ran:
+// rate limited, key held, exceptions throttled; queue/middleware.h), and for each histogram ("run":
+// an attempt's run time, "wait": from when a job became available until a worker claimed it)
+// "<h>_count", "<h>_sum_us" and
 // "<h>_b<i>", the attempts that fell in bucket i (not cumulative: kBucketBoundsS[i-1] <
 // seconds <= kBucketBoundsS[i]; i == kBucketBoundsS.size() is +Inf).
 //
@@ -59,7 +61,7 @@ class JobTypeMetrics {
     void observe(int64_t us);
   };
   struct Counts {
-    int64_t completed = 0, failed = 0, retried = 0;
+    int64_t completed = 0, failed = 0, retried = 0, deferred = 0;
     Histogram run, wait;
   };
   std::map<std::string, Counts, std::less<>> types_;

@@ -98,6 +98,8 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
         ++counts_[job.queue].second;
         break;
       case Outcome::kDeferred:
+        ++stats_.deferred;
+        break;
       case Outcome::kFenced:
       case Outcome::kError:
       case Outcome::kCancelled:

@@ -34,6 +34,7 @@ struct WorkerStats {
   int64_t completed = 0;
   int64_t retried = 0;
   int64_t failed = 0;
+  int64_t deferred = 0;  // put back by a middleware before they ran (queue/middleware.h)
 };
 
 // A job an executor is running.

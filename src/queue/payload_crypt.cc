@@ -17,6 +17,14 @@ std::string seal_payload(const Config& config, std::string_view type, std::strin
   return R"({"sealed":")" + secretbox::seal(payload, config.app_key) + R"("})";
 }
 
+bool is_sealed_payload(std::string_view stored) {
+  const auto j = nlohmann::json::parse(stored, nullptr, false);
+  if (!j.is_object() || j.size() != 1) return false;
+  const auto sealed = j.find("sealed");
+  return sealed != j.end() && sealed->is_string() &&
+         sealed->get_ref<const std::string&>().starts_with("v1:");
+}
+
 std::string open_payload(const Config& config, std::string_view type, std::string_view stored) {
   const auto stored_json = nlohmann::json::parse(stored, nullptr, false);
   const auto sealed = stored_json.is_object() && stored_json.size() == 1

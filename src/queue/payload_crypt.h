@@ -17,6 +17,10 @@ namespace unity::queue {
 // Error(kFailedPrecondition) naming the type when APP_KEY is not set.
 std::string seal_payload(const Config& config, std::string_view type, std::string_view payload);
 
+// Whether `stored` has the sealed form above ({"sealed":"v1:…"}, nothing else); says nothing of
+// whether it opens.
+bool is_sealed_payload(std::string_view stored);
+
 // The payload a sealed job was dispatched with, opened with APP_KEY or APP_PREVIOUS_KEYS.
 // Throws Error(kFailedPrecondition) "cannot decrypt the payload of <type>: <the key problem>"
 // (no key, a key that is neither APP_KEY nor one of APP_PREVIOUS_KEYS, altered text), or

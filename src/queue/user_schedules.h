@@ -13,6 +13,12 @@
 // A job that cannot be dispatched (its type no longer registered, its tenant gone) is reported as
 // that slot's error and the slot is skipped.
 //
+// Encryption at rest (queue/payload_crypt.h): the payload of a schedule whose job type is
+// encrypted is stored sealed under APP_KEY, as the jobs it dispatches are; it is opened (APP_KEY
+// or APP_PREVIOUS_KEYS) only when a slot runs, and the dispatcher seals it again in the job. A
+// payload that does not open (no key, another key) is that slot's error: the slot is skipped as
+// above, the row and its sealed payload kept.
+//
 // Tenancy: add and remove act in the connection's tenant (kFailedPrecondition without one). list
 // shows the connection's tenant's schedules, or every tenant's without a tenant context (as the
 // scheduler sees them: the table has the queue tables' row-level security policy).
@@ -23,12 +29,13 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "db/connection.h"
 #include "queue/schedule.h"
 
 namespace unity::queue {
 
-class JobDispatcher;
+class Dispatcher;
 class JobRegistry;
 
 struct UserSchedule {
@@ -38,7 +45,8 @@ struct UserSchedule {
   std::string cron;
   std::string timezone;
   std::string job_type;
-  std::string payload;               // a JSON object
+  std::string payload;               // a JSON object: the sealed form when `sealed`
+  bool sealed = false;               // the payload is sealed ({"sealed":"v1:…"})
   std::optional<std::string> queue;  // nullopt: the type's queue, else DB_QUEUE
   TimePoint next_run_at;
   std::optional<TimePoint> last_run_at;  // the latest slot run
@@ -53,12 +61,14 @@ struct NewUserSchedule {
   std::optional<std::string> queue;  // 1-100 characters
 };
 
-// Adds a schedule to the connection's tenant, first due at its first slot after clock.now().
+// Adds a schedule to the connection's tenant, first due at its first slot after clock.now(); the
+// payload of an encrypted job type sealed under config.app_key.
 // kInvalidArgument for a bad name, expression, time zone, job type (not in `registry`), payload
 // (not a JSON object) or queue; kAlreadyExists when the tenant has a schedule of that name;
-// kFailedPrecondition without a tenant context.
+// kFailedPrecondition without a tenant context, or for an encrypted type without APP_KEY.
 UserSchedule add_user_schedule(db::Connection& conn, const JobRegistry& registry,
-                               const NewUserSchedule& schedule, const Clock& clock);
+                               const Config& config, const NewUserSchedule& schedule,
+                               const Clock& clock);
 
 // The connection's tenant's schedules (every tenant's without a tenant context), by tenant then
 // name.
@@ -68,10 +78,11 @@ std::vector<UserSchedule> list_user_schedules(db::Connection& conn);
 // (another tenant's is as unknown as a missing one); kFailedPrecondition without a tenant.
 void remove_user_schedule(db::Connection& conn, const std::string& name);
 
-// Runs the schedules due at `at` (see above), dispatching through `dispatcher`; one TaskRun each,
-// its task "NAME (tenant N)". Must be called outside a transaction (kFailedPrecondition);
-// database errors of the search propagate, a schedule's own errors are its run's error.
-std::vector<TaskRun> run_due_user_schedules(db::Connection& conn, JobDispatcher& dispatcher,
+// Runs the schedules due at `at` (see above), dispatching through `dispatcher` (whose config's
+// keys open sealed payloads); one TaskRun each, its task "NAME (tenant N)". Must be called outside
+// a transaction (kFailedPrecondition); database errors of the search propagate, a schedule's own
+// errors are its run's error.
+std::vector<TaskRun> run_due_user_schedules(db::Connection& conn, Dispatcher& dispatcher,
                                             TimePoint at, const Clock& clock);
 
 }  // namespace unity::queue

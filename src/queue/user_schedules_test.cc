@@ -1,6 +1,7 @@
 // Tenants' cron schedules on both drivers: validation, tenancy, once per slot across schedulers
 // (threads and ScheduleWorkers on a ManualClock), no replay of missed slots, a slot whose job
-// cannot be dispatched is reported and skipped.
+// cannot be dispatched is reported and skipped; an encrypted type's payload is stored sealed and
+// opened only when its slot runs.
 #include "queue/user_schedules.h"
 
 #include <gtest/gtest.h>
@@ -8,8 +9,10 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/secretbox.h"
 #include "db/tenancy.h"
 #include "queue/dispatch.h"
+#include "queue/payload_crypt.h"
 #include "queue/registry.h"
 #include "support/process.h"
 #include "support/test_db.h"
@@ -37,14 +40,14 @@ class UserScheduleTest : public ::testing::TestWithParam<Driver> {
   UserSchedule add(int64_t tenant, const std::string& name, const std::string& cron,
                    const std::string& tz = "UTC", const std::string& type = "diag.noop") {
     db::TenantScope scope(*conn_, tenant);
-    return add_user_schedule(*conn_, registry_, {name, cron, tz, type, "{\"k\":1}", std::nullopt},
-                             clock_);
+    return add_user_schedule(*conn_, registry_, db_->config(),
+                             {name, cron, tz, type, "{\"k\":1}", std::nullopt}, clock_);
   }
   // The code of the error adding `s` to tenant A raises; nullopt when it is added.
   std::optional<ErrorCode> add_error(const NewUserSchedule& s) {
     try {
       db::TenantScope scope(*conn_, a_);
-      add_user_schedule(*conn_, registry_, s, clock_);
+      add_user_schedule(*conn_, registry_, db_->config(), s, clock_);
     } catch (const Error& e) {
       return e.code();
     }
@@ -207,6 +210,87 @@ TEST_P(UserScheduleTest, AJobThatCannotBeDispatchedIsReportedAndItsSlotSkipped) 
   EXPECT_EQ(jobs(), 0);
   db::TenantScope scope(*conn_, a_);
   EXPECT_EQ(text(list_user_schedules(*conn_).at(0).next_run_at), "2026-03-01T10:10:00.000000Z");
+}
+
+// The test database's configuration with APP_KEY `key` ("" for none).
+Config with_key(const Config& base, const std::string& key) {
+  Config c = base;
+  c.app_key = key;
+  return c;
+}
+
+TEST_P(UserScheduleTest, AnEncryptedTypesPayloadIsStoredSealedAndItsJobGetsTheData) {
+  const Config keyed = with_key(db_->config(), secretbox::new_key());
+  const std::string data = R"({"mark":"clear-schedule-mark"})";
+  {
+    db::TenantScope scope(*conn_, a_);
+    const auto s =
+        add_user_schedule(*conn_, registry_, keyed,
+                          {"secret", "*/5 * * * *", "UTC", "diag.secret", data, {}}, clock_);
+    EXPECT_TRUE(s.sealed);
+    add_user_schedule(*conn_, registry_, keyed,
+                      {"open", "*/5 * * * *", "UTC", "diag.write", data, {}}, clock_);
+  }
+  const auto column = [&](const std::string& name) {
+    return db_->owner()
+        ->query_one("SELECT payload FROM schedules WHERE name = $1", {name})
+        ->get<std::string>(0);
+  };
+  const std::string stored = column("secret");
+  EXPECT_TRUE(stored.starts_with(R"({"sealed":"v1:)" + secretbox::key_id(keyed.app_key) + ":"))
+      << stored;
+  EXPECT_EQ(stored.find("clear-schedule-mark"), std::string::npos) << stored;
+  EXPECT_EQ(column("open"), data);                         // other types are stored as given
+  EXPECT_FALSE(list_user_schedules(*conn_).at(0).sealed);  // "open" sorts first
+
+  Dispatcher d(keyed, registry_, clock_);
+  const auto runs = run_due_user_schedules(*conn_, d, at("2026-03-01T10:05:00Z"), clock_);
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& r : runs) EXPECT_FALSE(r.error) << *r.error;
+  // The job is stored sealed as any diag.secret job, and opens to the schedule's data.
+  const std::string job = db_->owner()
+                              ->query_one("SELECT payload FROM jobs WHERE type = 'diag.secret'")
+                              ->get<std::string>(0);
+  EXPECT_TRUE(is_sealed_payload(job)) << job;
+  EXPECT_EQ(open_payload(keyed, "diag.secret", job), data);
+  EXPECT_EQ(jobs("type = 'diag.write' AND payload = '" + data + "'"), 1);
+  EXPECT_EQ(column("secret"), stored);
+}
+
+TEST_P(UserScheduleTest, AnEncryptedTypeIsRefusedWithoutAppKey) {
+  EXPECT_EQ(add_error({"secret", "* * * * *", "", "diag.secret", "{}", {}}),
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(db_->owner()->query_int("SELECT count(*) FROM schedules"), 0);
+}
+
+TEST_P(UserScheduleTest, ASealedPayloadThatDoesNotOpenIsReportedAndTheRowKept) {
+  const Config keyed = with_key(db_->config(), secretbox::new_key());
+  {
+    db::TenantScope scope(*conn_, a_);
+    add_user_schedule(*conn_, registry_, keyed,
+                      {"secret", "*/5 * * * *", "UTC", "diag.secret", R"({"mark":"m"})", {}},
+                      clock_);
+  }
+  const std::string stored =
+      db_->owner()->query_one("SELECT payload FROM schedules")->get<std::string>(0);
+  for (const std::string& key : {std::string(), secretbox::new_key()}) {  // none, then another
+    const Config config = with_key(db_->config(), key);  // the dispatcher keeps a reference
+    Dispatcher d(config, registry_, clock_);
+    const TimePoint t = key.empty() ? at("2026-03-01T10:05:00Z") : at("2026-03-01T10:10:00Z");
+    const auto runs = run_due_user_schedules(*conn_, d, t, clock_);
+    ASSERT_EQ(runs.size(), 1u);
+    ASSERT_TRUE(runs[0].error);
+    EXPECT_TRUE(runs[0].error->starts_with("cannot decrypt the payload of diag.secret: "))
+        << *runs[0].error;
+    EXPECT_EQ(jobs(), 0);
+  }
+  EXPECT_EQ(db_->owner()->query_one("SELECT payload FROM schedules")->get<std::string>(0), stored);
+  // With the key back, the next slot runs.
+  Dispatcher d(keyed, registry_, clock_);
+  const auto runs = run_due_user_schedules(*conn_, d, at("2026-03-01T10:15:00Z"), clock_);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_FALSE(runs[0].error);
+  EXPECT_EQ(jobs("type = 'diag.secret'"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UserScheduleTest,

@@ -1,20 +1,19 @@
 #include "queue/views.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/text.h"
 
 namespace unity::queue {
 
 namespace {
 
-bool names_secret(std::string key) {
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+bool names_secret(std::string_view name) {
+  const std::string key = ascii_lower(name);
   for (const char* word : {"password", "secret", "token", "api_key", "apikey", "authorization"}) {
     if (key.find(word) != std::string::npos) return true;
   }

@@ -1,6 +1,7 @@
 // The seed's queue priorities end to end with the real binary, on both drivers: payments and
 // stock alerts are dispatched on `high`, reports on `low`, everything else on DB_QUEUE;
-// `listeners:list` shows each listener's and job type's queue; and a plain `queue:work` (no
+// `listeners:list` shows each listener's and job type's queue and whether its payloads are
+// encrypted at rest; and a plain `queue:work` (no
 // --queue) runs the jobs of all three queues, high first.
 #include <gtest/gtest.h>
 
@@ -99,6 +100,36 @@ TEST_P(QueuePrioritiesCliTest, ListenersListShowsEachListenersAndJobsQueue) {
   const std::string text = unity("listeners:list").out;
   EXPECT_NE(text.find("queued:high"), std::string::npos) << text;
   EXPECT_NE(text.find("GenerateReports"), std::string::npos) << text;
+}
+
+TEST_P(QueuePrioritiesCliTest, ListenersListShowsWhichJobTypesAreEncryptedAtRest) {
+  std::map<std::string, nlohmann::json> encrypted;  // by job type or listener
+  for (const auto& l : ok("listeners:list")) {
+    ASSERT_TRUE(l.contains("encrypted")) << l.dump();
+    encrypted[l["kind"] == "job" ? l["job"].get<std::string>() : l["listener"].get<std::string>()] =
+        l["encrypted"];
+  }
+  EXPECT_EQ(encrypted["diag.secret"], true);  // registered with JobOptions::encrypted
+  EXPECT_EQ(encrypted["diag.write"], false);
+  EXPECT_EQ(encrypted["ProcessBulkImport"], false);
+  EXPECT_EQ(encrypted["SendLowStockNotification"], false);
+  // The table: an "encrypted" column after the queue, "yes" on diag.secret's row.
+  std::map<std::string, std::vector<std::string>> cells;  // by the line's first word
+  std::istringstream text(unity("listeners:list").out);
+  for (std::string line; std::getline(text, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string word; words >> word;) w.push_back(word);
+    if (!w.empty()) cells[w[0]] = w;
+  }
+  EXPECT_EQ(cells["job"],
+            (std::vector<std::string>{"job", "queue", "encrypted", "tries", "timeout"}));
+  EXPECT_EQ(cells["event"], (std::vector<std::string>{"event", "listener", "runs", "encrypted",
+                                                      "tries", "timeout"}));
+  ASSERT_GE(cells["diag.secret"].size(), 3u);
+  EXPECT_EQ(cells["diag.secret"][2], "yes");
+  ASSERT_GE(cells["diag.write"].size(), 3u);
+  EXPECT_EQ(cells["diag.write"][2], "no");
 }
 
 TEST_P(QueuePrioritiesCliTest, PlainQueueWorkRunsAllThreeQueuesHighFirst) {

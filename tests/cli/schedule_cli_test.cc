@@ -1,6 +1,7 @@
 // `unity schedule:run`, `schedule:list` and `schedule:work` end to end on both drivers: the daily
 // scans run once per slot (also with two schedulers at once), their events fire, the pruning
-// tasks prune, bad input is one line on stderr, and schedule:work stops cleanly on SIGTERM.
+// tasks prune, bad input is one line on stderr, schedule:work stops cleanly on SIGTERM, and a
+// tenant's schedule of an encrypted job type keeps its payload sealed.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/secretbox.h"
 #include "support/cli.h"
 #include "support/process.h"
 #include "support/test_db.h"
@@ -239,6 +241,66 @@ TEST_P(ScheduleCliTest, TenantSchedulesAreAddedListedRunAndRemoved) {
   ok("schedule:remove nightly --tenant=1");
   EXPECT_EQ(unity("schedule:remove nightly --tenant=1").exit, 3);
   EXPECT_EQ(count("SELECT count(*) FROM schedules"), 1);
+}
+
+TEST_P(ScheduleCliTest, AnEncryptedJobsScheduleIsStoredAndListedSealedAndItsJobGetsTheData) {
+  const std::string key = " APP_KEY=" + secretbox::encode_key(secretbox::new_key());
+  const auto with = [&](const std::string& env_key, const std::string& args) {
+    return testing::run_cli(db_->dir(), db_->env_for_cli() + env_key, args);
+  };
+  const std::string add =
+      "schedule:add secret --tenant=1 --cron='*/5 * * * *' --job=diag.secret"
+      " --data='{\"mark\":\"clear-cli-mark\"}'";
+  CliRun no_key = unity(add);
+  EXPECT_EQ(no_key.exit, 5) << no_key.err;
+  EXPECT_EQ(testing::line_count(no_key.err), 1u) << no_key.err;
+  EXPECT_EQ(count("SELECT count(*) FROM schedules"), 0);
+  CliRun added = with(key, add + " --json");
+  ASSERT_EQ(added.exit, 0) << added.err;
+  EXPECT_EQ(nlohmann::json::parse(added.out)["sealed"], true);
+  EXPECT_EQ(added.out.find("clear-cli-mark"), std::string::npos) << added.out;
+  const std::string stored =
+      db_->owner()->query_one("SELECT payload FROM schedules")->get<std::string>(0);
+  EXPECT_TRUE(stored.starts_with(R"({"sealed":"v1:)")) << stored;
+  EXPECT_EQ(stored.find("clear-cli-mark"), std::string::npos) << stored;
+
+  // schedule:list shows it sealed, never the clear data (it needs no key).
+  CliRun list = unity("schedule:list --tenant=1 --json");
+  ASSERT_EQ(list.exit, 0) << list.err;
+  EXPECT_EQ(list.out.find("clear-cli-mark"), std::string::npos) << list.out;
+  nlohmann::json listed;
+  for (const auto& s : nlohmann::json::parse(list.out)) {
+    if (s["name"] == "secret") listed = s;
+  }
+  EXPECT_EQ(listed["sealed"], true) << list.out;
+  const std::string table = unity("schedule:list --tenant=1").out;
+  EXPECT_NE(table.find("diag.secret (sealed)"), std::string::npos) << table;
+  EXPECT_EQ(table.find("clear-cli-mark"), std::string::npos) << table;
+
+  // A wrong key when it fires: one clear line, no job, the row as it was.
+  const std::string next = listed["next_run_at"];
+  CliRun wrong =
+      with(" APP_KEY=" + secretbox::encode_key(secretbox::new_key()), "schedule:run --at=" + next);
+  EXPECT_EQ(wrong.exit, 1) << wrong.err;
+  EXPECT_EQ(testing::line_count(wrong.err), 1u) << wrong.err;
+  EXPECT_NE(wrong.err.find("cannot decrypt the payload of diag.secret"), std::string::npos)
+      << wrong.err;
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(db_->owner()->query_one("SELECT payload FROM schedules")->get<std::string>(0), stored);
+
+  // With the key, the next slot dispatches a sealed job that runs with the schedule's data.
+  const std::string later = format_iso8601(parse_iso8601(next) + std::chrono::minutes(5));
+  CliRun ran = with(key, "schedule:run --at=" + later);
+  ASSERT_EQ(ran.exit, 0) << ran.err;
+  const std::string job = db_->owner()
+                              ->query_one("SELECT payload FROM jobs WHERE type = 'diag.secret'")
+                              ->get<std::string>(0);
+  EXPECT_TRUE(job.starts_with(R"({"sealed":"v1:)")) << job;
+  EXPECT_EQ(job.find("clear-cli-mark"), std::string::npos) << job;
+  CliRun work = with(key, "queue:work --stop-when-empty --backoff 0");
+  ASSERT_EQ(work.exit, 0) << work.err;
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'clear-cli-mark'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
 }
 
 TEST_P(ScheduleCliTest, BadSchedulesAreOneLineOnStderrAndWriteNothing) {

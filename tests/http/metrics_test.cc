@@ -81,6 +81,7 @@ TEST_P(MetricsTest, PromtoolAcceptsTheScrapeAndCountersMoveWhenAWorkerRunsJobs) 
   EXPECT_EQ(sample(after, "unity_jobs_completed_total{type=\"diag.noop\"}"), 3) << after;
   EXPECT_EQ(sample(after, "unity_jobs_failed_total{type=\"diag.fail\"}"), 1) << after;
   EXPECT_EQ(sample(after, "unity_jobs_failed_total{type=\"diag.noop\"}"), 0) << after;
+  EXPECT_EQ(sample(after, "unity_jobs_deferred_total{type=\"diag.noop\"}"), 0) << after;
   EXPECT_EQ(sample(after, "unity_job_run_seconds_count{type=\"diag.noop\"}"), 3) << after;
   EXPECT_EQ(sample(after, "unity_job_run_seconds_bucket{type=\"diag.noop\",le=\"+Inf\"}"), 3);
   EXPECT_EQ(sample(after, "unity_job_wait_seconds_count{type=\"diag.fail\"}"), 1) << after;

@@ -1,5 +1,6 @@
 // Job middleware (queue/middleware.h) through real workers, on both drivers: rate limits,
-// without-overlapping locks, throttled exceptions, and that a deferral never uses up an attempt.
+// without-overlapping locks, throttled exceptions, that a deferral never uses up an attempt and
+// that deferrals are counted (worker stats, per type metrics).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -10,6 +11,7 @@
 #include "core/json.h"
 #include "db/tenancy.h"
 #include "queue/dispatch.h"
+#include "queue/job_metrics.h"
 #include "queue/store.h"
 #include "queue/worker.h"
 #include "support/process.h"
@@ -311,6 +313,25 @@ TEST_P(MiddlewareTest, ThrottledExceptionsDeferFurtherAttemptsUntilTheDecayEnds)
   dispatch(tenant_b_, "test.flaky", R"({"k":"f","throw":true})");
   drain();
   EXPECT_EQ(marks(tenant_b_), 2);
+}
+
+TEST_P(MiddlewareTest, DeferralsAreCountedInTheWorkersStatsAndTheJobTypeMetrics) {
+  for (int i = 0; i < 3; ++i) dispatch(tenant_a_, "test.rated", R"({"k":"partner"})");
+  dispatch(tenant_a_, "test.flaky", R"({"k":"f","throw":true})");
+  WorkerOptions o{.backoff = Backoff::parse("0"), .stop_when_empty = true};
+  Worker w(db::connection_factory(db_->config()), db_->config(), registry_, o, nullptr, *clock_);
+  w.run();
+  // test.rated: two ran, the third was deferred; test.flaky: two threw, the third was deferred.
+  const WorkerStats s = w.stats();
+  EXPECT_EQ(s.completed, 2);
+  EXPECT_EQ(s.retried, 2);
+  EXPECT_EQ(s.deferred, 2);
+  auto totals = JobTypeMetrics::read(*db_->owner());  // written by the worker's keeper on stop
+  EXPECT_EQ(totals["test.rated"]["deferred"], 1);
+  EXPECT_EQ(totals["test.rated"]["completed"], 2);
+  EXPECT_EQ(totals["test.rated"]["retried"], 0);
+  EXPECT_EQ(totals["test.flaky"]["deferred"], 1);
+  EXPECT_EQ(totals["test.flaky"]["retried"], 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, MiddlewareTest,

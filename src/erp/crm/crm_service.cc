@@ -1,7 +1,6 @@
 #include "erp/crm/crm_service.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <memory>
 
@@ -9,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/text.h"
 #include "db/transaction.h"
 #include "db/values_sql.h"
 #include "erp/crm/events.h"
@@ -123,10 +123,7 @@ std::vector<std::optional<int64_t>> CrmService::create_missing_customers(
       check_draft(d);
       if (!d.email) throw invalid_argument("field \"email\" is required");
       if (!d.contacts.empty()) throw invalid_argument("field \"contacts\" is not taken in bulk");
-      std::string key = *d.email;
-      std::transform(key.begin(), key.end(), key.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      keys.push_back(std::move(key));
+      keys.push_back(ascii_lower(*d.email));
     }
     std::sort(keys.begin(), keys.end());
     if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {

@@ -1,7 +1,6 @@
 #include "erp/procurement/procurement_service.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 
@@ -9,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/text.h"
 #include "db/transaction.h"
 #include "db/values_sql.h"
 #include "erp/catalog/catalog_service.h"
@@ -245,10 +245,7 @@ std::vector<std::optional<int64_t>> ProcurementService::create_missing_vendors(
     keys.reserve(drafts.size());
     for (const auto& d : drafts) {
       check_vendor(d);
-      std::string key = d.email;
-      std::transform(key.begin(), key.end(), key.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      keys.push_back(std::move(key));
+      keys.push_back(ascii_lower(d.email));
     }
     std::sort(keys.begin(), keys.end());
     if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
