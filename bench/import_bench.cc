@@ -194,23 +194,21 @@ int main(int argc, char** argv) {
                    csv + " bare'");
     const auto job = run_job(Config::from_vars({{"DB_DATABASE", (dir / "unity.sqlite").string()}}),
                              csv, dir / "storage", chunk, copy);
-    const std::string floor_db = (dir / "floor.sqlite").string();
-    const int64_t floor_tenant = prepare(Config::from_vars({{"DB_DATABASE", floor_db}}));
-    const double sqlite_floor_ms = run_loader(
-        "sqlite3 -cmd 'PRAGMA foreign_keys=ON' " + floor_db +
-        " 'CREATE TEMP TABLE staging (sku TEXT, name TEXT, price TEXT, cost TEXT, unit TEXT)' "
-        "'.import --csv --skip 1 --schema temp " +
-        csv + " staging' \"BEGIN; " + floor_sql(false, floor_tenant) + "; COMMIT\"");
-    // The reference: the loader into the same table, indexes included. sqlite3's .import
-    // cannot fill the columns the file lacks (tenant, timestamps), so the file goes through a
-    // temporary table and one INSERT … SELECT into products.
-    const std::string same_db = (dir / "same.sqlite").string();
-    const int64_t same_tenant = prepare(Config::from_vars({{"DB_DATABASE", same_db}}));
-    const double sqlite_same_ms = run_loader(
-        "sqlite3 -cmd 'PRAGMA foreign_keys=ON' " + same_db +
-        " 'CREATE TEMP TABLE staging (sku TEXT, name TEXT, price TEXT, cost TEXT, unit TEXT)' "
-        "'.import --csv --skip 1 --schema temp " +
-        csv + " staging' \"BEGIN; " + products_sql(false, same_tenant) + "; COMMIT\"");
+    // The file through a temporary table, then `sql` (given the tenant) into a fresh database
+    // `name` with the real schema: the loader's best on a table whose columns the file lacks.
+    auto staged_sqlite = [&](const char* name, std::string (*sql)(bool, int64_t)) {
+      const std::string db = (dir / name).string();
+      const int64_t tenant = prepare(Config::from_vars({{"DB_DATABASE", db}}));
+      return run_loader(
+          "sqlite3 -cmd 'PRAGMA foreign_keys=ON' " + db +
+          " 'CREATE TEMP TABLE staging (sku TEXT, name TEXT, price TEXT, cost TEXT, unit TEXT)' "
+          "'.import --csv --skip 1 --schema temp " +
+          csv + " staging' \"BEGIN; " + sql(false, tenant) + "; COMMIT\"");
+    };
+    const double sqlite_floor_ms = staged_sqlite("floor.sqlite", floor_sql);
+    // The reference: the loader into the same table, indexes included (sqlite3's .import
+    // cannot fill the columns the file lacks: tenant, timestamps).
+    const double sqlite_same_ms = staged_sqlite("same.sqlite", products_sql);
     std::printf("%s\n", summary("sqlite", rows, chunk, job, "sqlite3 .import", sqlite_ms,
                                 sqlite_same_ms, sqlite_floor_ms)
                             .dump()
