@@ -37,6 +37,25 @@ class TraceTest : public ServeFixture {
     EXPECT_EQ(st_o, 201) << order;
     return std::to_string(order.value("id", int64_t{0}));
   }
+  // Dispatches diag jobs {type, payload, tries} in tenant A inside the trace `tid` under span
+  // `parent`, as a request handler would.
+  struct DiagJob {
+    std::string type, payload;
+    int tries;
+  };
+  void dispatch_in_trace(const std::string& tid, const std::string& parent,
+                         const std::vector<DiagJob>& jobs) {
+    queue::JobRegistry registry;
+    queue::register_diag_jobs(registry);
+    queue::Dispatcher dispatcher(db_->config(), registry);
+    trace::TraceScope scope(tid, parent);
+    db::TenantScope tenant(*conn_, tenant_a_);
+    for (const auto& j : jobs) {
+      queue::DispatchOptions options;
+      options.tries = j.tries;
+      dispatcher.dispatch(*conn_, tenant_a_, j.type, j.payload, options);
+    }
+  }
   // POST with a traceparent header (none when empty); returns the status and the response's.
   std::pair<int, std::string> post_traced(const std::string& path, const std::string& body,
                                           const std::string& traceparent) {
@@ -182,20 +201,9 @@ TEST_P(TraceTest, AMalformedOrMissingTraceparentStartsANewTrace) {
 
 TEST_P(TraceTest, ARetriedJobKeepsItsTraceAcrossProcessesAndQueueRetry) {
   const std::string tid = trace::new_trace_id(), parent = trace::new_span_id();
-  {
-    queue::JobRegistry registry;
-    queue::register_diag_jobs(registry);
-    queue::Dispatcher dispatcher(db_->config(), registry);
-    trace::TraceScope scope(tid, parent);
-    db::TenantScope tenant(*conn_, tenant_a_);
-    // Fails its first attempt, succeeds on the second; fails for good with one try.
-    queue::DispatchOptions two;
-    two.tries = 2;
-    dispatcher.dispatch(*conn_, tenant_a_, "diag.fail", R"({"times":1})", two);
-    queue::DispatchOptions one;
-    one.tries = 1;
-    dispatcher.dispatch(*conn_, tenant_a_, "diag.fail", R"({"times":5})", one);
-  }
+  // Fails its first attempt, succeeds on the second; fails for good with one try.
+  dispatch_in_trace(tid, parent,
+                    {{"diag.fail", R"({"times":1})", 2}, {"diag.fail", R"({"times":5})", 1}});
   auto owner = db_->owner();
   EXPECT_EQ(owner->query_int("SELECT count(*) FROM jobs WHERE trace_id = $1 AND"
                              " parent_span_id = $2",
@@ -257,16 +265,7 @@ TEST_P(TraceTest, BulkNotificationsCarryTheTraceOfTheirJobWithOneSpanPerDelivery
 
 TEST_P(TraceTest, AnAttemptLostWithItsWorkerIsASpanOfTheRescuer) {
   const std::string tid = trace::new_trace_id(), parent = trace::new_span_id();
-  {
-    queue::JobRegistry registry;
-    queue::register_diag_jobs(registry);
-    queue::Dispatcher dispatcher(db_->config(), registry);
-    trace::TraceScope scope(tid, parent);
-    db::TenantScope tenant(*conn_, tenant_a_);
-    queue::DispatchOptions one;
-    one.tries = 1;
-    dispatcher.dispatch(*conn_, tenant_a_, "diag.noop", "{}", one);
-  }
+  dispatch_in_trace(tid, parent, {{"diag.noop", "{}", 1}});
   // A worker claims it for 100 ms and is gone before it finishes.
   queue::JobStore store(*conn_, "jobs", system_clock());
   auto claimed =
