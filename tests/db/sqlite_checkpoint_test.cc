@@ -63,6 +63,41 @@ TEST_F(SqliteCheckpointTest, TheBackgroundThreadCopiesTheWalIntoTheDatabaseFile)
   EXPECT_EQ(conn->query_int("SELECT count(*) FROM t"), kCheckpointPages + 200);
 }
 
+// A PASSIVE checkpoint leaves the WAL's size as it is (and cannot copy past a reader's
+// snapshot), so every commit after the first 1,000 pages still sees a WAL past the threshold:
+// waking the thread for each of them ran a checkpoint per commit, each one preempting the writer
+// that woke it. The thread is asked again only once the WAL has grown by another 1,000 pages.
+TEST_F(SqliteCheckpointTest, SmallCommitsPastTheThresholdDoNotWakeTheThreadEachTime) {
+  auto conn = open("e.sqlite", true);
+  const auto checkpointer = Checkpointer::for_path((dir_ / "e.sqlite").string(), 5000);
+  conn->execute_script("CREATE TABLE t (x BLOB)");
+  // A reader holding its snapshot: no checkpoint can copy (or restart) the WAL past it.
+  auto reader = open("e.sqlite", false);
+  Transaction read(*reader, TxMode::kRead);
+  EXPECT_EQ(reader->query_int("SELECT count(*) FROM t"), 0);
+  fill(*conn, kCheckpointPages + 10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (checkpointer->runs() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE(checkpointer->runs(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const long before = checkpointer->runs();
+  // Twenty small commits, each given the time a woken thread needs to run.
+  for (int i = 0; i < 20; ++i) {
+    fill(*conn, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_LE(checkpointer->runs() - before, 1);
+  // Another 1,000 pages ask again.
+  fill(*conn, kCheckpointPages);
+  const auto again = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (checkpointer->runs() == before && std::chrono::steady_clock::now() < again) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GT(checkpointer->runs(), before);
+}
+
 TEST_F(SqliteCheckpointTest, ConnectionsOfOneFileShareOneCheckpointerUntilTheLastCloses) {
   const std::string a = (dir_ / "c.sqlite").string();
   const std::string b = (dir_ / "d.sqlite").string();

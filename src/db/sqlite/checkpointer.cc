@@ -20,6 +20,12 @@ struct Checkpointer::State {
   std::condition_variable_any cv;
   bool wanted = false;                 // a WAL passed kCheckpointPages since the last run
   std::atomic<bool> signalled{false};  // saves the lock on every commit past the threshold
+  // The WAL's size when a commit last asked for a checkpoint. A PASSIVE checkpoint does not
+  // shrink the WAL (the next writer restarts it from the top once everything is copied), so
+  // "past kCheckpointPages" stays true for the commits after a run: asking again only once the
+  // WAL has grown by kCheckpointPages more (or restarted) keeps the thread from waking, and
+  // preempting the writer that woke it, after every commit.
+  std::atomic<int> asked_at{0};
   std::atomic<long> runs{0};
   std::jthread thread;  // last: starts after the rest is built
 
@@ -75,7 +81,12 @@ int on_wal_commit(void* arg, sqlite3* db, const char* schema, int pages) {
   if (pages >= kInlineCheckpointPages) {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   } else if (pages >= kCheckpointPages) {
-    static_cast<Checkpointer::State*>(arg)->wake();
+    auto* state = static_cast<Checkpointer::State*>(arg);
+    const int asked = state->asked_at.load(std::memory_order_relaxed);
+    if (pages < asked || pages >= asked + kCheckpointPages) {
+      state->asked_at.store(pages, std::memory_order_relaxed);
+      state->wake();
+    }
   }
   return SQLITE_OK;
 }
