@@ -16,11 +16,16 @@ size_t LocalJobs::rank(const std::string& queue) const {
   return it == rank_.end() ? rank_.size() : it->second;
 }
 
-void LocalJobs::add(std::vector<ClaimedJob> jobs) {
+void LocalJobs::add(std::vector<ClaimedJob> jobs, int reserved) {
+  if (reserved > static_cast<int>(jobs.size())) {
+    unreserve(reserved - static_cast<int>(jobs.size()));
+    reserved = static_cast<int>(jobs.size());
+  }
   if (jobs.empty()) return;
   bool wake = false;
   {
     std::lock_guard lock(mu_);
+    reserved_ -= reserved;
     for (auto& j : jobs) {
       // After the last waiting job of its queue or a higher one; searched from the back, where
       // it usually is at once (jobs of one queue are appended in order).
@@ -116,11 +121,41 @@ void LocalJobs::finish(const ClaimedJob& job, Outcome outcome, int64_t run_us) {
                          std::min(fits, double{kAheadPerSlot} * static_cast<double>(slots_)));
     }
     running_.erase({job.id, job.lease_token});  // last: `job` may live in it
-    // The claimer also wants to hear when the worker falls idle (stop-when-empty, max-jobs).
-    wake = room_locked() >= wanted_slots_ || (running_.empty() && waiting_.empty());
-    if (wake) claimer_woken_ = true;
+    wake = wake_claimers_locked();
   }
-  if (wake) slots_cv_.notify_one();
+  if (wake) slots_cv_.notify_all();
+}
+
+bool LocalJobs::wake_claimers_locked() {
+  // A claim loop also wants to hear when the worker falls idle (stop-when-empty, max-jobs).
+  const bool idle = running_.empty() && waiting_.empty() && reserved_ == 0;
+  bool wake = false;
+  for (auto& l : claim_loops_) {
+    if (idle || room_locked() >= l.wanted_slots) l.woken = wake = true;
+  }
+  return wake;
+}
+
+int LocalJobs::reserve(int wanted, int64_t most_held) {
+  std::lock_guard lock(mu_);
+  int64_t n = std::min(wanted, room_locked());
+  if (most_held > 0) {
+    n = std::min(n, most_held - started_ - static_cast<int64_t>(waiting_.size()) - reserved_);
+  }
+  const int granted = static_cast<int>(std::max<int64_t>(n, 0));
+  reserved_ += granted;
+  return granted;
+}
+
+void LocalJobs::unreserve(int reserved) {
+  if (reserved <= 0) return;
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    reserved_ -= reserved;
+    wake = wake_claimers_locked();
+  }
+  if (wake) slots_cv_.notify_all();
 }
 
 std::vector<ClaimedJob> LocalJobs::take_waiting() {
@@ -137,7 +172,7 @@ int LocalJobs::free_slots() const {
 }
 
 int LocalJobs::room_locked() const {
-  return slots_ + ahead_ - static_cast<int>(running_.size() + waiting_.size());
+  return slots_ + ahead_ - static_cast<int>(running_.size() + waiting_.size()) - reserved_;
 }
 
 int LocalJobs::room() const {
@@ -162,22 +197,25 @@ int LocalJobs::idle_executors() const {
 
 bool LocalJobs::idle() const {
   std::lock_guard lock(mu_);
-  return running_.empty() && waiting_.empty();
+  return running_.empty() && waiting_.empty() && reserved_ == 0;
 }
 
-void LocalJobs::wait_for_slots(int wanted, std::chrono::milliseconds timeout,
-                               std::stop_token stop) {
+void LocalJobs::wait_for_slots(int wanted, std::chrono::milliseconds timeout, std::stop_token stop,
+                               int loop) {
   std::unique_lock lock(mu_);
-  wanted_slots_ = std::max(wanted, 1);
+  ClaimLoopWait& me = claim_loops_.at(static_cast<size_t>(loop));
+  me.wanted_slots = std::max(wanted, 1);
   slots_cv_.wait_for(lock, stop, timeout,
-                     [&] { return claimer_woken_ || room_locked() >= wanted_slots_; });
-  claimer_woken_ = false;
+                     [&] { return me.woken || room_locked() >= me.wanted_slots; });
+  me.woken = false;
 }
 
-void LocalJobs::wake_claimer() {
+void LocalJobs::wake_claimer(int loop) {
   {
     std::lock_guard lock(mu_);
-    claimer_woken_ = true;
+    for (size_t i = 0; i < claim_loops_.size(); ++i) {
+      if (loop < 0 || static_cast<size_t>(loop) == i) claim_loops_[i].woken = true;
+    }
   }
   slots_cv_.notify_all();
 }
@@ -206,7 +244,7 @@ int64_t LocalJobs::started() const {
 
 int64_t LocalJobs::started_or_waiting() const {
   std::lock_guard lock(mu_);
-  return started_ + static_cast<int64_t>(waiting_.size());
+  return started_ + static_cast<int64_t>(waiting_.size()) + reserved_;
 }
 
 int64_t LocalJobs::finished() const {

@@ -8,12 +8,14 @@
 // instead of costing a thread switch each. A finished job wakes the claimer only when enough
 // slots are free for its next claim (not once per job).
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,7 +59,14 @@ class LocalJobs {
             const Clock& clock, bool claim_ahead = false);
 
   // Adds claimed jobs; a job of a higher queue goes before claimed-ahead jobs of lower ones.
-  void add(std::vector<ClaimedJob> jobs);
+  // Releases `reserved` (what reserve() granted for this claim) in the same step.
+  void add(std::vector<ClaimedJob> jobs, int reserved = 0);
+  // Room for a claim in flight, where two claim loops share the room: grants up to `wanted`, at
+  // most room() and, with `most_held` > 0, at most `most_held` minus the jobs started, waiting
+  // and reserved (--max-jobs). What is granted counts against room() (and idle() is false) until
+  // add() or unreserve() releases it, so two reservations together never exceed the room.
+  int reserve(int wanted, int64_t most_held = 0);
+  void unreserve(int reserved);
   // The next job to run, now running; null once `stop` is requested and none is waiting. The
   // pointer stays valid until finish() of its job.
   const InFlight* take(std::stop_token stop);
@@ -89,18 +98,22 @@ class LocalJobs {
   static constexpr int kAheadPerSlot = 32;
   int waiting() const;
   int idle_executors() const;  // executors asleep in take()
-  bool idle() const;           // nothing waiting, nothing running
+  bool idle() const;           // nothing waiting, running or reserved
   // Blocks until room() is at least `wanted`, `timeout` passes, `stop` is requested or
-  // wake_claimer() is called.
-  void wait_for_slots(int wanted, std::chrono::milliseconds timeout, std::stop_token stop);
-  void wake_claimer();
+  // wake_claimer() is called (a wake-up before the wait counts). `loop`: which claim loop waits
+  // (0 or 1; each has its own wake-up).
+  static constexpr int kClaimLoops = 2;
+  void wait_for_slots(int wanted, std::chrono::milliseconds timeout, std::stop_token stop,
+                      int loop = 0);
+  // Wakes claim loop `loop`, or every one (-1).
+  void wake_claimer(int loop = -1);
 
   // Every job held (waiting or running), for heartbeats.
   std::vector<Lease> held() const;
   std::vector<InFlight> running() const;
-  int64_t started() const;  // attempts started so far
-  int64_t started_or_waiting() const;
-  int64_t finished() const;  // attempts finished so far
+  int64_t started() const;             // attempts started so far
+  int64_t started_or_waiting() const;  // or reserved
+  int64_t finished() const;            // attempts finished so far
   WorkerStats stats() const;
   ThroughputCounts take_counts();
   JobTypeMetrics take_type_metrics();  // per job type, for GET /metrics
@@ -110,6 +123,8 @@ class LocalJobs {
   // With mu_ held: true when a sleeping executor should be woken (notify_one after unlocking).
   bool wake_one_locked();
   int room_locked() const;
+  // With mu_ held: true (and the claim loops marked woken) when one should be woken.
+  bool wake_claimers_locked();
   // Moves the first waiting job to running; unlocks `lock` (then wakes an executor if needed).
   const InFlight* start_front(std::unique_lock<std::mutex>& lock);
 
@@ -123,9 +138,14 @@ class LocalJobs {
   std::condition_variable_any work_cv_;   // executors
   int idle_executors_ = 0;                // waiting on work_cv_
   int wakes_ = 0;                         // wake-ups sent and not yet taken (0 or 1)
-  std::condition_variable_any slots_cv_;  // the claimer
-  int wanted_slots_ = 1;                  // what the claimer waits for
-  bool claimer_woken_ = false;
+  std::condition_variable_any slots_cv_;  // the claim loops
+  struct ClaimLoopWait {
+    int wanted_slots = 1;  // what the loop waits for
+    bool woken = false;
+  };
+  std::array<ClaimLoopWait, kClaimLoops> claim_loops_{
+      {{}, {std::numeric_limits<int>::max(), false}}};
+  int reserved_ = 0;  // reserve()d for claims in flight
   std::deque<ClaimedJob> waiting_;
   // By job id and lease token: a job retried at once may be claimed again (under a new token)
   // before the executor that ran it has called finish().

@@ -85,6 +85,79 @@ TEST_F(LocalJobsTest, AFinishedJobWakesTheClaimerWaitingForSlots) {
   t.join();
 }
 
+TEST_F(LocalJobsTest, TwoReservationsNeverExceedTheRoom) {
+  // Two claim loops each ask for the whole room: what they get together is the room.
+  EXPECT_EQ(jobs_.room(), 4);
+  const int first = jobs_.reserve(4);
+  const int second = jobs_.reserve(4);
+  EXPECT_EQ(first, 4);
+  EXPECT_EQ(second, 0);
+  EXPECT_EQ(jobs_.room(), 0);
+  EXPECT_FALSE(jobs_.idle()) << "a claim in flight: not idle (--stop-when-empty)";
+  // The first claim returned one job: the rest of its reservation is free again.
+  jobs_.add({job(1, "default")}, first);
+  EXPECT_EQ(jobs_.room(), 3);
+  EXPECT_EQ(jobs_.reserve(2), 2);
+  EXPECT_EQ(jobs_.reserve(2), 1);
+  EXPECT_EQ(jobs_.room(), 0);
+  jobs_.unreserve(2);  // a claim failed
+  jobs_.unreserve(1);
+  EXPECT_EQ(jobs_.room(), 3);
+  EXPECT_EQ(jobs_.take_waiting().size(), 1u);
+  EXPECT_TRUE(jobs_.idle());
+}
+
+TEST_F(LocalJobsTest, ReservationsStopAtTheMostJobsHeld) {
+  // --max-jobs=4 with 4 slots: one job started and finished, one waiting, then two claims.
+  jobs_.add({job(1, "default")});
+  jobs_.finish(jobs_.take(stop_.get_token())->job, Outcome::kDone);
+  jobs_.add({job(2, "default")});
+  EXPECT_EQ(jobs_.room(), 3);
+  const int first = jobs_.reserve(3, 4);
+  const int second = jobs_.reserve(3, 4);
+  EXPECT_EQ(first, 2);
+  EXPECT_EQ(second, 0);
+  EXPECT_EQ(jobs_.started_or_waiting(), 4);
+  jobs_.unreserve(first);
+  EXPECT_EQ(jobs_.started_or_waiting(), 2);
+}
+
+TEST_F(LocalJobsTest, ConcurrentReservationsNeverExceedTheRoom) {
+  std::atomic<int> held{0}, most{0};
+  std::atomic<bool> over{false};
+  std::vector<std::thread> loops;
+  for (int l = 0; l < 2; ++l) {
+    loops.emplace_back([&, l] {
+      for (int i = 0; i < 20000; ++i) {
+        const int got = jobs_.reserve(1 + (i + l) % 4);
+        const int now = held += got;
+        if (now > 4) over = true;
+        int m = most.load();
+        while (now > m && !most.compare_exchange_weak(m, now)) {
+        }
+        held -= got;
+        jobs_.unreserve(got);
+      }
+    });
+  }
+  for (auto& t : loops) t.join();
+  EXPECT_FALSE(over.load());
+  EXPECT_LE(most.load(), 4);
+  EXPECT_EQ(jobs_.room(), 4);
+}
+
+TEST_F(LocalJobsTest, EachClaimLoopHasItsOwnWakeUp) {
+  jobs_.wake_claimer(1);
+  const auto t0 = std::chrono::steady_clock::now();
+  // Loop 0 was not woken and the room (4) is short of 5: it waits its timeout.
+  jobs_.wait_for_slots(5, std::chrono::milliseconds(50), stop_.get_token(), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(50));
+  // Loop 1's wake-up came before its wait and still counts.
+  const auto t1 = std::chrono::steady_clock::now();
+  jobs_.wait_for_slots(5, std::chrono::hours(1), stop_.get_token(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, std::chrono::minutes(1));
+}
+
 // Runs `n` jobs of `run_us` each through `jobs`.
 void run_jobs(LocalJobs& jobs, std::stop_token stop, int64_t first_id, int n, int64_t run_us) {
   for (int i = 0; i < n; ++i) {

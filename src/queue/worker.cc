@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stop_token>
 #include <thread>
 
 #include "core/error.h"
+#include "core/thread_name.h"
 #include "db/transaction.h"
 #include "queue/attempt.h"
 #include "queue/claimer.h"
@@ -23,6 +25,33 @@
 namespace unity::queue {
 
 namespace {
+
+// The room one claim may fill. With two claim loops it is reserved in LocalJobs until the claimed
+// jobs are added (or the claim ends), so the loops together never claim more than the room nor
+// past --max-jobs; with one loop the claim takes what the worker's capacity() gave.
+class ClaimRoom {
+ public:
+  ClaimRoom(LocalJobs& jobs, int wanted, int64_t max_jobs, bool reserve)
+      : jobs_(jobs), size_(reserve ? jobs.reserve(wanted, max_jobs) : wanted), reserved_(reserve) {}
+  ~ClaimRoom() { release(); }
+  ClaimRoom(const ClaimRoom&) = delete;
+  ClaimRoom& operator=(const ClaimRoom&) = delete;
+
+  int size() const { return size_; }
+  void add(std::vector<ClaimedJob> claimed) {
+    jobs_.add(std::move(claimed), reserved_ ? size_ : 0);
+    reserved_ = false;
+  }
+  void release() {
+    if (reserved_) jobs_.unreserve(size_);
+    reserved_ = false;
+  }
+
+ private:
+  LocalJobs& jobs_;
+  const int size_;
+  bool reserved_;
+};
 
 int64_t resident_mb() {
   std::ifstream statm("/proc/self/statm");
@@ -108,6 +137,9 @@ struct Worker::Impl {
       throw invalid_argument("--concurrency must be between 1 and 1024");
     }
     if (opts.batch < 0 || opts.batch > 10000) throw invalid_argument("--batch must be 0 to 10000");
+    if (opts.claimers < 0 || opts.claimers > LocalJobs::kClaimLoops) {
+      throw invalid_argument("claimers must be 0 to " + std::to_string(LocalJobs::kClaimLoops));
+    }
     if (opts.sleep_s < 0 || opts.sleep_s > 3600)
       throw invalid_argument("--sleep must be 0 to 3600");
     if (opts.timeout_s && (*opts.timeout_s < 1 || *opts.timeout_s > 86400)) {
@@ -169,9 +201,10 @@ struct Worker::Impl {
     int64_t started_us = 0;
     Claimer claimer(opts.queues, opts.name, lease_us, clock);
     Rescuer rescuer(attempts, log, clock);
+    std::jthread second_loop;  // stopped and joined when this loop ends, before return_waiting()
     for (int failures = 0;; ++failures) {
       try {
-        return claim_until_exit(completer, claimer, rescuer, started, started_us);
+        return claim_until_exit(completer, claimer, rescuer, started, started_us, second_loop);
       } catch (const Error& e) {
         // The database went away (restart, network): keep the jobs in flight, reconnect, go on.
         if (e.code() != ErrorCode::kUnavailable || stopping()) throw;
@@ -199,11 +232,23 @@ struct Worker::Impl {
     return static_cast<int>(n);
   }
 
+  // Two claim loops where the database has concurrent writers (SQLite: one writer, one loop).
+  bool two_claim_loops(const db::Connection& conn) const {
+    return conn.capabilities().concurrent_writers && opts.claimers != 1 && opts.batch == 0 &&
+           opts.concurrency > 1;
+  }
+
   WorkerExit claim_until_exit(Completer& completer, Claimer& claimer, Rescuer& rescuer,
-                              Clock::Monotonic started, int64_t& started_us) {
+                              Clock::Monotonic started, int64_t& started_us,
+                              std::jthread& second_loop) {
     StoreSession own = session();
     JobStore& store = own.store();
     db::Connection& conn = store.connection();
+    const bool two_loops = two_claim_loops(conn);
+    if (two_loops && !second_loop.joinable()) {
+      second_loop = std::jthread([this](std::stop_token done) { claim_alongside(done); });
+      if (log) log->event("worker.claim_loops", "2");
+    }
     std::unique_ptr<db::Connection> listener;
     if (conn.capabilities().listen_notify) {
       listener = connect();
@@ -234,11 +279,18 @@ struct Worker::Impl {
       }
       const int64_t finished_before_claim = jobs.finished();
       const bool acks_pending_at_claim = completer.pending() != 0;
-      auto claimed = claim_with_acks(completer, claimer, store, wanted);
-      if (!claimed.empty()) {
-        jobs.add(std::move(claimed));
+      ClaimRoom room(jobs, wanted, opts.max_jobs, two_loops);
+      if (room.size() == 0) {  // the second loop took the room meanwhile
+        jobs.wait_for_slots(threshold, std::chrono::milliseconds(100), stop.get_token());
         continue;
       }
+      auto claimed = claim_with_acks(completer, claimer, store, room.size());
+      if (!claimed.empty()) {
+        room.add(std::move(claimed));
+        if (two_loops) jobs.wake_claimer(1);  // there is work: the second loop claims too
+        continue;
+      }
+      room.release();
       if (opts.stop_when_empty) {
         // Empty only if nothing finished while we claimed (a retried job is ready again) and no
         // acknowledgement was pending when we did: an unacknowledged job still counted against
@@ -253,6 +305,51 @@ struct Worker::Impl {
       restart_hint =
           wait_for_work(conn, listener.get(), version,
                         std::chrono::milliseconds(static_cast<int64_t>(opts.sleep_s * 1000)));
+    }
+  }
+
+  // The second claim loop, on its own connection and thread: claims while there is room above
+  // the main loop's threshold and the worker is neither paused nor stopping; the main loop keeps
+  // everything else (exit conditions, restart, rescue, wake-ups). After a claim that found nothing
+  // it waits until the main loop claims something (or --sleep). Database errors: reconnect with
+  // backoff, as the main loop does; `done` ends it when the main loop ends.
+  void claim_alongside(std::stop_token done) {
+    name_this_thread("unity claim 2");
+    Claimer claimer(opts.queues, opts.name, lease_us, clock);
+    const auto sleep = std::chrono::milliseconds(static_cast<int64_t>(opts.sleep_s * 1000));
+    constexpr int kLoop = 1;
+    for (int failures = 0; !done.stop_requested() && !stopping(); ++failures) {
+      try {
+        StoreSession own = session();
+        JobStore& store = own.store();
+        while (!done.stop_requested() && !stopping()) {
+          const int wanted = capacity();
+          const int threshold = std::max(1, (opts.concurrency + jobs.ahead()) / 2);
+          if (paused.load() || wanted < threshold) {
+            // Until enough room is free; when it is (paused, --max-jobs), until woken.
+            const int until = jobs.room() < threshold ? threshold : std::numeric_limits<int>::max();
+            jobs.wait_for_slots(until, std::chrono::milliseconds(100), done, kLoop);
+            continue;
+          }
+          ClaimRoom room(jobs, wanted, opts.max_jobs, true);
+          if (room.size() < threshold) continue;  // the main loop took the room: wait as above
+          auto claimed = claimer.claim(store, room.size());
+          failures = 0;
+          if (claimed.empty()) {
+            room.release();
+            jobs.wait_for_slots(std::numeric_limits<int>::max(), sleep, done, kLoop);
+            continue;
+          }
+          room.add(std::move(claimed));
+        }
+      } catch (const std::exception& e) {
+        if (log) log->event("database_unavailable", e.what());
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::milliseconds(std::min(100 * (failures + 1), 2000));
+        while (std::chrono::steady_clock::now() < until && !done.stop_requested() && !stopping()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      }
     }
   }
 

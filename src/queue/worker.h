@@ -43,6 +43,10 @@ struct WorkerOptions {
   std::vector<std::string> queues;  // priority order; empty: high, DB_QUEUE, low
   int concurrency = 1;              // jobs at once (1–1024)
   int batch = 0;  // jobs held (claimed ahead) at least; 0: adaptive (LocalJobs::ahead), 1: none
+  // Claim loops, each on its own connection: 2 lets one claim's statement run while the other
+  // turns its rows into jobs. Only where the database has concurrent writers (PostgreSQL), with
+  // --batch=0 and concurrency > 1; 1 otherwise. 0: 2 where allowed.
+  int claimers = 0;
   std::optional<int> timeout_s;           // --timeout for jobs without their own (default 60)
   std::optional<int> tries;               // --tries for jobs without their own (default 3)
   std::optional<Backoff> backoff;         // --backoff for jobs without their own (default exp)

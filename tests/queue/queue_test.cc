@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -65,6 +67,33 @@ class GiveUpJob : public Job {
   }
 };
 
+// The threads of this process named "unity claim 2" (the worker's second claim loop).
+int second_claim_loops() {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == "unity claim 2") ++n;
+  }
+  return n;
+}
+
+// Writes a mark "<n>" of the second claim loops running in this process; a third of the jobs
+// release themselves once first.
+class CountClaimLoopsJob : public Job {
+ public:
+  void handle(JobContext& ctx) override {
+    if (ctx.attempt() == 1 && ctx.job_id() % 3 == 0) {
+      ctx.release(std::chrono::milliseconds(0));  // ready again at once, while the drain runs
+      return;
+    }
+    ctx.db().execute(
+        "INSERT INTO diag_marks (tenant_id, mark, job_id, attempt) VALUES ($1,$2,$3,$4)",
+        {ctx.tenant_id(), std::to_string(second_claim_loops()), ctx.job_id(), ctx.attempt()});
+  }
+};
+
 class QueueTest : public ::testing::TestWithParam<Driver> {
  protected:
   void SetUp() override {
@@ -76,6 +105,7 @@ class QueueTest : public ::testing::TestWithParam<Driver> {
     registry_.add<ReleaseOnceJob>("test.release_once");
     registry_.add<CountUsersJob>("test.count_users");
     registry_.add<GiveUpJob>("test.give_up", {.tries = 5});
+    registry_.add<CountClaimLoopsJob>("test.count_claim_loops");
     tenant_a_ = db::create_tenant(*conn_, "Acme").id;
     tenant_b_ = db::create_tenant(*conn_, "Globex").id;
   }
@@ -602,6 +632,58 @@ TEST_P(QueueTest, RestartSignalStopsRunningWorkers) {
   });
   EXPECT_EQ(w.run(), WorkerExit::kRestart);
   signaller.join();
+}
+
+// PostgreSQL (concurrent writers): two claim loops, each on its own connection, share the room
+// through LocalJobs::reserve; SQLite keeps one. Many jobs of several tenants, a third released
+// once (ready again while the drain runs): each attempt runs exactly once, and
+// --stop-when-empty exits only when every job is done.
+TEST_P(QueueTest, TwoClaimLoopsRunEveryJobExactlyOnceWhereTheDatabaseHasConcurrentWriters) {
+  const bool two = conn_->capabilities().concurrent_writers;
+  const int64_t tenant_c = db::create_tenant(*conn_, "Initech").id;
+  const int64_t tenant_d = db::create_tenant(*conn_, "Umbrella").id;
+  const std::vector<int64_t> tenants{tenant_a_, tenant_b_, tenant_c, tenant_d};
+  for (int round = 0; round < 3; ++round) {
+    for (int64_t t : tenants) {
+      dispatcher().dispatch_many(*conn_, t, "test.count_claim_loops",
+                                 std::vector<std::string>(150, "{}"));
+    }
+    EXPECT_EQ(drain({.concurrency = 8}), WorkerExit::kEmpty);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+  // One mark per job, from its second attempt where it released itself once: nothing ran twice.
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 1800);
+  EXPECT_EQ(count("SELECT count(DISTINCT job_id) FROM diag_marks"), 1800);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE attempt <> "
+                  "CASE WHEN job_id % 3 = 0 THEN 2 ELSE 1 END"),
+            0);
+  const std::string loops = two ? "1" : "0";
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark <> '" + loops + "'"), 0)
+      << "jobs saw the wrong number of second claim loops";
+  EXPECT_EQ(second_claim_loops(), 0) << "the second loop ends with the worker";
+
+  // claimers = 1 keeps one loop on every driver.
+  dispatcher().dispatch_many(*conn_, tenant_a_, "test.count_claim_loops",
+                             std::vector<std::string>(20, "{}"));
+  EXPECT_EQ(drain({.concurrency = 8, .claimers = 1}), WorkerExit::kEmpty);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark <> '0' AND job_id > (SELECT "
+                  "max(job_id) - 20 FROM diag_marks)"),
+            0);
+}
+
+TEST_P(QueueTest, MaxJobsHoldsExactlyWithEveryClaimLoop) {
+  for (int64_t t : {tenant_a_, tenant_b_}) {
+    dispatcher().dispatch_many(*conn_, t, "diag.noop", std::vector<std::string>(400, "{}"));
+  }
+  for (const int claimers : {0, 1}) {
+    Worker w(db::connection_factory(db_->config()), db_->config(), registry_,
+             {.concurrency = 8, .claimers = claimers, .max_jobs = 137}, nullptr);
+    EXPECT_EQ(w.run(), WorkerExit::kMaxJobs);
+    EXPECT_EQ(w.stats().processed, 137);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 800 - 2 * 137);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL OR attempts <> 0"), 0);
 }
 
 // Two `queue:retry all` at once used to queue each failure twice on PostgreSQL (both read the
