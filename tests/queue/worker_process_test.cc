@@ -2,8 +2,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "db/tenancy.h"
 #include "queue/batch.h"
@@ -20,6 +25,20 @@ using testing::Driver;
 using testing::eventually;
 using testing::Process;
 using testing::TestDatabase;
+
+// The names of process `pid`'s threads.
+std::vector<std::string> thread_names(pid_t pid) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    out.push_back(name);
+  }
+  return out;
+}
 
 class WorkerProcessTest : public ::testing::TestWithParam<Driver> {
  protected:
@@ -246,6 +265,48 @@ TEST_P(WorkerProcessTest, BatchCountersStayExactWhenAWorkerIsKilledMidBatch) {
   EXPECT_EQ(chain, (std::vector<std::string>{"c0", "c1", "c2", "c3", "c4"}));
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'then'"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM diag_marks WHERE mark = 'finally'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
+}
+
+// PostgreSQL: a worker with --concurrency above 1 claims on two loops (thread "unity claim 2");
+// SQLite keeps one. Pausing stops both, every job runs once, --max-jobs and --stop-when-empty hold.
+TEST_P(WorkerProcessTest, ClaimLoopsPauseTogetherRunEachJobOnceAndStopExactly) {
+  const bool two = conn_->capabilities().concurrent_writers;
+  const int64_t other = db::create_tenant(*conn_, "Globex").id;
+  auto w = worker({"--sleep=0.1", "--concurrency=8", "--name=both"}, env());
+  dispatch("diag.noop", "{}");  // done: the worker runs, its signal handlers in place
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 20s));
+  const auto names = thread_names(w.pid());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "unity claim 2"), two ? 1 : 0);
+  w.signal(SIGUSR2);
+  std::this_thread::sleep_for(200ms);
+  Dispatcher d(db_->config(), registry_);
+  for (int64_t t : {tenant_, other}) {
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 300; ++i) {
+      payloads.push_back(R"({"mark":")" + std::to_string(t) + "-" + std::to_string(i) + R"("})");
+    }
+    d.dispatch_many(*conn_, t, "diag.write", payloads);
+  }
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE reserved_at IS NULL"), 600) << "paused";
+  w.signal(SIGCONT);
+  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 60s));
+  w.signal(SIGTERM);
+  EXPECT_EQ(w.wait(10s), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM diag_marks"), 600);
+  EXPECT_EQ(count("SELECT count(DISTINCT mark) FROM diag_marks"), 600);
+
+  for (int64_t t : {tenant_, other}) {
+    d.dispatch_many(*conn_, t, "diag.noop", std::vector<std::string>(100, "{}"));
+  }
+  auto limited = worker({"--concurrency=8", "--max-jobs=37", "--name=limited"}, env());
+  EXPECT_EQ(limited.wait(60s), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 200 - 37);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE reserved_at IS NOT NULL OR attempts <> 0"), 0);
+  auto drain = worker({"--concurrency=8", "--stop-when-empty", "--name=drain"}, env());
+  EXPECT_EQ(drain.wait(60s), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM failed_jobs"), 0);
 }
 
