@@ -7,6 +7,9 @@
 //        └ keeper.h: heartbeats, timeouts, counters
 //
 // - Strict priority and fairness (Guarantees 6, 7): see claimer.h.
+// - Two claim loops where the database has concurrent writers (WorkerOptions::claimers): a second
+//   one on its own thread and connection overlaps one claim's statement with the other's
+//   hand-off; both reserve their claim's room in LocalJobs, so together they never exceed it.
 // - Wake-up: LISTEN/NOTIFY where the driver has it; else the database's data_version, polled every
 //   half millisecond while idle; `sleep_s` bounds the wait either way (delayed jobs, missed
 //   wake-ups).
