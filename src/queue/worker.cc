@@ -274,7 +274,10 @@ struct Worker::Impl {
       const int wanted = capacity();
       const int threshold = std::max(1, (opts.concurrency + jobs.ahead()) / 2);
       if (paused.load() || wanted <= 0 || (wanted < threshold && !jobs.idle())) {
-        jobs.wait_for_slots(threshold, std::chrono::milliseconds(100), stop.get_token());
+        // Until enough room is free; when it already is (paused, --max-jobs reached), until woken
+        // or 100 ms: waiting for the room then returned at once and the loop spun a core.
+        const int until = jobs.room() < threshold ? threshold : std::numeric_limits<int>::max();
+        jobs.wait_for_slots(until, std::chrono::milliseconds(100), stop.get_token());
         continue;
       }
       const int64_t finished_before_claim = jobs.finished();

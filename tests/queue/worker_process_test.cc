@@ -40,6 +40,22 @@ std::vector<std::string> thread_names(pid_t pid) {
   return out;
 }
 
+// Process `pid`'s CPU time so far (user + system), in clock ticks (1/100 s here).
+int64_t cpu_ticks(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // The fields after the command name (in parentheses; it may hold spaces): utime is the 12th,
+  // stime the 13th.
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 1; i <= 13 && rest >> field; ++i) {
+    if (i == 12) utime = std::stoll(field);
+    if (i == 13) stime = std::stoll(field);
+  }
+  return utime + stime;
+}
+
 class WorkerProcessTest : public ::testing::TestWithParam<Driver> {
  protected:
   void SetUp() override {
@@ -165,7 +181,10 @@ TEST_P(WorkerProcessTest, SigusrTwoPausesAndSigcontResumes) {
   w.signal(SIGUSR2);
   std::this_thread::sleep_for(200ms);
   dispatch("diag.noop", "{}");
+  // Paused, it waits without burning a core (it spun in its claim loop while its slots were free).
+  const int64_t cpu_before = cpu_ticks(w.pid());
   std::this_thread::sleep_for(700ms);
+  EXPECT_LT(cpu_ticks(w.pid()) - cpu_before, 15) << "clock ticks of CPU in 0.7 s paused";
   EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
   w.signal(SIGCONT);
   EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM jobs") == 0; }, 5s));
