@@ -157,4 +157,11 @@ std::string check_date(std::string_view field, const std::string& value) {
   return value;
 }
 
+void refuse_repeated(std::string_view what, std::vector<std::string> keys) {
+  std::sort(keys.begin(), keys.end());
+  if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
+    throw invalid_argument(std::string(what) + " " + quote_for_message(*dup) + " is given twice");
+  }
+}
+
 }  // namespace unity::erp

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -37,6 +38,9 @@ void check_text(std::string_view field, const std::string& value, size_t max_len
 // Throws unless a plausible address: 3..254 characters, one '@' with text on both sides, no spaces
 // or control characters.
 void check_email(std::string_view field, const std::string& value);
+// Throws when two of `keys` are equal ("SKU 'A-1' is given twice"): the keys a bulk insert
+// matches its RETURNING rows by must be distinct. Takes the keys by value (sorts them).
+void refuse_repeated(std::string_view what, std::vector<std::string> keys);
 // Throws unless |value| <= kMaxAmount.
 void check_amount(std::string_view field, Decimal value);
 // Throws unless 0 <= value <= kMaxAmount (or 0 < value when `positive`).

@@ -195,10 +195,7 @@ std::vector<std::optional<int64_t>> CatalogService::create_missing(
     std::vector<std::string> skus;
     skus.reserve(drafts.size());
     for (const auto& d : drafts) skus.push_back(d.sku);
-    std::sort(skus.begin(), skus.end());
-    if (auto dup = std::adjacent_find(skus.begin(), skus.end()); dup != skus.end()) {
-      throw invalid_argument("SKU " + quote_for_message(*dup) + " is given twice");
-    }
+    refuse_repeated("SKU", std::move(skus));
   }
   db::Transaction tx(conn_);
   const std::string now = format_iso8601(clock_.now());

@@ -125,10 +125,7 @@ std::vector<std::optional<int64_t>> CrmService::create_missing_customers(
       if (!d.contacts.empty()) throw invalid_argument("field \"contacts\" is not taken in bulk");
       keys.push_back(ascii_lower(*d.email));
     }
-    std::sort(keys.begin(), keys.end());
-    if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
-      throw invalid_argument("email " + quote_for_message(*dup) + " is given twice");
-    }
+    refuse_repeated("email", std::move(keys));
   }
   db::Transaction tx(conn_);
   const std::string now = format_iso8601(clock_.now());

@@ -247,10 +247,7 @@ std::vector<std::optional<int64_t>> ProcurementService::create_missing_vendors(
       check_vendor(d);
       keys.push_back(ascii_lower(d.email));
     }
-    std::sort(keys.begin(), keys.end());
-    if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
-      throw invalid_argument("e-mail " + quote_for_message(*dup) + " is given twice");
-    }
+    refuse_repeated("e-mail", std::move(keys));
   }
   db::Transaction tx(conn_);
   const std::string now = format_iso8601(clock_.now());
